@@ -1,0 +1,5 @@
+import sys
+
+from gxapp.cli import main
+
+sys.exit(main())

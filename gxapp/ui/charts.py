@@ -1,0 +1,109 @@
+"""Altair chart builders: pure functions from data to a chart (testable
+without a browser). Large inputs are binned in numpy first so the browser
+receives a few hundred rows, not N."""
+from __future__ import annotations
+
+from typing import Optional
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+WIDTH = "container"
+
+
+def _hist_frame(values, bins=40, range_=None) -> pd.DataFrame:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return pd.DataFrame({"lo": [], "hi": [], "count": []})
+    counts, edges = np.histogram(v, bins=bins, range=range_)
+    return pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "count": counts})
+
+
+def histogram(values, title: str, x_title: str, bins=40, range_=None, color="#4c78a8") -> alt.Chart:
+    df = _hist_frame(values, bins, range_)
+    return (
+        alt.Chart(df, title=title)
+        .mark_bar(color=color)
+        .encode(
+            x=alt.X("lo:Q", bin="binned", title=x_title),
+            x2="hi:Q",
+            y=alt.Y("count:Q", title="count"),
+            tooltip=[alt.Tooltip("lo:Q", format=".3g", title="from"), alt.Tooltip("hi:Q", format=".3g", title="to"), "count:Q"],
+        )
+        .properties(width=WIDTH, height=220)
+    )
+
+
+def maf_histogram(maf) -> alt.Chart:
+    return histogram(maf, "Minor allele frequency", "MAF", bins=25, range_=(0.0, 0.5))
+
+
+def phenotype_chart(y, trait: str) -> alt.Chart:
+    y = np.asarray(y, dtype=np.float64)
+    if trait == "binary":
+        ok = y[np.isfinite(y)]
+        df = pd.DataFrame({"status": ["control", "case"], "count": [int((ok == 0).sum()), int((ok == 1).sum())]})
+        return (
+            alt.Chart(df, title="Phenotype (case/control)")
+            .mark_bar()
+            .encode(
+                x=alt.X("status:N", title=None, sort=["control", "case"]),
+                y=alt.Y("count:Q"),
+                color=alt.Color("status:N", legend=None, scale=alt.Scale(range=["#4c78a8", "#e45756"])),
+                tooltip=["status:N", "count:Q"],
+            )
+            .properties(width=WIDTH, height=220)
+        )
+    return histogram(y, "Phenotype", "phenotype value", bins=40, color="#72b7b2")
+
+
+def snps_per_gene_chart(counts: pd.Series, highlight: Optional[set] = None) -> alt.Chart:
+    """Bar chart of SNPs per gene; genes in ``highlight`` (e.g. in a planted pair) are coloured."""
+    df = pd.DataFrame({"gene": counts.index.astype(str), "snps": counts.to_numpy()})
+    df["planted"] = df["gene"].isin(highlight or set()).map({True: "in a planted pair", False: "other"})
+    many = len(df) > 40
+    enc = dict(
+        x=alt.X("gene:N", sort=None, title="gene", axis=alt.Axis(labels=not many)),
+        y=alt.Y("snps:Q", title="SNPs"),
+        tooltip=["gene:N", "snps:Q"],
+    )
+    if highlight:
+        enc["color"] = alt.Color("planted:N", title=None, scale=alt.Scale(domain=["in a planted pair", "other"],
+                                                                          range=["#f58518", "#4c78a8"]))
+    return alt.Chart(df, title="SNPs per gene").mark_bar().encode(**enc).properties(width=WIDTH, height=240)
+
+
+def ld_heatmap(r2: np.ndarray, snp_ids, gene: str) -> alt.Chart:
+    n = len(snp_ids)
+    ids = [str(s) for s in snp_ids]
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    df = pd.DataFrame({"snp_a": np.asarray(ids)[ii.ravel()], "snp_b": np.asarray(ids)[jj.ravel()], "r2": r2.ravel()})
+    axis = alt.Axis(labels=n <= 40, ticks=n <= 40, title=None)
+    return (
+        alt.Chart(df, title=f"LD (r²) within {gene}")
+        .mark_rect()
+        .encode(
+            x=alt.X("snp_a:N", sort=ids, axis=axis),
+            y=alt.Y("snp_b:N", sort=ids, axis=axis),
+            color=alt.Color("r2:Q", scale=alt.Scale(domain=[0, 1], scheme="reds"), title="r²"),
+            tooltip=["snp_a:N", "snp_b:N", alt.Tooltip("r2:Q", format=".2f")],
+        )
+        .properties(width=WIDTH, height=360)
+    )
+
+
+def qc_chart(steps: list) -> alt.Chart:
+    """What each QC step removed (bars), in the order the steps ran."""
+    df = pd.DataFrame([{"step": s["step"], "removed": s["removed"]} for s in steps])
+    return (
+        alt.Chart(df, title="Removed by QC")
+        .mark_bar(color="#e45756")
+        .encode(
+            y=alt.Y("step:N", sort=None, title=None),
+            x=alt.X("removed:Q", title="removed"),
+            tooltip=["step:N", "removed:Q"],
+        )
+        .properties(width=WIDTH, height=max(60, 28 * len(df)))
+    )

@@ -1,0 +1,114 @@
+"""What the Data page shows about the current cohort: charts, QC report,
+LD heatmap, planted truth, downloads."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from gxapp.cohort import Cohort
+from gxapp.io.export import export_zip
+from gxapp.ld import ld_r2
+from gxapp.ui import charts
+from gxapp.ui.widgets import cohort_metrics
+
+LD_MAX_SAMPLES = 3_000
+LD_MAX_SNPS = 150
+
+
+@st.cache_data(max_entries=2, show_spinner="Packing the cohort…")
+def _zip(key: str, _cohort: Cohort) -> bytes:
+    return export_zip(_cohort)
+
+
+def _planted_genes(cohort: Cohort) -> set:
+    return {g for pair in (cohort.truth or {}).get("pairs", []) for g in pair}
+
+
+def show(key: str, cohort: Cohort) -> None:
+    meta = cohort.meta
+    st.subheader(meta.get("label") or "Current cohort")
+    st.caption(f"source: {meta.get('source', '?')} · trait: {cohort.trait} · cohort key `{key[:12]}`")
+    cohort_metrics(cohort)
+    for w in (meta.get("mapping") or {}).get("warnings", []) or []:
+        st.warning(w)
+    dropped = (meta.get("qc") or {}).get("dropped_genes") or meta.get("dropped_genes") or []
+    if dropped:
+        st.info(f"{len(dropped)} gene(s) had no SNP left and were dropped: {', '.join(map(str, dropped[:20]))}"
+                f"{' …' if len(dropped) > 20 else ''}")
+
+    overview, qc_tab, ld_tab, genes_tab, dl_tab = st.tabs(["Overview", "QC report", "LD", "Genes & truth", "Download"])
+    with overview:
+        st.altair_chart(charts.snps_per_gene_chart(cohort.snps_per_gene(), _planted_genes(cohort)),
+                        width="stretch")
+        c1, c2 = st.columns(2)
+        c1.altair_chart(charts.maf_histogram(cohort.maf()), width="stretch")
+        if cohort.phenotype is not None:
+            c2.altair_chart(charts.phenotype_chart(cohort.phenotype, cohort.trait), width="stretch")
+        else:
+            c2.info("No phenotype loaded: add a phenotype file (or simulate one) before training.")
+    with qc_tab:
+        _qc(meta)
+    with ld_tab:
+        _ld(cohort)
+    with genes_tab:
+        _genes(cohort)
+    with dl_tab:
+        st.markdown("PLINK `.bed/.bim/.fam`, `phenotype.tsv`, `genes.tsv` and, when present, `truth.json`, "
+                    "`covariates.tsv`, `variants.tsv`, `pathways.gmt`.")
+        if st.toggle("Prepare the download", help="Packs the QC'd cohort as a zip (a few seconds for large cohorts)."):
+            st.download_button("Download cohort (.zip)", _zip(key, cohort), file_name=f"gxapp_cohort_{key[:8]}.zip",
+                               mime="application/zip", type="primary")
+
+
+def _qc(meta: dict) -> None:
+    qc = meta.get("qc")
+    if not qc:
+        st.info("Simulated cohorts are generated clean (biallelic SNPs with MAF ≥ 0.01, no missing calls): "
+                "no QC step applies.")
+        return
+    steps = qc.get("steps", [])
+    if steps:
+        st.altair_chart(charts.qc_chart(steps), width="stretch")
+        df = pd.DataFrame(steps)
+        if "detail" in df:
+            df["detail"] = df["detail"].map(lambda d: ", ".join(map(str, d)) if isinstance(d, (list, tuple)) else d)
+        st.dataframe(df, hide_index=True, width="stretch")
+    rep = {**meta.get("load_report", {}), **{k: v for k, v in (meta.get("mapping") or {}).items()
+                                                if k not in ("genes_without_snps", "warnings")}}
+    if rep:
+        st.caption("Loading and SNP → gene mapping")
+        st.json(rep, expanded=False)
+
+
+def _ld(cohort: Cohort) -> None:
+    gene = st.selectbox("Gene", cohort.gene_names, help="r² between the gene's SNPs (dosages, mean-imputed).")
+    idx = np.asarray(cohort.gene_snps[gene])[:LD_MAX_SNPS]
+    rows = np.arange(cohort.n_samples)
+    if len(rows) > LD_MAX_SAMPLES:
+        rows = np.random.default_rng(0).choice(rows, LD_MAX_SAMPLES, replace=False)
+    r2 = ld_r2(cohort.genotypes[np.ix_(rows, idx)])
+    st.altair_chart(charts.ld_heatmap(r2, cohort.snps["snp"].iloc[idx], gene), width="stretch")
+    if len(cohort.gene_snps[gene]) > LD_MAX_SNPS:
+        st.caption(f"First {LD_MAX_SNPS} of {len(cohort.gene_snps[gene])} SNPs shown.")
+    if cohort.n_samples > LD_MAX_SAMPLES:
+        st.caption(f"Estimated on {LD_MAX_SAMPLES:,} random individuals.")
+
+
+def _genes(cohort: Cohort) -> None:
+    df = cohort.genes.copy()
+    df["snps"] = df["gene"].map(lambda g: len(cohort.gene_snps[g]))
+    if cohort.pathways:
+        member = {}
+        for pw, gs in cohort.pathways.items():
+            for g in gs:
+                member.setdefault(g, []).append(pw)
+        df["pathways"] = df["gene"].map(lambda g: ", ".join(member.get(g, [])))
+    st.dataframe(df, hide_index=True, width="stretch")
+    if cohort.truth:
+        t = cohort.truth
+        pairs = pd.DataFrame(t.get("pairs", []), columns=["gene_a", "gene_b"])
+        if len(pairs):
+            pairs["type"] = [t.get("types", {}).get(f"{a}|{b}", "") for a, b in t["pairs"]]
+        st.markdown(f"**Planted truth** — scenario `{t.get('scenario')}`")
+        st.dataframe(pairs, hide_index=True)

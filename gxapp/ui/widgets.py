@@ -1,0 +1,56 @@
+"""Shared widgets: error display, progress bars wired to library callbacks,
+and the cohort summary card."""
+from __future__ import annotations
+
+import logging
+import traceback
+from contextlib import contextmanager
+
+import streamlit as st
+
+from gxapp.cohort import Cohort
+from gxapp.errors import Cancelled, GxError
+
+log = logging.getLogger("gxapp.ui")
+
+
+@contextmanager
+def user_errors(what: str = "That"):
+    """Show library errors as a message, never as a traceback; the page goes on."""
+    try:
+        yield
+    except Cancelled:
+        st.warning(f"{what} was cancelled.")
+    except GxError as exc:
+        st.error(str(exc), icon="🚫")
+    except MemoryError:
+        st.error(f"{what} ran out of memory: use fewer samples, SNPs or genes.", icon="🚫")
+    except Exception as exc:  # unexpected: keep the app usable, log the trace for developers
+        log.error("unexpected error\n%s", traceback.format_exc())
+        st.error(f"{what} failed unexpectedly ({type(exc).__name__}: {exc}). "
+                 f"The app is still usable; details are in the server log.", icon="🚫")
+
+
+def progress_bar(label: str):
+    """A ``progress(fraction, message)`` callback drawing a Streamlit progress bar."""
+    bar = st.progress(0.0, text=label)
+
+    def update(fraction: float, message: str = "") -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=f"{label}: {message}" if message else label)
+
+    return bar, update
+
+
+def cohort_metrics(cohort: Cohort) -> None:
+    s = cohort.summary()
+    cols = st.columns(5)
+    cols[0].metric("Samples", f"{s['n_samples']:,}")
+    cols[1].metric("SNPs", f"{s['n_snps']:,}")
+    cols[2].metric("Genes", f"{s['n_genes']:,}")
+    if s["trait"] == "binary":
+        cols[3].metric("Cases / controls", f"{s.get('n_cases', 0):,} / {s.get('n_controls', 0):,}")
+    else:
+        cols[3].metric("With phenotype", "—" if s["n_with_phenotype"] is None else f"{s['n_with_phenotype']:,}")
+    truth = cohort.truth or {}
+    cols[4].metric("Planted pairs", len(truth.get("pairs", [])) if cohort.truth else "—",
+                   help="Gene pairs with a simulated interaction (known truth, for scoring methods).")
