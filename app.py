@@ -3,9 +3,10 @@ import pandas as pd
 import streamlit as st
 
 from gxapp import cohorts
-from gxapp.ui import session, widgets
+from gxapp.ui import nav, session, widgets
 
 st.set_page_config(page_title="gxapp · gene–gene interactions", page_icon="🧬", layout="wide")
+nav.sidebar()
 
 st.title("🧬 gxapp")
 st.markdown(

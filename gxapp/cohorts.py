@@ -84,7 +84,7 @@ class FileSpec:
 
 def detect_format(path) -> str:
     p = str(path).lower()
-    if p.endswith((".bed", ".bim", ".fam")) or Path(p + ".bed").exists():
+    if p.endswith((".bed", ".bim", ".fam")) or Path(str(path) + ".bed").exists():
         return "plink"
     if p.endswith((".vcf", ".vcf.gz", ".bcf", ".vcf.bgz")):
         return "vcf"
@@ -128,7 +128,7 @@ def from_files(spec: FileSpec, qc: QCParams = None, root=None, progress=None, ca
     read_progress = sub_progress(progress, 0.05, 0.7)
     if fmt == "plink":
         prefix = spec.plink_prefix()
-        bim = plink.read_bim(prefix + ".bim")
+        _, bim = plink.check_plink(prefix)
         mapping = genes_io.map_snps_to_genes(bim, gene_table, flank=spec.flank, keep_genes=keep_genes)
         geno = plink.read_plink(prefix, select=np.flatnonzero(mapping.snp_mask), progress=read_progress, cancel=cancel)
         # re-map on the selected SNPs so indices refer to the columns we read

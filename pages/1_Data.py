@@ -2,9 +2,10 @@
 import streamlit as st
 
 from gxapp import cohorts
-from gxapp.ui import cohort_view, forms, session, widgets
+from gxapp.ui import nav, cohort_view, forms, session, widgets
 
 st.set_page_config(page_title="gxapp · Data", page_icon="🧬", layout="wide")
+nav.sidebar()
 st.title("Data")
 
 key, cohort = session.current_cohort()

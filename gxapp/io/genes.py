@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
-import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -155,7 +154,7 @@ def _load_builtin(key: str) -> pd.DataFrame:
     df["end"] = df["end"].astype(np.int64)
     df = _drop_duplicates(df)
     df = genome_order(df)
-    df.attrs.update(source=f"built-in {BUILD_LABEL[key]} gene table", build=key, format="builtin")
+    df.attrs.update(source=f"the built-in {BUILD_LABEL[key]} gene table", build=key, format="builtin")
     return df
 
 
@@ -335,11 +334,18 @@ def load_gene_table(source, name: Optional[str] = None, gene_types: Optional[Ite
 
 # --------------------------------------------------------------------------- gene lists
 def read_gene_list(source, name: Optional[str] = None) -> list:
-    """Gene names from a file (path / file-like), one per line or separated by commas,
-    semicolons or whitespace; blank lines and ``#`` comments are ignored; duplicates are
-    removed (first kept). A list/tuple of names is cleaned the same way."""
+    """Gene names, one per line or separated by commas, semicolons or whitespace; blank lines
+    and ``#`` comments are ignored; duplicates are removed (first kept).
+
+    source: a path or file-like (an upload), a list of names, or the text itself (what a
+    user typed, e.g. ``"APOE, LDLR"``): a string is read as a file when it names an existing
+    file or looks like a file name (``genes.txt``, ``lists/genes``), otherwise as the list."""
     if isinstance(source, (list, tuple, set, pd.Series, np.ndarray)):
         text, label = "\n".join(str(s) for s in source), name or "gene list"
+    elif isinstance(source, str) and not os.path.isfile(source) and (
+            re.search(r"[\s,;#]", source.strip()) or not re.search(
+                r"[/\\]|\.(txt|csv|tsv|list|lst|gz|grp|tab)$", source.strip(), flags=re.I)):
+        text, label = source, name or "gene list"
     else:
         data, label = _read_bytes(source, name)
         text = _decode(data)

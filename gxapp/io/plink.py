@@ -129,14 +129,22 @@ def _check_bed(bed: Path, fam: Path, bim: Path, n: int, p: int) -> None:
         )
 
 
+def check_plink(prefix) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse the .fam and .bim of a fileset and check that the .bed fits them
+    (magic bytes, mode, size), without reading genotypes. Returns (fam, bim)."""
+    bed, bim_path, fam_path = _fileset(prefix)
+    fam, bim = read_fam(fam_path), read_bim(bim_path)
+    _check_bed(bed, fam_path, bim_path, len(fam), len(bim))
+    return fam, bim
+
+
 def read_plink(prefix, select=None, progress=None, cancel=None) -> Genotypes:
     """Read a PLINK fileset. ``select``: None (all SNPs) or .bim row indices (int
     array or boolean mask); only those columns of the .bed are read, returned in
     .bim order (sorted, duplicates dropped)."""
-    bed, bim_path, fam_path = _fileset(prefix)
-    fam, bim = read_fam(fam_path), read_bim(bim_path)
+    bed, bim_path, _ = _fileset(prefix)
+    fam, bim = check_plink(prefix)
     n, p = len(fam), len(bim)
-    _check_bed(bed, fam_path, bim_path, n, p)
     cols = _selection(select, p, bim_path.name)
     props = {
         "fid": fam["fid"].tolist(), "iid": fam["iid"].tolist(),

@@ -8,6 +8,8 @@ chrom, pos[, a1, a2][, gene]``.
 """
 from __future__ import annotations
 
+import csv
+import gzip
 import io
 import os
 import re
@@ -21,10 +23,12 @@ from gxapp.io.genotypes import Genotypes, normalise_chrom
 
 FORMATS = ("csv", "tsv", "parquet")
 _SUFFIX_FORMAT = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+# Missing genotype codes besides -9 (read as NaN by the csv parser).
+_NA_TEXT = ("", "NA", "na", "NaN", "nan", "N/A", "None", ".")
 # Cell text (stripped, lower case) -> genotype code; anything else is an error.
 _CELL_CODES = {
-    "0": 0, "1": 1, "2": 2, "0.0": 0, "1.0": 1, "2.0": 2,
-    "": -1, "na": -1, "nan": -1, "<na>": -1, "none": -1, ".": -1, "-9": -1, "-9.0": -1,
+    "0": 0, "1": 1, "2": 2, "0.0": 0, "1.0": 1, "2.0": 2, "-9": -1, "-9.0": -1,
+    **{t.lower(): -1 for t in _NA_TEXT}, "<na>": -1,
 }
 _POS_NAME = re.compile(r"^(?:chr)?([0-9A-Za-z]+):(\d+)(?::([^:]+):([^:]+))?$", re.IGNORECASE)
 UNKNOWN_ALLELE = "."
@@ -67,27 +71,32 @@ def _infer_format(fmt, source, name, label: str) -> str:
     return fmt
 
 
-def _read_frame(source, fmt, name) -> tuple[pd.DataFrame, str, str]:
-    """Read ``source`` into a DataFrame of str cells (parquet keeps its types);
-    also return its label and format. Column names are kept exactly as written
-    (pandas would rename duplicates)."""
+def _read_frame(source, fmt, name, text_only=False) -> tuple[pd.DataFrame, str, str]:
+    """Read ``source`` into a DataFrame and return it with its label and format.
+    The first column is str; the others are str when ``text_only``, otherwise
+    typed by pandas (so that numeric genotypes parse fast) with the missing
+    codes read as NaN. Column names are kept exactly as written (pandas would
+    rename duplicates)."""
     label = source_label(source, name)
     fmt = _infer_format(fmt, source, name, label)
     data = source_bytes(source, label)
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
     if not data.strip():
         raise EmptyDataError(f"{label} is empty; upload a table with a header row and one row per sample")
     try:
         if fmt == "parquet":
             df = pd.read_parquet(io.BytesIO(data))
         else:
-            sep = ","
-            if fmt == "tsv":
-                first = data.lstrip().split(b"\n", 1)[0]
-                sep = "\t" if b"\t" in first else r"\s+"
-            compression = "gzip" if data[:2] == b"\x1f\x8b" else None
-            df = pd.read_csv(io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False, header=None,
-                             compression=compression, encoding="utf-8-sig")
-            df = df.iloc[1:].set_axis(list(df.iloc[0]), axis=1).reset_index(drop=True)
+            head = data.split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
+            sep = "," if fmt == "csv" else "\t" if "\t" in head else r"\s+"
+            header = head.split() if sep == r"\s+" else next(csv.reader([head], delimiter=sep))
+            df = pd.read_csv(
+                io.BytesIO(data), sep=sep, header=None, skiprows=1, names=range(len(header)),
+                dtype=str if text_only else {0: str}, keep_default_na=False, encoding="utf-8-sig",
+                na_values=None if text_only else {k: list(_NA_TEXT) for k in range(1, len(header))},
+            )
+            df.columns = header
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as e:
         raise InputFormatError(f"{label} could not be read as {fmt} ({e}); check the file format") from None
     df.columns = [str(c).strip() for c in df.columns]
@@ -102,7 +111,7 @@ def read_snp_map(source, name=None) -> pd.DataFrame:
     if isinstance(source, pd.DataFrame):
         df, label = source.copy(), name or "snp_map"
     else:
-        df, label, _ = _read_frame(source, None, name)
+        df, label, _ = _read_frame(source, None, name, text_only=True)
     df.columns = [str(c).strip().lower() for c in df.columns]
     missing = [c for c in ("snp", "chrom", "pos") if c not in df.columns]
     if missing:
@@ -166,16 +175,21 @@ def _snps_from_map(names: list, snp_map, label: str) -> pd.DataFrame:
 
 
 def _genotype_codes(values: pd.DataFrame) -> np.ndarray:
-    """int8 codes of ``values``: 0/1/2, -1 missing, -2 not a genotype."""
-    if len(values.columns) and all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-                                   for t in values.dtypes):
-        v = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        codes = np.where(np.isin(v, (0.0, 1.0, 2.0)), np.nan_to_num(v), -2)
-        return np.where(np.isnan(v) | (v == -9), -1, codes).astype(np.int8)
-    text = values.astype(object).where(values.notna(), "").to_numpy(dtype=str)
-    uniq, inverse = np.unique(text, return_inverse=True)
-    lut = np.array([_CELL_CODES.get(u.strip().lower(), -2) for u in uniq], dtype=np.int8)
-    return lut[inverse].reshape(text.shape)
+    """int8 codes of ``values``: 0/1/2, -1 missing (NaN, NA, -9...), -2 not a genotype."""
+    codes = np.empty(values.shape, dtype=np.int8)
+    numeric = np.array([pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+                        for t in values.dtypes], dtype=bool)
+    if numeric.any():
+        v = values.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
+        ok = np.where(np.isin(v, (0.0, 1.0, 2.0)), np.nan_to_num(v), -2)
+        codes[:, numeric] = np.where(np.isnan(v) | (v == -9), -1, ok)
+    if not numeric.all():
+        text = values.iloc[:, ~numeric]
+        text = text.astype(object).where(text.notna(), "").to_numpy(dtype=str)
+        uniq, inverse = np.unique(text, return_inverse=True)
+        lut = np.array([_CELL_CODES.get(u.strip().lower(), -2) for u in uniq], dtype=np.int8)
+        codes[:, ~numeric] = lut[inverse].reshape(text.shape)
+    return codes
 
 
 def read_genotype_table(source, fmt=None, snp_map=None, name=None) -> Genotypes:

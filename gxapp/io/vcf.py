@@ -6,6 +6,7 @@ Dosages are hard calls from GT: copies of the ALT allele (``a1`` = ALT,
 """
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import cyvcf2
@@ -21,6 +22,31 @@ MULTIALLELIC = ("split", "skip")
 _REPORT_EVERY = 2000
 
 
+def _check_unique(samples, name: str) -> None:
+    dup = pd.Series(samples)[pd.Series(samples).duplicated()]
+    if len(dup):
+        raise DuplicateIdError(
+            f"{name}: sample id '{dup.iloc[0]}' appears more than once in the header "
+            f"({len(dup)} duplicate(s)); sample ids must be unique"
+        )
+
+
+def _header_samples(path: Path) -> list:
+    """Sample ids of the #CHROM line of a text (optionally gzipped) VCF; [] if not found."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open(path, "rt") if gz else open(path)) as f:
+            for line in f:
+                if line.startswith("#CHROM"):
+                    return line.rstrip("\r\n").split("\t")[9:]
+                if not line.startswith("##"):
+                    break
+    except (OSError, UnicodeDecodeError, EOFError):
+        pass
+    return []
+
+
 def _open(path: Path):
     try:
         return cyvcf2.VCF(str(path))
@@ -30,6 +56,9 @@ def _open(path: Path):
         raise InputFormatError(
             f"{path.name} is not a readable VCF/BCF file; gxapp reads .vcf, bgzipped .vcf.gz and .bcf"
         ) from None
+    except Exception as e:  # htslib rejects some headers, e.g. duplicated sample names
+        _check_unique(_header_samples(path), path.name)
+        raise InputFormatError(f"{path.name}: the VCF header cannot be parsed ({e}); fix the header lines") from None
 
 
 def _has_gt(vcf) -> bool:
@@ -67,38 +96,18 @@ def _dosage(alleles: np.ndarray, k: int) -> np.ndarray:
     return d
 
 
-def read_vcf(path, regions=None, multiallelic="split", progress=None, cancel=None) -> Genotypes:
-    """Read GT calls of a VCF/BCF file.
-
-    regions: optional list of (chrom, start, end); only variants inside one are kept.
-    multiallelic: "split" (one record per ALT, id suffixed ``:ALT``) or "skip".
-    Records with no ALT allele ('.') are dropped and counted in meta.
-    """
-    if multiallelic not in MULTIALLELIC:
-        raise ParameterError(f"multiallelic: expected one of {MULTIALLELIC}, got '{multiallelic}'")
-    path = Path(path)
-    vcf = _open(path)
-    samples = list(vcf.samples)
-    if not samples:
-        raise EmptyDataError(f"{path.name} has no sample columns; gxapp needs genotypes of samples")
-    if not _has_gt(vcf):
-        raise InputFormatError(f"{path.name} has no GT (genotype) field; gxapp needs called genotypes")
-    dup = pd.Series(samples)[pd.Series(samples).duplicated()]
-    if len(dup):
-        raise DuplicateIdError(
-            f"{path.name}: sample id '{dup.iloc[0]}' appears more than once in the header "
-            f"({len(dup)} duplicate(s)); sample ids must be unique"
-        )
-    keep = _region_filter(regions)
+def _read_records(vcf, name: str, keep, multiallelic: str, progress, cancel):
+    """Iterate the records: (dosage columns, snp rows, counts for meta)."""
     chroms: dict = {}  # raw CHROM -> normalised, computed once per contig
     columns, rows = [], []
     n_split = n_skipped = n_no_alt = n_seen = 0
-    last = "the start of the file"
+    last = "the header"
     try:
         for v in vcf:
             n_seen += 1
             if n_seen % _REPORT_EVERY == 0:
                 check_cancel(cancel)
+                # The record count is unknown without an index: the fraction only approaches 1.
                 report(progress, n_seen / (n_seen + 100_000), f"read {n_seen} VCF records")
             chrom = chroms.get(v.CHROM) or chroms.setdefault(v.CHROM, normalise_chrom([v.CHROM]).iloc[0])
             pos, ref, alts = int(v.POS), v.REF, list(v.ALT)
@@ -124,15 +133,40 @@ def read_vcf(path, regions=None, multiallelic="split", progress=None, cancel=Non
     except GxError:
         raise
     except Exception as e:  # cyvcf2 raises a bare Exception on a malformed record
-        raise InputFormatError(
-            f"{path.name}: cannot parse the record after {last} ({e}); fix or remove that line"
-        ) from None
+        raise InputFormatError(f"{name}: cannot parse the record after {last} ({e}); fix or remove that line") from None
+    counts = {
+        "n_records_in_file": n_seen, "n_multiallelic_split": n_split,
+        "n_multiallelic_skipped": n_skipped, "n_no_alt_skipped": n_no_alt,
+    }
+    return columns, rows, counts
+
+
+def read_vcf(path, regions=None, multiallelic="split", progress=None, cancel=None) -> Genotypes:
+    """Read GT calls of a VCF/BCF file.
+
+    regions: optional list of (chrom, start, end); only variants inside one are kept.
+    multiallelic: "split" (one record per ALT, id suffixed ``:ALT``) or "skip".
+    Records with no ALT allele ('.') are dropped and counted in meta.
+    """
+    if multiallelic not in MULTIALLELIC:
+        raise ParameterError(f"multiallelic: expected one of {MULTIALLELIC}, got '{multiallelic}'")
+    path = Path(path)
+    vcf = _open(path)
+    try:
+        samples = list(vcf.samples)
+        if not samples:
+            raise EmptyDataError(f"{path.name} has no sample columns; gxapp needs genotypes of samples")
+        if not _has_gt(vcf):
+            raise InputFormatError(f"{path.name} has no GT (genotype) field; gxapp needs called genotypes")
+        columns, rows, counts = _read_records(vcf, path.name, _region_filter(regions), multiallelic, progress, cancel)
     finally:
         vcf.close()
     check_cancel(cancel)
     if not columns:
         where = "inside the requested regions" if regions is not None else "with an ALT allele"
-        raise EmptyDataError(f"{path.name}: no variant {where} ({n_seen} records read); check the file or the regions")
+        raise EmptyDataError(
+            f"{path.name}: no variant {where} ({counts['n_records_in_file']} records read); check the file or the regions"
+        )
     g = np.column_stack(columns)
     snps = pd.DataFrame(rows, columns=["snp", "chrom", "pos", "a1", "a2"])
     snps["pos"] = snps["pos"].astype(np.int64)
@@ -140,11 +174,7 @@ def read_vcf(path, regions=None, multiallelic="split", progress=None, cancel=Non
         genotypes=np.ascontiguousarray(g, dtype=np.int8),
         samples=pd.DataFrame({"fid": samples, "iid": samples}),
         snps=snps,
-        meta={
-            "source": "vcf", "path": str(path), "n_records_in_file": n_seen,
-            "n_multiallelic_split": n_split, "n_multiallelic_skipped": n_skipped,
-            "n_no_alt_skipped": n_no_alt,
-        },
+        meta={"source": "vcf", "path": str(path), **counts},
     )
     report(progress, 1.0, f"read {len(rows)} variants from {path.name}")
     return geno.validate(path.name)

@@ -157,7 +157,7 @@ def _pathways(rng, genes, n_pathways) -> dict:
 
 def _tables(rng, names, blocks, positions, length):
     bases = np.array(list("ACGT"))
-    snp_ids, chrom, pos, genes = [], [], [], []
+    snp_ids, pos, genes = [], [], []
     width = max(3, len(str(max(len(b) for b in blocks))))
     rows = []
     for i, (g, b, p) in enumerate(zip(names, blocks, positions)):

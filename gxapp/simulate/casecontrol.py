@@ -4,7 +4,8 @@ Model
 -----
 * Gene burden ``b_g = sum_j dosage_j * CLASS_WEIGHTS[class_j]`` over the gene's SNPs
   (missing dosages mean-imputed; damaging classes weigh ~1, intronic / upstream /
-  downstream 0). Without SNP classes every SNP weighs 1.
+  downstream 0). Without SNP classes every SNP weighs 1; a SNP whose class is missing
+  (NaN) weighs 0 and is left out of the gene-centric counts.
 * Gene state ``h_g = 1[b_g > tau_g]``, a binary "gene is hit" indicator. ``tau_g`` is the
   burden value that makes the hit fraction closest to ``HIT_TARGET`` (30 %): for a gene
   whose damaging alleles are rare that is plain carrier status (tau = 0); for a gene
@@ -53,10 +54,12 @@ assert set(CLASS_WEIGHTS) == set(CLASSES)
 def _classes(snp_classes, n_snps):
     if snp_classes is None:
         return None
-    cls = np.asarray(pd.Series(snp_classes).astype(str))
-    if len(cls) != n_snps:
-        raise ParameterError(f"snp_classes: {len(cls)} classes for {n_snps} SNP columns")
-    bad = sorted(set(cls) - set(CLASSES))
+    ser = pd.Series(list(snp_classes), dtype=object)
+    if len(ser) != n_snps:
+        raise ParameterError(f"snp_classes: {len(ser)} classes for {n_snps} SNP columns")
+    missing = ser.isna().to_numpy()
+    cls = np.where(missing, "", ser.astype(str).to_numpy()).astype(object)  # "" = not annotated
+    bad = sorted(set(cls[~missing]) - set(CLASSES))
     if bad:
         raise ParameterError(f"snp_classes: unknown functional class(es) {bad[:5]}; expected one of {CLASSES}")
     return cls
@@ -69,7 +72,7 @@ def gene_burden(genotypes, gene_blocks, gene_names, snp_classes=None) -> np.ndar
     out = np.zeros((genotypes.shape[0], len(gene_names)))
     for i, cols in enumerate(gene_blocks):
         cols = np.asarray(cols, dtype=np.int64)
-        w = np.ones(len(cols)) if cls is None else np.array([CLASS_WEIGHTS[c] for c in cls[cols]])
+        w = np.ones(len(cols)) if cls is None else np.array([CLASS_WEIGHTS.get(c, 0.0) for c in cls[cols]])
         keep = w > 0
         if not keep.any():
             continue
@@ -110,7 +113,7 @@ def gene_centric_counts(genotypes, gene_blocks, gene_names, snp_classes, iids) -
     rows, genes, classes, counts = [], [], [], []
     for gi, (name, cols) in enumerate(zip(gene_names, gene_blocks)):
         cols = np.asarray(cols, dtype=np.int64)
-        for c in sorted(set(cls[cols]), key=class_rank.get):
+        for c in sorted(set(cls[cols]) - {""}, key=class_rank.get):
             sub = cols[cls[cols] == c]
             cnt = np.clip(genotypes[:, sub], 0, None).sum(axis=1, dtype=np.int64)
             nz = np.flatnonzero(cnt)

@@ -1,0 +1,222 @@
+"""Gene interaction network and main-effect network (paper A; SPEC §4), batched.
+
+Every weight carries a leading *model* dimension ``K``: one parameter dict holds
+``K`` independent networks (ensemble members, permutations, targets) that share the
+input ``X``. One forward pass evaluates all of them and reads ``X`` once.
+
+Architecture of one model (``M`` genes, gene ``i`` has ``m_i`` SNPs)::
+
+    gene node   g_i = w2_i . relu(X_i W1_i + b1_i) + b2_i      (gene_hidden h > 0)
+                g_i = X_i w_i + b_i                             (h = 0: linear gene node)
+    head        y   = wo . relu(g Wh + bh) + bo                 (head_hidden H > 0)
+                y   = wo . g + bo                               (H = 0: main-effect network)
+
+SNPs of different genes never meet before the gene layer. Parameter dict keys
+(shapes; ``K`` first everywhere):
+
+============  ============================  ===================================
+key           h > 0 / H > 0                 h = 0 / H = 0
+============  ============================  ===================================
+``"W1"``      list of (K, m_i, h)           list of (K, m_i)   (the w_i)
+``"b1"``      (K, M, h)                     absent
+``"w2"``      (K, M, h)                     absent
+``"b2"``      (K, M) gene node bias         (K, M)             (the b_i)
+``"Wh"``      (K, M, H)                     absent
+``"bh"``      (K, H)                        absent
+``"wo"``      (K, H)                        (K, M)
+``"bo"``      (K,)                          (K,)
+============  ============================  ===================================
+
+The per-gene biases of the brief's layout (``b1_i (K, h)``, ``w2_i (K, h)``,
+``b2_i (K,)``) are stacked over genes because their shapes do not depend on
+``m_i``; ``params["b1"][:, i]`` is ``b1_i``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence, Union
+
+import torch
+
+from gxapp.errors import ParameterError
+
+Params = dict  # str -> Tensor | list[Tensor]
+WEIGHT_KEYS = ("W1", "w2", "Wh", "wo")  # L1-penalised; every other key is a bias
+_MAX_WIDTH = 100_000
+
+
+@dataclass
+class NetConfig:
+    """Widths of the two MLPs. ``gene_hidden=0``: linear gene nodes (the paper's
+    public code); ``head_hidden=0``: linear head, i.e. the main-effect network."""
+
+    gene_hidden: int = 10
+    head_hidden: int = 100
+
+    def validate(self) -> "NetConfig":
+        for name in ("gene_hidden", "head_hidden"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= _MAX_WIDTH:
+                raise ParameterError(f"{name}: expected an integer in [0, {_MAX_WIDTH}], got {v!r}")
+        return self
+
+
+def _check_gene_sizes(gene_sizes: Sequence[int]) -> list:
+    sizes = [int(m) for m in gene_sizes]
+    if not sizes or min(sizes) < 1:
+        raise ParameterError(f"gene_sizes: every gene needs at least one SNP, got {sizes!r}")
+    return sizes
+
+
+def n_params(gene_sizes: Sequence[int], cfg: NetConfig) -> int:
+    """Number of trainable parameters of ONE model."""
+    sizes = _check_gene_sizes(gene_sizes)
+    h, H, M = cfg.gene_hidden, cfg.head_hidden, len(sizes)
+    gene = sum(m * h + 2 * h + 1 for m in sizes) if h else sum(m + 1 for m in sizes)
+    head = M * H + 2 * H + 1 if H else M + 1
+    return gene + head
+
+
+def _uniform(gen: torch.Generator, shape, fan_in: int) -> torch.Tensor:
+    """nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return torch.rand(shape, generator=gen, dtype=torch.float32) * (2 * bound) - bound
+
+
+def _init_one(sizes: list, cfg: NetConfig, seed: int) -> Params:
+    """One model's parameters (no model dimension), drawn from its own generator
+    in a fixed order, so they depend only on ``seed``."""
+    gen = torch.Generator().manual_seed(int(seed))
+    h, H, M = cfg.gene_hidden, cfg.head_hidden, len(sizes)
+    p: Params = {"W1": []}
+    b1, w2, b2 = [], [], []
+    for m in sizes:
+        if h:
+            p["W1"].append(_uniform(gen, (m, h), m))
+            b1.append(_uniform(gen, (h,), m))
+            w2.append(_uniform(gen, (h,), h))
+            b2.append(_uniform(gen, (), h))
+        else:
+            p["W1"].append(_uniform(gen, (m,), m))
+            b2.append(_uniform(gen, (), m))
+    if h:
+        p["b1"], p["w2"] = torch.stack(b1), torch.stack(w2)
+    p["b2"] = torch.stack(b2)
+    if H:
+        p["Wh"], p["bh"] = _uniform(gen, (M, H), M), _uniform(gen, (H,), M)
+        p["wo"], p["bo"] = _uniform(gen, (H,), H), _uniform(gen, (), H)
+    else:
+        p["wo"], p["bo"] = _uniform(gen, (M,), M), _uniform(gen, (), M)
+    return p
+
+
+def init_params(
+    gene_sizes: Sequence[int],
+    n_models: int,
+    cfg: NetConfig,
+    seeds: Sequence[int],
+    device: Union[str, torch.device] = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> Params:
+    """Initial parameters of ``n_models`` models; model ``k`` depends only on
+    ``seeds[k]`` (drawn on the CPU, then moved), so a model starts identically
+    whether it is trained alone or in a batch."""
+    cfg.validate()
+    sizes = _check_gene_sizes(gene_sizes)
+    if isinstance(n_models, bool) or not isinstance(n_models, int) or n_models < 1:
+        raise ParameterError(f"n_models: expected an integer >= 1, got {n_models!r}")
+    if len(seeds) != n_models:
+        raise ParameterError(f"seeds: expected {n_models} seeds (one per model), got {len(seeds)}")
+    per_model = [_init_one(sizes, cfg, s) for s in seeds]
+    stacked = {
+        key: ([torch.stack([p[key][i] for p in per_model]) for i in range(len(sizes))]
+              if key == "W1" else torch.stack([p[key] for p in per_model]))
+        for key in per_model[0]
+    }
+    return map_params(stacked, lambda t: t.to(device=device, dtype=dtype).contiguous())
+
+
+def map_params(params: Params, fn: Callable[[torch.Tensor], torch.Tensor]) -> Params:
+    """Apply ``fn`` to every tensor, keeping the dict/list layout."""
+    return {k: ([fn(t) for t in v] if isinstance(v, list) else fn(v)) for k, v in params.items()}
+
+
+def tensors(params: Params) -> list:
+    """All tensors in a fixed order (keys sorted, gene lists in gene order)."""
+    out = []
+    for k in sorted(params):
+        v = params[k]
+        out.extend(v if isinstance(v, list) else [v])
+    return out
+
+
+def weight_tensors(params: Params) -> list:
+    """The L1-penalised tensors (weights, not biases)."""
+    return tensors({k: v for k, v in params.items() if k in WEIGHT_KEYS})
+
+
+def n_models(params: Params) -> int:
+    return int(params["bo"].shape[0])
+
+
+def slice_models(params: Params, idx) -> Params:
+    """Keep models ``idx`` (in that order); returns copies."""
+    idx = torch.as_tensor(idx, dtype=torch.long, device=params["bo"].device)
+    return map_params(params, lambda t: t.index_select(0, idx))
+
+
+def concat_models(parts: Sequence[Params]) -> Params:
+    """Stack several parameter dicts along the model dimension (inverse of
+    :func:`slice_models`)."""
+    first = parts[0]
+    return {k: ([torch.cat([p[k][i] for p in parts]) for i in range(len(first[k]))]
+                if isinstance(first[k], list) else torch.cat([p[k] for p in parts]))
+            for k in first}
+
+
+def split_columns(x: torch.Tensor, gene_sizes: Sequence[int]) -> list:
+    """Column views of ``x`` (B, P) for genes whose SNPs are contiguous, in order."""
+    return list(torch.split(x, [int(m) for m in gene_sizes], dim=1))
+
+
+def _gene_node(x: torch.Tensor, params: Params, i: int, h: int) -> torch.Tensor:
+    """Gene ``i``'s node for all K models, ``(K, B)``. One matmul of the shared
+    block ``x`` (B, m_i) with every model's weights viewed as (m_i, K*h)."""
+    W = params["W1"][i]
+    K, m = W.shape[0], W.shape[1]
+    if not h:
+        return torch.addmm(params["b2"][:, i], x, W.t()).t()
+    z = torch.addmm(params["b1"][:, i].reshape(K * h), x, W.transpose(0, 1).reshape(m, K * h))
+    a = torch.relu(z).view(-1, K, h)
+    return ((a * params["w2"][:, i]).sum(-1) + params["b2"][:, i]).t()
+
+
+def gene_layer(params: Params, x_blocks: Sequence[torch.Tensor], cfg: NetConfig) -> torch.Tensor:
+    """Gene nodes ``(K, B, M)``."""
+    return torch.stack([_gene_node(x, params, i, cfg.gene_hidden) for i, x in enumerate(x_blocks)], dim=-1)
+
+
+def head_forward(params: Params, gene_nodes: torch.Tensor, cfg: NetConfig) -> torch.Tensor:
+    """The head on gene nodes ``(K, B, M)`` -> predictions ``(K, B)``."""
+    K = gene_nodes.shape[0]
+    bo = params["bo"].view(K, 1, 1)
+    if cfg.head_hidden:
+        a = torch.relu(torch.baddbmm(params["bh"].unsqueeze(1), gene_nodes, params["Wh"]))
+        return torch.baddbmm(bo, a, params["wo"].unsqueeze(-1)).squeeze(-1)
+    return torch.baddbmm(bo, gene_nodes, params["wo"].unsqueeze(-1)).squeeze(-1)
+
+
+def forward(params: Params, x_blocks: Sequence[torch.Tensor], cfg: NetConfig):
+    """All K models on one batch: ``x_blocks[i]`` is gene i's SNP block (B, m_i).
+    Returns ``(out (K, B), gene_nodes (K, B, M))``."""
+    nodes = gene_layer(params, x_blocks, cfg)
+    return head_forward(params, nodes, cfg), nodes
+
+
+def activation_bytes_per_row(n_models: int, n_genes: int, cfg: NetConfig, itemsize: int = 4) -> int:
+    """Rough bytes of activations kept for the backward pass, per input row, for
+    ``n_models`` models: hidden gene units and head units (pre-activation, ReLU
+    output, a temporary, each with its gradient counted once), plus gene nodes."""
+    h, H = max(cfg.gene_hidden, 1), max(cfg.head_hidden, 1)
+    return itemsize * n_models * (3 * n_genes * h + 3 * H + 2 * n_genes)

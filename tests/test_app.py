@@ -1,0 +1,103 @@
+"""AppTests (no browser): home page and Data page — demo, simulate, bad files."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from gxapp.io.genotypes import Genotypes
+from gxapp.io.plink import write_plink
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def app_cache(tmp_path_factory):
+    """One cache for the module, so the demo is simulated once."""
+    d = tmp_path_factory.mktemp("appcache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GXAPP_CACHE", str(d))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield d
+    mp.undo()
+    st.cache_resource.clear()
+
+
+def _run(page=None):
+    """Start at the entry point (as a browser does), then switch to ``page``."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_home_opens_on_the_demo(app_cache):
+    at = _run()
+    assert _metric(at, "Samples") == "5,000"
+    assert _metric(at, "Genes") == "10"
+    assert _metric(at, "Planted pairs") == "6"
+    assert any("demo" in str(d.value) for d in at.dataframe)  # listed among cached cohorts
+    assert (app_cache / "cohorts").is_dir()
+
+
+def test_data_page_shows_demo_charts(app_cache):
+    at = _run("pages/1_Data.py")
+    assert _metric(at, "Samples") == "5,000"
+    names = [t.label for t in at.tabs]
+    assert {"Overview", "QC report", "LD", "Genes & truth", "Download"} <= set(names)
+    # demo button keeps working and the page stays error-free
+    next(b for b in at.button if b.label.startswith("Complex interactions")).click()
+    at.run()
+    assert not at.exception and not at.error
+
+
+def test_data_page_simulate(app_cache):
+    at = _run("pages/1_Data.py")
+    at.selectbox(key="sim_scenario").set_value("null")
+    at.number_input(key="sim_n").set_value(400)
+    at.number_input(key="sim_genes").set_value(4)
+    at.selectbox(key="sim_model").set_value("binomial")
+    at.number_input(key="sim_spg").set_value(8)
+    at.button(key="sim_submit").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert _metric(at, "Samples") == "400"
+    assert _metric(at, "Genes") == "4"
+    assert any("Cohort ready" in s.value for s in at.success)
+
+
+def test_data_page_bad_plink_file_gives_a_message(app_cache, tmp_path):
+    rng = np.random.default_rng(0)
+    import pandas as pd
+
+    g = rng.integers(0, 3, size=(30, 20)).astype(np.int8)
+    samples = pd.DataFrame({"fid": [f"s{i}" for i in range(30)], "iid": [f"s{i}" for i in range(30)]})
+    snps = pd.DataFrame({"snp": [f"rs{j}" for j in range(20)], "chrom": "22",
+                         "pos": 30_000_000 + 1000 * np.arange(20), "a1": "A", "a2": "G"})
+    write_plink(tmp_path / "bad", Genotypes(g, samples, snps))
+    data = (tmp_path / "bad.bed").read_bytes()
+    (tmp_path / "bad.bed").write_bytes(data[: len(data) // 2])  # truncated
+
+    at = _run("pages/1_Data.py")
+    at.radio(key="files_mode").set_value("path")
+    at.run()
+    at.text_input(key="geno_plink_path").set_value(str(tmp_path / "bad"))
+    at.button(key="files_submit").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    msgs = " ".join(e.value for e in at.error)
+    assert "bad.bed" in msgs and "truncated" in msgs
+    # the app stays usable and the cache holds no half-written entry
+    assert _metric(at, "Samples") == "5,000"
+    assert not list((app_cache / "cohorts").glob(".tmp-*"))

@@ -1,0 +1,101 @@
+"""End to end in headless Chromium: the app starts on an empty cache, the demo
+cohort appears on the home page, and the Data page (deep link) draws its charts.
+Screenshots go to tests/artifacts/ (look at them)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
+    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+    port = _free_port()
+    env = dict(os.environ, GXAPP_CACHE=str(tmp_path_factory.mktemp("cache")))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic"],
+        )
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield pg
+        browser.close()
+
+
+def _no_exception(pg):
+    assert pg.locator('[data-testid="stException"]').count() == 0, "the page shows a traceback"
+
+
+def test_home_opens_on_the_demo_cohort(server, page):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.goto(server, wait_until="networkidle")
+    page.get_by_text("Current cohort").wait_for(timeout=90_000)
+    page.get_by_text("demo: complex interactions").first.wait_for(timeout=30_000)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+
+
+def test_data_page_deep_link_draws_the_charts(server, page):
+    page.goto(server + "/Data", wait_until="networkidle")
+    page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.first.wait_for(timeout=60_000)
+    drawn = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
+    deadline = time.time() + 30
+    while drawn.count() < 3 and time.time() < deadline:
+        time.sleep(0.5)
+    assert charts.count() >= 3, "SNPs per gene, MAF and phenotype charts should be drawn"
+    assert drawn.count() >= 3, "the charts' marks should be rendered"
+    assert page.get_by_role("link", name="Home").count() >= 1  # our sidebar, not "app"
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "data_page.png"), full_page=True)

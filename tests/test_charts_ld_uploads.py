@@ -1,0 +1,72 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from gxapp.errors import EmptyDataError, UploadTooLargeError
+from gxapp.io.uploads import check_upload, save_uploads
+from gxapp.ld import ld_r2
+from gxapp.ui import charts
+
+
+def _values(chart):
+    spec = chart.to_dict()
+    (data,) = spec["datasets"].values()
+    return pd.DataFrame(data)
+
+
+def test_histograms_bin_in_numpy_and_keep_every_value():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=50_000)
+    y[:10] = np.nan
+    df = _values(charts.phenotype_chart(y, "quantitative"))
+    assert len(df) == 40 and df["count"].sum() == 50_000 - 10
+    maf = rng.uniform(0, 0.5, 999)
+    assert _values(charts.maf_histogram(maf))["count"].sum() == 999
+
+
+def test_binary_phenotype_chart_counts_cases_and_controls():
+    y = np.array([0, 1, 1, np.nan, 0, 1], dtype=float)
+    df = _values(charts.phenotype_chart(y, "binary")).set_index("status")
+    assert df.loc["case", "count"] == 3 and df.loc["control", "count"] == 2
+
+
+def test_snps_per_gene_highlights_planted_genes():
+    counts = pd.Series({"G1": 3, "G2": 5, "G3": 1})
+    df = _values(charts.snps_per_gene_chart(counts, {"G2"}))
+    assert df.set_index("gene").loc["G2", "planted"] == "in a planted pair"
+    assert df.set_index("gene").loc["G1", "planted"] == "other"
+
+
+def test_ld_heatmap_and_qc_chart_build():
+    r2 = np.eye(3)
+    df = _values(charts.ld_heatmap(r2, ["a", "b", "c"], "G"))
+    assert len(df) == 9 and df["r2"].sum() == 3
+    df = _values(charts.qc_chart([{"step": "maf", "removed": 4}, {"step": "hwe", "removed": 0}]))
+    assert list(df["step"]) == ["maf", "hwe"]
+
+
+def test_ld_r2_matches_numpy_corrcoef_and_handles_missing_and_monomorphic():
+    rng = np.random.default_rng(1)
+    g = rng.integers(0, 3, size=(300, 5)).astype(np.int8)
+    g[:, 1] = g[:, 0]  # perfect LD
+    g[:, 4] = 1  # monomorphic
+    r2 = ld_r2(g)
+    ref = np.corrcoef(g[:, :4].astype(float), rowvar=False) ** 2
+    np.testing.assert_allclose(r2[:4, :4], ref, atol=1e-12)
+    assert r2[0, 1] == pytest.approx(1.0)
+    assert (r2[4, :4] == 0).all() and r2[4, 4] == 1
+    g2 = g.copy()
+    g2[:10, 2] = -1
+    assert np.isfinite(ld_r2(g2)).all()
+
+
+def test_upload_checks(tmp_path):
+    with pytest.raises(EmptyDataError, match="x.bed: the uploaded file is empty"):
+        check_upload("x.bed", 0)
+    with pytest.raises(UploadTooLargeError, match="over the 1 MB upload limit"):
+        check_upload("big.vcf", 2 * 1024 * 1024, max_mb=1)
+    folder = save_uploads({"a.bim": b"1 rs1 0 1 A G\n", "a.bed": b"\x6c\x1b\x01"}, root=tmp_path)
+    assert (folder / "a.bim").read_bytes().startswith(b"1 rs1")
+    assert save_uploads({"a.bed": b"\x6c\x1b\x01", "a.bim": b"1 rs1 0 1 A G\n"}, root=tmp_path) == folder
+    with pytest.raises(EmptyDataError):
+        save_uploads({"e.txt": b""}, root=tmp_path)

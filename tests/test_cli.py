@@ -1,0 +1,75 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gxapp.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_simulate_writes_the_documented_files(tmp_path, cache_dir, capsys):
+    out = tmp_path / "sim"
+    rc = main(["simulate", "--scenario", "complex", "--n-samples", "300", "--n-genes", "10", "--snr", "0.5",
+               "--mi", "1", "--prop-causal", "0.5", "--seed", "3", "--genotype-model", "binomial",
+               "--snps-per-gene", "5", "--out", str(out)])
+    assert rc == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("simulated complex: 300 samples") and "\n" not in line
+    for f in ("cohort.bed", "cohort.bim", "cohort.fam", "phenotype.tsv", "genes.tsv", "truth.json"):
+        assert (out / f).is_file(), f
+    truth = json.loads((out / "truth.json").read_text())
+    assert len(truth["pairs"]) == 6
+    head = (out / "phenotype.tsv").read_text().splitlines()[0].split("\t")
+    assert head == ["FID", "IID", "y"]
+    assert (out / "genes.tsv").read_text().splitlines()[0].split("\t") == ["gene", "chrom", "start", "end"]
+
+
+def test_simulate_casecontrol_writes_variants_and_pathways(tmp_path, cache_dir):
+    out = tmp_path / "cc"
+    assert main(["simulate", "--scenario", "casecontrol", "--n-samples", "300", "--n-genes", "12",
+                 "--genotype-model", "binomial", "--snps-per-gene", "5", "--out", str(out)]) == 0
+    assert (out / "variants.tsv").is_file() and (out / "pathways.gmt").is_file()
+
+
+def test_qc_json_on_the_simulated_files(tmp_path, cache_dir, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "--n-samples", "300", "--n-genes", "10", "--genotype-model", "binomial",
+                 "--snps-per-gene", "5", "--seed", "1", "--out", str(out)]) == 0
+    js = tmp_path / "qc.json"
+    rc = main(["qc", "--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"),
+               "--genes", str(out / "genes.tsv"), "--maf", "0.01", "--json", str(js)])
+    assert rc == 0
+    rep = json.loads(js.read_text())
+    assert rep["n_samples"] == 300 and rep["n_genes"] == 10
+    assert rep["n_snps"] == sum(len(v) for v in rep["genes"].values())
+    assert set(rep["removed"]) >= {"snp_missing", "maf", "hwe"}
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("qc: 300 samples")
+
+
+def test_qc_real_plink(shared_data, tmp_path, cache_dir):
+    js = tmp_path / "qc.json"
+    assert main(["qc", "--bfile", str(shared_data / "plink_eur_test" / "EUR_test"), "--genes", "grch37",
+                 "--json", str(js)]) == 0
+    rep = json.loads(js.read_text())
+    assert rep["n_samples"] == 379 and rep["n_genes"] > 0
+
+
+def test_bad_input_exits_nonzero_with_a_message(tmp_path, cache_dir):
+    (tmp_path / "x.bed").write_bytes(b"not a bed")
+    (tmp_path / "x.bim").write_text("1 rs1 0 100 A G\n")
+    (tmp_path / "x.fam").write_text("f1 i1 0 0 1 -9\n")
+    r = subprocess.run([sys.executable, "-m", "gxapp", "qc", "--bfile", str(tmp_path / "x"), "--genes", "grch37"],
+                       cwd=ROOT, capture_output=True, text=True, env={**__import__("os").environ,
+                                                                     "GXAPP_CACHE": str(cache_dir)})
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: ") and "x.bed" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_parameter_exits_nonzero(tmp_path, cache_dir, capsys):
+    rc = main(["simulate", "--n-samples", "300", "--snr", "-1", "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "snr" in capsys.readouterr().err

@@ -1,0 +1,178 @@
+"""PLINK reader/writer: round trips, broken filesets, the real EUR_test fileset."""
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from bed_reader import open_bed
+
+from gxapp.errors import Cancelled, DuplicateIdError, EmptyDataError, InputFormatError
+from gxapp.io import plink
+from gxapp.io.genotypes import Genotypes
+from gxapp.io.plink import read_bim, read_fam, read_plink, write_plink
+
+
+def _geno(n=7, p=5, seed=0):
+    rng = np.random.default_rng(seed)
+    g = rng.integers(-1, 3, size=(n, p)).astype(np.int8)
+    samples = pd.DataFrame({"fid": [f"F{i}" for i in range(n)], "iid": [f"S{i}" for i in range(n)]})
+    snps = pd.DataFrame({
+        "snp": [f"rs{j}" for j in range(p)], "chrom": ["1"] * (p - 1) + ["X"],
+        "pos": np.arange(1, p + 1, dtype=np.int64) * 100, "a1": ["A"] * p, "a2": ["G"] * p,
+    })
+    return Genotypes(g, samples, snps)
+
+
+@pytest.fixture
+def fileset(tmp_path):
+    geno = _geno()
+    write_plink(tmp_path / "x", geno)
+    return tmp_path / "x", geno
+
+
+def test_round_trip_with_missing_and_phenotype(tmp_path):
+    geno = _geno(n=9, p=6)  # n not a multiple of 4: padding bits
+    pheno = np.array([1.5, np.nan, 2, 0, 1, 1, 2, 2, -3.25])
+    write_plink(tmp_path / "x.bed", geno, phenotype=pheno)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bed", "x.bim", "x.fam"]
+    back = read_plink(tmp_path / "x")
+    assert back.genotypes.dtype == np.int8
+    np.testing.assert_array_equal(back.genotypes, geno.genotypes)
+    assert (back.genotypes == -1).any()
+    pd.testing.assert_frame_equal(back.samples, geno.samples)
+    pd.testing.assert_frame_equal(back.snps[list(geno.snps.columns)], geno.snps)
+    assert back.meta == {"source": "plink", "path": str(tmp_path / "x.bed"), "n_snps_in_file": 6}
+    fam = read_fam(tmp_path / "x.fam")
+    assert list(fam["pheno"]) == ["1.5", "-9", "2", "0", "1", "1", "2", "2", "-3.25"]
+    # bed-reader agrees with our encoder (a1 counted, missing = NaN)
+    with open_bed(tmp_path / "x.bed") as b:
+        ref = b.read(dtype="float32")
+    np.testing.assert_array_equal(np.where(np.isnan(ref), -1, ref).astype(np.int8), geno.genotypes)
+
+
+def test_select_subset_keeps_bim_order(fileset):
+    prefix, geno = fileset
+    sub = read_plink(prefix, select=np.array([4, 0, 2, 2]))
+    np.testing.assert_array_equal(sub.genotypes, geno.genotypes[:, [0, 2, 4]])
+    assert list(sub.snps["snp"]) == ["rs0", "rs2", "rs4"]
+    assert sub.meta["n_snps_in_file"] == 5
+    with pytest.raises(InputFormatError, match="out of range"):
+        read_plink(prefix, select=[5])
+    with pytest.raises(EmptyDataError):
+        read_plink(prefix, select=[])
+
+
+def test_progress_and_cancel(fileset, monkeypatch):
+    prefix, _ = fileset
+    monkeypatch.setattr(plink, "_CHUNK_CELLS", 7 * 2)  # 2 SNPs per chunk
+    calls = []
+    read_plink(prefix, progress=lambda f, m: calls.append(f))
+    assert calls == pytest.approx([0.4, 0.8, 1.0])
+    flag = threading.Event()
+    flag.set()
+    with pytest.raises(Cancelled):
+        read_plink(prefix, cancel=flag)
+
+
+def test_missing_files(fileset):
+    prefix, _ = fileset
+    (prefix.parent / "x.bim").unlink()
+    (prefix.parent / "x.fam").unlink()
+    with pytest.raises(InputFormatError, match=r"missing x\.bim, x\.fam"):
+        read_plink(prefix)
+
+
+def test_truncated_bed(fileset):
+    prefix, _ = fileset
+    bed = prefix.parent / "x.bed"
+    bed.write_bytes(bed.read_bytes()[:-3])
+    with pytest.raises(InputFormatError, match=r"x\.bed has 10 bytes but x\.fam \(7 samples\) and x\.bim \(5 SNPs\) need 13"):
+        read_plink(prefix)
+
+
+def test_bim_with_fewer_snps_than_bed(fileset):
+    prefix, _ = fileset
+    bim = prefix.parent / "x.bim"
+    bim.write_text("".join(bim.read_text().splitlines(keepends=True)[:4]))
+    with pytest.raises(InputFormatError, match="do not belong together"):
+        read_plink(prefix)
+
+
+def test_bad_magic_and_sample_major(fileset):
+    prefix, _ = fileset
+    bed = prefix.parent / "x.bed"
+    data = bed.read_bytes()
+    bed.write_bytes(b"\x00\x00\x01" + data[3:])
+    with pytest.raises(InputFormatError, match="not a PLINK .bed"):
+        read_plink(prefix)
+    bed.write_bytes(data[:2] + b"\x00" + data[3:])
+    with pytest.raises(InputFormatError, match="sample-major"):
+        read_plink(prefix)
+
+
+def test_duplicated_ids(fileset):
+    prefix, _ = fileset
+    fam = prefix.parent / "x.fam"
+    original = fam.read_text()
+    fam.write_text(original.replace("S3", "S1"))
+    with pytest.raises(DuplicateIdError, match="S1"):
+        read_plink(prefix)
+    fam.write_text(original)
+    bim = prefix.parent / "x.bim"
+    bim.write_text(bim.read_text().replace("rs4", "rs2"))
+    with pytest.raises(DuplicateIdError, match="rs2"):
+        read_plink(prefix)
+
+
+def test_bim_format_errors(tmp_path):
+    bim = tmp_path / "b.bim"
+    bim.write_text("chr1 rs1 0 10 A G\n\n23 rs2 0.5 20 C T\n")
+    df = read_bim(bim)
+    assert list(df.columns) == ["snp", "chrom", "cm", "pos", "a1", "a2"]
+    assert list(df["chrom"]) == ["1", "X"] and df["pos"].dtype == np.int64
+    bim.write_text("1 rs1 0 10 A G\n1 rs2 0 20 A\n")
+    with pytest.raises(InputFormatError, match=r"b\.bim line 2: 5 columns"):
+        read_bim(bim)
+    bim.write_text("1 rs1 0 10 A G\n1 rs2 0 abc A G\n")
+    with pytest.raises(InputFormatError, match=r"b\.bim line 2: pos 'abc' is not a number"):
+        read_bim(bim)
+    bim.write_text("1 rs1 0 10 A G x y\n")
+    with pytest.raises(InputFormatError, match=r"b\.bim"):
+        read_bim(bim)
+    bim.write_text("")
+    with pytest.raises(EmptyDataError):
+        read_bim(bim)
+
+
+def test_write_is_atomic(tmp_path, monkeypatch):
+    geno = _geno()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(plink, "_fam_text", boom)
+    with pytest.raises(OSError):
+        write_plink(tmp_path / "x", geno)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_real_eur_test(shared_data):
+    prefix = shared_data / "plink_eur_test" / "EUR_test"
+    geno = read_plink(prefix)
+    assert geno.genotypes.shape == (379, 2000)
+    assert set(np.unique(geno.genotypes)) <= {-1, 0, 1, 2}
+    assert geno.samples["iid"].iloc[0] == "HG00096"
+    assert set(geno.snps["chrom"]) == {"21", "22"}
+    with open_bed(prefix.with_suffix(".bed")) as b:
+        ref = b.read(dtype="float32")  # count_A1=True by default
+    np.testing.assert_array_equal(geno.genotypes, np.where(np.isnan(ref), -1, ref).astype(np.int8))
+    cols = np.array([1999, 3, 1000])
+    sub = read_plink(str(prefix) + ".bed", select=cols)
+    np.testing.assert_array_equal(sub.genotypes, geno.genotypes[:, np.sort(cols)])
+    assert list(sub.snps["snp"]) == list(geno.snps["snp"].iloc[np.sort(cols)])
+
+
+def test_real_eur_test_rewrites_identically(shared_data, tmp_path):
+    prefix = shared_data / "plink_eur_test" / "EUR_test"
+    write_plink(tmp_path / "copy", read_plink(prefix))
+    assert (tmp_path / "copy.bed").read_bytes() == prefix.with_suffix(".bed").read_bytes()
