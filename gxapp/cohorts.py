@@ -129,13 +129,14 @@ def from_files(spec: FileSpec, qc: QCParams = None, root=None, progress=None, ca
     if fmt == "plink":
         prefix = spec.plink_prefix()
         _, bim = plink.check_plink(prefix)
-        mapping = genes_io.map_snps_to_genes(bim, gene_table, flank=spec.flank, keep_genes=keep_genes)
-        geno = plink.read_plink(prefix, select=np.flatnonzero(mapping.snp_mask), progress=read_progress, cancel=cancel)
-        # re-map on the selected SNPs so indices refer to the columns we read
+        whole = genes_io.map_snps_to_genes(bim, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        geno = plink.read_plink(prefix, select=np.flatnonzero(whole.snp_mask), progress=read_progress, cancel=cancel)
+        # re-map on the SNPs read so indices refer to their columns; report on the whole file
         mapping = genes_io.map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        mapping.report = whole.report
     elif fmt == "vcf":
         sel = gene_table if keep_genes is None else gene_table[gene_table["gene"].isin(keep_genes)]
-        regions = list(zip(sel["chrom"], sel["start"] - spec.flank, sel["end"] + spec.flank))
+        regions = list(zip(sel["chrom"], (sel["start"] - spec.flank).clip(lower=1), sel["end"] + spec.flank))
         geno = vcf.read_vcf(spec.genotypes, regions=regions, multiallelic=spec.multiallelic,
                             progress=read_progress, cancel=cancel)
         mapping = genes_io.map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
@@ -158,7 +159,7 @@ def from_files(spec: FileSpec, qc: QCParams = None, root=None, progress=None, ca
     }
     cohort = assemble(geno, mapping, pheno_df, trait, covar_df, pathways, var_df, meta)
     if pathways is not None:
-        cohort.pathways, cohort.meta["pathway_report"] = gmt.restrict_pathways(pathways, cohort.gene_names)
+        cohort.pathways, cohort.meta["pathway_report"] = gmt.restrict_pathways(pathways, cohort.gene_names, source=spec.pathways)
     check_cancel(cancel)
     report(progress, 0.85, "quality control")
     cohort, qc_report = run_qc(cohort, qc, cancel=cancel)
