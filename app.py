@@ -8,7 +8,7 @@ from gxapp.ui import nav, session, widgets
 st.set_page_config(page_title="gxapp · gene–gene interactions", page_icon="🧬", layout="wide")
 nav.sidebar()
 
-st.title("🧬 gxapp")
+st.title("gxapp")
 st.markdown(
     "Find **gene–gene interactions (epistasis)** with neural networks. Genes become nodes of a network "
     "(each gene's SNPs feed only its own node); Shapley interaction scores between the nodes, with permutation "
@@ -28,7 +28,7 @@ with widgets.user_errors("Loading the demo cohort"):
         st.header("Current cohort")
         st.markdown(f"**{cohort.meta.get('label', key[:8])}**")
         widgets.cohort_metrics(cohort)
-        st.page_link("pages/1_Data.py", label="Explore it on the Data page", icon="📊")
+        st.page_link("pages/1_Data.py", label="Explore it on the Data page", icon=":material/dataset:")
 
 c1, c2, _ = st.columns([1, 1, 2])
 if c1.button("Load demo cohort", type="primary", help="Paper A's complex scenario: 10 genes, six planted pairs."):

@@ -1,10 +1,12 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py
 
 # Keep torch and BLAS small and deterministic in tests on a 2-core machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

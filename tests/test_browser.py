@@ -99,3 +99,18 @@ def test_data_page_deep_link_draws_the_charts(server, page):
     assert page.get_by_role("link", name="Home").count() >= 1  # our sidebar, not "app"
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "data_page.png"), full_page=True)
+
+
+def test_upload_real_plink_files_in_the_browser(server, page, shared_data):
+    """A new user's path: Data page → Files → upload .bed/.bim/.fam → Load cohort."""
+    page.goto(server + "/Data", wait_until="networkidle")
+    page.get_by_role("tab", name="Files").click()
+    prefix = shared_data / "plink_eur_test" / "EUR_test"
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]').first
+    uploader.set_input_files([str(prefix) + ext for ext in (".bed", ".bim", ".fam")])
+    page.get_by_text("EUR_test.fam").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Load cohort").click()
+    page.get_by_text("Loaded:").wait_for(timeout=90_000)
+    page.get_by_text("379", exact=True).first.wait_for(timeout=30_000)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "data_upload.png"), full_page=True)

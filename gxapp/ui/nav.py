@@ -9,17 +9,18 @@ import streamlit as st
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [
-    ("app.py", "Home", "🏠"),
-    ("pages/1_Data.py", "Data", "📊"),
-    ("pages/2_Train.py", "Train", "🏋️"),
-    ("pages/3_Interactions.py", "Interactions", "🔗"),
-    ("pages/4_Epistasis.py", "Epistasis", "🧪"),
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Data.py", "Data", ":material/dataset:"),
+    ("pages/2_Train.py", "Train", ":material/model_training:"),
+    ("pages/3_Interactions.py", "Interactions", ":material/hub:"),
+    ("pages/4_Epistasis.py", "Epistasis", ":material/compare:"),
 ]
 
 
 def sidebar() -> None:
     with st.sidebar:
-        st.markdown("### 🧬 gxapp")
+        st.markdown("### gxapp")
+        st.caption("gene–gene interactions with neural networks")
         for path, label, icon in PAGES:
             if (ROOT / path).exists():
                 st.page_link(path, label=label, icon=icon)

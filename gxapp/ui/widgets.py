@@ -22,13 +22,13 @@ def user_errors(what: str = "That"):
     except Cancelled:
         st.warning(f"{what} was cancelled.")
     except GxError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(str(exc), icon=":material/error:")
     except MemoryError:
-        st.error(f"{what} ran out of memory: use fewer samples, SNPs or genes.", icon="🚫")
+        st.error(f"{what} ran out of memory: use fewer samples, SNPs or genes.", icon=":material/error:")
     except Exception as exc:  # unexpected: keep the app usable, log the trace for developers
         log.error("unexpected error\n%s", traceback.format_exc())
         st.error(f"{what} failed unexpectedly ({type(exc).__name__}: {exc}). "
-                 f"The app is still usable; details are in the server log.", icon="🚫")
+                 f"The app is still usable; details are in the server log.", icon=":material/error:")
 
 
 def progress_bar(label: str):
