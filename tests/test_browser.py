@@ -110,7 +110,7 @@ def test_upload_real_plink_files_in_the_browser(server, page, shared_data):
     uploader.set_input_files([str(prefix) + ext for ext in (".bed", ".bim", ".fam")])
     page.get_by_text("EUR_test.fam").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="Load cohort").click()
-    page.get_by_text("Loaded:").wait_for(timeout=90_000)
+    page.get_by_text("Loaded: 379 samples").wait_for(timeout=90_000)
     page.get_by_text("379", exact=True).first.wait_for(timeout=30_000)
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "data_upload.png"), full_page=True)
