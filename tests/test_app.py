@@ -101,3 +101,14 @@ def test_data_page_bad_plink_file_gives_a_message(app_cache, tmp_path):
     # the app stays usable and the cache holds no half-written entry
     assert _metric(at, "Samples") == "5,000"
     assert not list((app_cache / "cohorts").glob(".tmp-*"))
+
+
+def test_data_page_casecontrol_demo(app_cache):
+    at = _run("pages/1_Data.py")
+    next(b for b in at.button if b.label.startswith("Case/control")).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert _metric(at, "Samples") == "2,000"
+    cases, controls = _metric(at, "Cases / controls").split(" / ")
+    assert int(cases.replace(",", "")) + int(controls.replace(",", "")) == 2000

@@ -70,3 +70,8 @@ def test_upload_checks(tmp_path):
     assert save_uploads({"a.bed": b"\x6c\x1b\x01", "a.bim": b"1 rs1 0 1 A G\n"}, root=tmp_path) == folder
     with pytest.raises(EmptyDataError):
         save_uploads({"e.txt": b""}, root=tmp_path)
+
+
+def test_class_heatmap_has_one_cell_per_gene_and_class():
+    df = _values(charts.class_heatmap(np.arange(6.0).reshape(3, 2), ["A", "B", "C"], ["UTR3", "stopgain"]))
+    assert len(df) == 6 and df.set_index(["gene", "class"]).loc[("C", "stopgain"), "mean count"] == 5.0

@@ -107,3 +107,23 @@ def qc_chart(steps: list) -> alt.Chart:
         )
         .properties(width=WIDTH, height=max(60, 28 * len(df)))
     )
+
+
+def class_heatmap(mean_counts: np.ndarray, genes, classes) -> alt.Chart:
+    """Mean variant count per gene (rows) and functional class (columns): the
+    gene-centric encoding of paper B, averaged over samples."""
+    g, c = np.meshgrid(np.arange(len(genes)), np.arange(len(classes)), indexing="ij")
+    df = pd.DataFrame({"gene": np.asarray(genes, dtype=object)[g.ravel()],
+                       "class": np.asarray(classes, dtype=object)[c.ravel()],
+                       "mean count": mean_counts.ravel()})
+    return (
+        alt.Chart(df, title="Gene-centric features: mean count per gene and class")
+        .mark_rect()
+        .encode(
+            x=alt.X("class:N", sort=list(classes), title=None),
+            y=alt.Y("gene:N", sort=list(genes), title=None, axis=alt.Axis(labels=len(genes) <= 60)),
+            color=alt.Color("mean count:Q", scale=alt.Scale(scheme="blues")),
+            tooltip=["gene:N", "class:N", alt.Tooltip("mean count:Q", format=".3f")],
+        )
+        .properties(width=WIDTH, height=max(200, min(12 * len(genes), 700)))
+    )

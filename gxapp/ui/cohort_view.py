@@ -7,8 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from gxapp.cohort import Cohort
+from gxapp.errors import GxError
 from gxapp.io.export import export_zip
+from gxapp.io.variants import CLASSES, gene_centric_tensor
 from gxapp.ld import ld_r2
+from gxapp.preprocess import prepare
 from gxapp.ui import charts
 from gxapp.ui.widgets import cohort_metrics
 
@@ -49,6 +52,7 @@ def show(key: str, cohort: Cohort) -> None:
             c2.info("No phenotype loaded: add a phenotype file (or simulate one) before training.")
     with qc_tab:
         _qc(meta)
+        _preprocessing(key, cohort)
     with ld_tab:
         _ld(cohort)
     with genes_tab:
@@ -81,6 +85,32 @@ def _qc(meta: dict) -> None:
         st.json(rep, expanded=False)
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _prepared_summary(key: str, _cohort: Cohort):
+    p = prepare(_cohort)
+    rep = {k: v for k, v in p.report.items() if k not in ("snp_means", "covariate_coef")}
+    return p.y, rep
+
+
+def _preprocessing(key: str, cohort: Cohort) -> None:
+    st.markdown("#### Model-ready data")
+    st.caption("What training will see (SPEC §2): covariates regressed out by OLS and a rank-based inverse-normal "
+               "transform for quantitative traits; SNPs mean-imputed and centred with the training rows' means; "
+               "a 70/30 train/test split with a recorded seed.")
+    if cohort.phenotype is None:
+        st.info("No phenotype yet.")
+        return
+    try:
+        y, rep = _prepared_summary(key, cohort)
+    except GxError as exc:
+        st.warning(f"Not ready for training: {exc}")
+        return
+    c1, c2 = st.columns(2)
+    c1.altair_chart(charts.phenotype_chart(y, cohort.trait).properties(title="Phenotype as the model sees it"),
+                    width="stretch")
+    c2.json(rep, expanded=False)
+
+
 def _ld(cohort: Cohort) -> None:
     gene = st.selectbox("Gene", cohort.gene_names, help="r² between the gene's SNPs (dosages, mean-imputed).")
     idx = np.asarray(cohort.gene_snps[gene])[:LD_MAX_SNPS]
@@ -105,6 +135,11 @@ def _genes(cohort: Cohort) -> None:
                 member.setdefault(g, []).append(pw)
         df["pathways"] = df["gene"].map(lambda g: ", ".join(member.get(g, [])))
     st.dataframe(df, hide_index=True, width="stretch")
+    if cohort.variants is not None:
+        tensor = gene_centric_tensor(cohort.variants, cohort.samples["iid"], cohort.gene_names)
+        used = [j for j in range(len(CLASSES)) if tensor[:, :, j].any()]
+        st.altair_chart(charts.class_heatmap(tensor[:, :, used].mean(axis=0), cohort.gene_names,
+                                             [CLASSES[j] for j in used]), width="stretch")
     if cohort.truth:
         t = cohort.truth
         pairs = pd.DataFrame(t.get("pairs", []), columns=["gene_a", "gene_b"])
