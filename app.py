@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from gxapp import cohorts
+from gxapp import cohorts, runs
 from gxapp.ui import nav, session, widgets
 
 st.set_page_config(page_title="gxapp · gene–gene interactions", page_icon="🧬", layout="wide")
@@ -65,4 +65,13 @@ else:
         st.rerun()
 
 st.header("Trained runs")
-st.info("No trained runs yet: training arrives with the Train page.")
+all_runs = runs.list_runs()
+if not all_runs:
+    st.info("No trained run yet: train one on the Train page.")
+else:
+    st.dataframe(pd.DataFrame([{
+        "cohort": m.get("label"), "ensemble": m.get("params", {}).get("ensemble"), "λ": m.get("l1_used"),
+        "R² ensemble": m.get("metrics", {}).get("r2_ensemble"), "R² main": m.get("metrics", {}).get("r2_main"),
+        "device": m.get("device"), "created": m.get("created"), "key": m.get("key"),
+    } for m in all_runs]), hide_index=True, width="stretch")
+    st.page_link("pages/2_Train.py", label="Open the Train page", icon=":material/model_training:")

@@ -199,12 +199,12 @@ def gene_layer(params: Params, x_blocks: Sequence[torch.Tensor], cfg: NetConfig)
 
 def head_forward(params: Params, gene_nodes: torch.Tensor, cfg: NetConfig) -> torch.Tensor:
     """The head on gene nodes ``(K, B, M)`` -> predictions ``(K, B)``."""
-    K = gene_nodes.shape[0]
-    bo = params["bo"].view(K, 1, 1)
+    a = gene_nodes
     if cfg.head_hidden:
-        a = torch.relu(torch.baddbmm(params["bh"].unsqueeze(1), gene_nodes, params["Wh"]))
-        return torch.baddbmm(bo, a, params["wo"].unsqueeze(-1)).squeeze(-1)
-    return torch.baddbmm(bo, gene_nodes, params["wo"].unsqueeze(-1)).squeeze(-1)
+        a = torch.relu(torch.bmm(gene_nodes, params["Wh"]) + params["bh"].unsqueeze(1))
+    # The last layer is a matrix-vector product per model: elementwise mul + sum
+    # is ~3x faster than bmm on the CPU, forward and backward.
+    return (a * params["wo"].unsqueeze(1)).sum(-1) + params["bo"].unsqueeze(1)
 
 
 def forward(params: Params, x_blocks: Sequence[torch.Tensor], cfg: NetConfig):

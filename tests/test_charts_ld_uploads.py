@@ -75,3 +75,18 @@ def test_upload_checks(tmp_path):
 def test_class_heatmap_has_one_cell_per_gene_and_class():
     df = _values(charts.class_heatmap(np.arange(6.0).reshape(3, 2), ["A", "B", "C"], ["UTR3", "stopgain"]))
     assert len(df) == 6 and df.set_index(["gene", "class"]).loc[("C", "stopgain"), "mean count"] == 5.0
+
+
+def test_loss_curves_drop_epochs_after_early_stopping():
+    tr = np.array([[1.0, 1.0], [0.5, 0.6], [0.4, np.nan]])
+    chart = charts.loss_curves(tr, tr + 0.1)
+    (data,) = chart.to_dict()["datasets"].values()
+    df = pd.DataFrame(data)
+    assert len(df) == 10  # 5 finite cells x 2 splits
+    assert set(df["split"]) == {"training", "validation"}
+
+
+def test_r2_chart_has_three_models_and_member_ticks():
+    spec = charts.r2_chart({"r2_ensemble": 0.3, "r2_main": 0.2, "r2_topsnp_ols": 0.1, "r2_members": [0.25, 0.28]})
+    sizes = sorted(len(v) for v in spec.to_dict()["datasets"].values())
+    assert sizes == [2, 3]

@@ -127,3 +127,40 @@ def class_heatmap(mean_counts: np.ndarray, genes, classes) -> alt.Chart:
         )
         .properties(width=WIDTH, height=max(200, min(12 * len(genes), 700)))
     )
+
+
+def loss_curves(train_loss: np.ndarray, val_loss: np.ndarray, title: str = "Training curves") -> alt.Chart:
+    """Per-epoch MSE of every ensemble member (thin lines) and their mean (thick),
+    training and validation side by side. Arrays are (epochs, members), NaN after
+    a member stopped early."""
+    frames = []
+    for name, arr in (("training", train_loss), ("validation", val_loss)):
+        arr = np.asarray(arr, dtype=np.float64)
+        e, k = np.meshgrid(np.arange(1, arr.shape[0] + 1), np.arange(arr.shape[1]), indexing="ij")
+        df = pd.DataFrame({"epoch": e.ravel(), "member": k.ravel(), "mse": arr.ravel(), "split": name})
+        frames.append(df[np.isfinite(df["mse"])])
+    df = pd.concat(frames, ignore_index=True)
+    base = alt.Chart(df).encode(x=alt.X("epoch:Q", title="epoch"),
+                                color=alt.Color("split:N", title=None, scale=alt.Scale(range=["#4c78a8", "#f58518"])))
+    members = base.mark_line(opacity=0.25, strokeWidth=1).encode(
+        y=alt.Y("mse:Q", title="MSE", scale=alt.Scale(zero=False)), detail="member:N",
+        tooltip=["split:N", "member:Q", "epoch:Q", alt.Tooltip("mse:Q", format=".4f")])
+    mean = base.mark_line(strokeWidth=3).encode(y=alt.Y("mean(mse):Q"))
+    return alt.layer(members, mean, title=title).properties(width=WIDTH, height=280)
+
+
+def r2_chart(metrics: dict) -> alt.Chart:
+    """Test R² of the interaction ensemble, its members, the main-effect network
+    and an additive OLS on each gene's top SNP."""
+    rows = [("interaction ensemble", metrics["r2_ensemble"]), ("main-effect network", metrics["r2_main"]),
+            ("top-SNP OLS (additive)", metrics["r2_topsnp_ols"])]
+    df = pd.DataFrame(rows, columns=["model", "R²"])
+    members = pd.DataFrame({"model": "interaction ensemble", "R²": metrics.get("r2_members", [])})
+    order = [r[0] for r in rows]
+    bars = alt.Chart(df).mark_bar().encode(
+        y=alt.Y("model:N", sort=order, title=None), x=alt.X("R²:Q", title="test R²"),
+        color=alt.Color("model:N", legend=None, sort=order),
+        tooltip=["model:N", alt.Tooltip("R²:Q", format=".4f")])
+    dots = alt.Chart(members).mark_tick(color="black", thickness=1, size=18).encode(
+        y=alt.Y("model:N", sort=order), x="R²:Q", tooltip=[alt.Tooltip("R²:Q", format=".4f", title="member R²")])
+    return alt.layer(bars, dots, title="Test R² (ticks: individual members)").properties(width=WIDTH, height=150)

@@ -1,0 +1,163 @@
+"""Train page pieces: the hyper-parameter form, the live job panel, and the
+view of a finished run."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from gxapp import jobs, runs
+from gxapp.errors import GxError
+from gxapp.train import DEFAULT_L1, resolve_threads
+from gxapp.ui import charts
+
+JOB_KEY = "train_job_id"
+RUN_KEY = "train_run_key"
+L1_CHOICES = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+
+
+@st.cache_resource
+def job_manager() -> jobs.JobManager:
+    """One manager for the server process: jobs outlive page switches and reloads."""
+    m = jobs.manager()
+    m.register("train", runs.run_job)
+    return m
+
+
+def device_caption() -> str:
+    if torch.cuda.is_available():
+        return f"Training on **CUDA** ({torch.cuda.get_device_name(0)})."
+    return f"Training on the **CPU** ({resolve_threads(None)} threads); a CUDA GPU is used automatically when present."
+
+
+def params_form():
+    """The knobs, in one form: one submit means one run. Returns RunParams or None."""
+    with st.form("train"):
+        c1, c2, c3 = st.columns(3)
+        ensemble = c1.number_input("Ensemble size", 1, 200, 10, key="tr_ensemble",
+                                   help="Networks differing only in initialisation; scores are averaged. Paper: 50.")
+        l1 = c2.select_slider("Sparsity λ (L1)", L1_CHOICES, DEFAULT_L1, key="tr_l1",
+                              format_func=lambda v: f"{v:g}",
+                              help="L1 penalty on all weights: larger λ zeroes more SNP and gene weights.")
+        l1_cv = c3.checkbox("Choose λ by 5-fold CV", False, key="tr_l1cv",
+                            help="Cross-validates λ on the training rows (paper A); ~20 extra small trainings.")
+        c1, c2, c3, c4 = st.columns(4)
+        gh = c1.number_input("Gene hidden units", 0, 256, 10, key="tr_gh",
+                             help="Per-gene MLP width (m_i → h → 1); 0 = linear gene node (paper's public code).")
+        hh = c2.number_input("Head hidden units", 1, 1024, 100, key="tr_hh",
+                             help="Width of the MLP over the gene nodes (M → H → 1).")
+        epochs = c3.number_input("Max epochs", 1, 5000, 200, key="tr_epochs",
+                                 help="Each member stops early after `patience` epochs without validation gain.")
+        patience = c4.number_input("Patience", 1, 500, 10, key="tr_patience",
+                                   help="Epochs without improvement of the validation loss before a member stops.")
+        c1, c2, c3, c4 = st.columns(4)
+        lr = c1.number_input("Learning rate", 1e-5, 1.0, 0.005, format="%.4f", key="tr_lr", help="Adam step size.")
+        batch = c2.number_input("Batch size", 16, 1_000_000, 30_000, key="tr_batch",
+                                help="Rows per step (all training rows when fewer). Paper: 30,000.")
+        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed", help="Initialisation, split and batch order.")
+        device = c4.selectbox("Device", ["auto", "cpu", "cuda"], key="tr_device",
+                              help="auto: the GPU when there is one.")
+        submitted = st.form_submit_button("Train", type="primary", key="tr_submit")
+    if not submitted:
+        return None
+    return runs.RunParams(ensemble=int(ensemble), l1=float(l1), l1_cv=bool(l1_cv), gene_hidden=int(gh),
+                          head_hidden=int(hh), max_epochs=int(epochs), patience=int(patience), lr=float(lr),
+                          batch_size=int(batch), seed=int(seed), device=device)
+
+
+def _fmt_seconds(s) -> str:
+    if s is None:
+        return "estimating…"
+    s = int(round(s))
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
+@st.fragment(run_every=1.0)
+def job_panel(job_id: str) -> None:
+    """Live progress of a background job; reruns the page when it ends."""
+    job = job_manager().get(job_id)
+    if job is None:
+        st.session_state.pop(JOB_KEY, None)
+        return
+    snap = job.snapshot()
+    if not job.done:
+        st.progress(snap["fraction"], text=f"{snap['label']} — {snap['message'] or snap['state']}")
+        c1, c2 = st.columns([3, 1])
+        c1.caption(f"elapsed {_fmt_seconds(snap['elapsed'])} · left {_fmt_seconds(snap['eta'])}")
+        if c2.button("Cancel", key=f"cancel_{job_id}", help="Stops the job; nothing half-written is kept."):
+            job.cancel()
+        return
+    st.session_state.pop(JOB_KEY, None)
+    if job.state == jobs.DONE:
+        st.session_state[RUN_KEY] = job.result
+        st.session_state["train_notice"] = ("success", f"Training finished in {_fmt_seconds(snap['elapsed'])}.")
+    elif job.state == jobs.CANCELLED:
+        st.session_state["train_notice"] = ("warning", "Training was cancelled; nothing was stored.")
+    else:
+        st.session_state["train_notice"] = ("error", f"Training failed: {job.error}")
+    st.rerun()
+
+
+def show_notice() -> None:
+    notice = st.session_state.pop("train_notice", None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+
+
+def other_jobs(exclude=None) -> None:
+    active = [j for j in job_manager().jobs("train") if not j.done and j.id != exclude]
+    if active:
+        st.caption(f"{len(active)} other training job(s) running on this server: "
+                   + ", ".join(j.spec.label for j in active))
+
+
+def show_run(run: runs.Run) -> None:
+    m = run.metrics
+    st.subheader("Result")
+    c = st.columns(4)
+    c[0].metric("Test R², interaction ensemble", f"{m['r2_ensemble']:.4f}")
+    c[1].metric("Test R², main-effect network", f"{m['r2_main']:.4f}",
+                help="Same gene layer, linear head: no interactions (the null model of the permutation test).")
+    c[2].metric("Test R², top-SNP OLS", f"{m['r2_topsnp_ols']:.4f}", help="OLS on each gene's most associated SNP.")
+    c[3].metric("Training time", f"{run.meta.get('timings', {}).get('total_s', 0):.1f} s",
+                help=f"device {run.meta.get('device')}, {run.meta.get('threads')} threads")
+    st.altair_chart(charts.r2_chart(m), width="stretch")
+    c1, c2 = st.columns(2)
+    c1.altair_chart(charts.loss_curves(run.interaction.train_loss, run.interaction.val_loss,
+                                       "Interaction ensemble: MSE per epoch"), width="stretch")
+    c2.altair_chart(charts.loss_curves(run.main.train_loss, run.main.val_loss,
+                                       "Main-effect network: MSE per epoch"), width="stretch")
+    with st.expander("Parameters and provenance"):
+        meta = run.meta
+        info = {"run": run.key, "cohort": meta.get("cohort"), "λ used": meta.get("l1_used"),
+                "λ by CV (mean val MSE)": meta.get("l1_cv"), "parameters per network": meta.get("n_params"),
+                "train / test rows": f"{meta.get('n_train')} / {meta.get('n_test')}",
+                "preprocessing": meta.get("preprocessing"), "parameters": meta.get("params"),
+                "versions": meta.get("versions"), "created": meta.get("created")}
+        st.json(info, expanded=False)
+
+
+def runs_table(cohort_key: str):
+    entries = runs.list_runs(cohort_key)
+    if not entries:
+        st.info("No run for this cohort yet.")
+        return None
+    rows = []
+    for m in entries:
+        p, met = m.get("params", {}), m.get("metrics", {})
+        rows.append({"created": m.get("created"), "E": p.get("ensemble"), "λ": m.get("l1_used"),
+                     "h": p.get("gene_hidden"), "H": p.get("head_hidden"), "seed": p.get("seed"),
+                     "R² ensemble": met.get("r2_ensemble"), "R² main": met.get("r2_main"),
+                     "device": m.get("device"), "seconds": m.get("timings", {}).get("total_s"), "key": m["key"]})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"R² ensemble": st.column_config.NumberColumn(format="%.4f"),
+                                "R² main": st.column_config.NumberColumn(format="%.4f")})
+    return entries
+
+
+def load(key: str):
+    try:
+        return runs.load_run(key)
+    except GxError as exc:
+        st.error(str(exc))
+        return None

@@ -1,0 +1,48 @@
+"""Train: ensembles of gene interaction networks, in the background, cached."""
+import streamlit as st
+
+from gxapp import runs
+from gxapp.ui import nav, session, train_view, widgets
+
+st.set_page_config(page_title="gxapp · Train", page_icon="🧬", layout="wide")
+nav.sidebar()
+st.title("Train")
+
+key, cohort = session.current_cohort()
+if cohort is None:
+    st.stop()
+st.markdown(f"Cohort: **{cohort.meta.get('label', key[:8])}** — {cohort.n_samples:,} samples, "
+            f"{cohort.n_snps:,} SNPs, {cohort.n_genes} genes. {train_view.device_caption()}")
+train_view.show_notice()
+
+params = train_view.params_form()
+if params is not None:
+    with widgets.user_errors("Starting the training"):
+        spec = runs.job_spec(key, params)
+        if runs.store().exists(spec.key):
+            st.session_state[train_view.RUN_KEY] = spec.key
+            st.success("Loaded from the cache: this exact run was trained before.")
+        else:
+            st.session_state[train_view.JOB_KEY] = train_view.job_manager().submit(spec).id
+
+job_id = st.session_state.get(train_view.JOB_KEY)
+if job_id:
+    train_view.job_panel(job_id)
+train_view.other_jobs(exclude=job_id)
+
+st.header("Runs on this cohort")
+entries = train_view.runs_table(key)
+if entries:
+    keys = [m["key"] for m in entries]
+    current = st.session_state.get(train_view.RUN_KEY)
+    chosen = st.selectbox("Show run", keys, index=keys.index(current) if current in keys else 0,
+                          format_func=lambda k: f"{k[:10]} — {next(m for m in entries if m['key'] == k)['created']}")
+    c1, _ = st.columns([1, 4])
+    if c1.button("Delete run", help="Removes its weights from cache/."):
+        runs.delete_run(chosen)
+        st.session_state.pop(train_view.RUN_KEY, None)
+        st.rerun()
+    run = train_view.load(chosen)
+    if run is not None:
+        st.session_state[train_view.RUN_KEY] = chosen
+        train_view.show_run(run)
