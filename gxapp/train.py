@@ -210,11 +210,12 @@ def _check_blocks(gene_blocks, n_cols: int) -> list:
     return blocks
 
 
-def _check_finite(name: str, a: np.ndarray, what: str) -> None:
-    n_nan, n_inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+def _check_finite(name: str, parts, what: str) -> None:
+    n_nan = sum(int(np.isnan(a).sum()) for a in parts)
+    n_inf = sum(int(np.isinf(a).sum()) for a in parts)
     if n_nan or n_inf:
-        parts = [f"{n} {kind} values" for n, kind in ((n_nan, "NaN"), (n_inf, "infinite")) if n]
-        raise InputFormatError(f"{name} has {' and '.join(parts)} in the training rows: {what} before training")
+        found = " and ".join(f"{n} {kind} values" for n, kind in ((n_nan, "NaN"), (n_inf, "infinite")) if n)
+        raise InputFormatError(f"{name} has {found} in the training rows: {what} before training")
 
 
 def _check_rows(train_idx, n_rows: int) -> np.ndarray:
@@ -244,18 +245,18 @@ def member_seeds(targets_of_model: np.ndarray, seed: int) -> list:
     return out
 
 
-def split_rows(train_idx: np.ndarray, val_fraction: float, seed: int):
-    """``(fit_idx, val_idx)``: a random ``val_fraction`` of the training rows
-    (never any other row) is held out for early stopping."""
-    n = train_idx.size
-    n_val = int(round(val_fraction * n))
-    if n_val < 1 or n - n_val < 1:
+def split_rows(n_train: int, val_fraction: float, seed: int):
+    """``(fit_pos, val_pos)``: sorted positions into the ``n_train`` training rows;
+    a random ``val_fraction`` of them is held out for early stopping (never any
+    row outside ``train_idx``)."""
+    n_val = int(round(val_fraction * n_train))
+    if n_val < 1 or n_train - n_val < 1:
         raise ParameterError(
-            f"train_idx: {n} training rows cannot be split into fitting and validation rows "
+            f"train_idx: {n_train} training rows cannot be split into fitting and validation rows "
             f"with val_fraction={val_fraction}"
         )
-    perm = np.random.default_rng([seed, 1]).permutation(n)
-    return np.sort(train_idx[perm[n_val:]]), np.sort(train_idx[perm[:n_val]])
+    perm = np.random.default_rng([seed, 1]).permutation(n_train)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
 def _batch_order(seed: int):
@@ -282,26 +283,23 @@ def _prepare(X, Y, gene_blocks, train_idx, cfg, n_members, targets_of_model, dev
         targets = np.asarray(targets_of_model, dtype=np.int64).ravel()
         if targets.size == 0 or targets.min() < 0 or targets.max() >= Y.shape[1]:
             raise ParameterError(f"targets_of_model: expected 1+ column indices in [0, {Y.shape[1]})")
+    fit_pos, val_pos = split_rows(rows.size, cfg.val_fraction, cfg.seed)
+    fit_idx, val_idx = rows[fit_pos], rows[val_pos]
     cols = np.concatenate(blocks)
-    x = np.ascontiguousarray(X[np.ix_(rows, cols)], dtype=np.float32)
-    y = np.asarray(Y[rows], dtype=np.float64)
-    _check_finite("X", x, "impute missing genotypes")
-    _check_finite("Y", y, "drop or impute missing phenotypes")
-    sd = y[:, np.unique(targets)].std(axis=0)
-    if (sd == 0).any():
-        bad = np.unique(targets)[sd == 0].tolist()
-        raise ParameterError(f"Y: target column(s) {bad} have zero variance in the training rows")
-    fit_idx, val_idx = split_rows(rows, cfg.val_fraction, cfg.seed)
-    pos = {r: i for i, r in enumerate(rows.tolist())}
-    fit_pos = np.array([pos[r] for r in fit_idx.tolist()], dtype=np.int64)
-    val_pos = np.array([pos[r] for r in val_idx.tolist()], dtype=np.int64)
+    x_fit, x_val = (np.ascontiguousarray(X[np.ix_(r, cols)], dtype=np.float32) for r in (fit_idx, val_idx))
+    y_fit, y_val = (np.ascontiguousarray(Y[r].T, dtype=np.float64) for r in (fit_idx, val_idx))
+    _check_finite("X", (x_fit, x_val), "impute missing genotypes")
+    _check_finite("Y", (y_fit, y_val), "drop or impute missing phenotypes")
+    used = np.unique(targets)
+    flat = used[np.concatenate([y_fit[used], y_val[used]], axis=1).std(axis=1) == 0]
+    if flat.size:
+        raise ParameterError(f"Y: target column(s) {flat.tolist()} have zero variance in the training rows")
 
-    def on_device(a, dtype=torch.float32):
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype).to(device)
+    def on_device(a):
+        return torch.as_tensor(a, dtype=torch.float32).to(device)
 
     return _Problem(
-        x_fit=on_device(x[fit_pos]), y_fit=on_device(y[fit_pos].T),
-        x_val=on_device(x[val_pos]), y_val=on_device(y[val_pos].T),
+        x_fit=on_device(x_fit), y_fit=on_device(y_fit), x_val=on_device(x_val), y_val=on_device(y_val),
         gene_sizes=[b.size for b in blocks], gene_blocks=blocks, targets=targets,
         seeds=member_seeds(targets, cfg.seed), fit_idx=fit_idx, val_idx=val_idx,
     )

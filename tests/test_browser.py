@@ -114,3 +114,24 @@ def test_upload_real_plink_files_in_the_browser(server, page, shared_data):
     page.get_by_text("379", exact=True).first.wait_for(timeout=30_000)
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "data_upload.png"), full_page=True)
+
+
+def test_train_the_demo_and_see_the_curves(server, page):
+    """Train page: a small ensemble on the demo cohort, trained in the background."""
+    page.goto(server + "/Train", wait_until="networkidle")
+    page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
+    for label, value in (("Ensemble size", "2"), ("Max epochs", "15")):
+        box = page.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Tab")
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Training finished").wait_for(timeout=240_000)
+    page.get_by_text("Interaction ensemble: MSE per epoch").first.wait_for(timeout=30_000)
+    drawn = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
+    deadline = time.time() + 30
+    while drawn.count() < 3 and time.time() < deadline:
+        time.sleep(0.5)
+    assert drawn.count() >= 3, "R² chart and both loss curves should be drawn"
+    _no_exception(page)
+    page.get_by_role("heading", name="Result").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "train_page.png"))

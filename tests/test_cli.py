@@ -73,3 +73,40 @@ def test_bad_parameter_exits_nonzero(tmp_path, cache_dir, capsys):
     rc = main(["simulate", "--n-samples", "300", "--snr", "-1", "--out", str(tmp_path / "o")])
     assert rc == 2
     assert "snr" in capsys.readouterr().err
+
+
+def test_train_json_and_cache_hit(tmp_path, cache_dir, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "--n-samples", "300", "--n-genes", "4", "--snr", "1", "--genotype-model", "binomial",
+                 "--snps-per-gene", "4", "--seed", "5", "--out", str(out)]) == 0
+    js = tmp_path / "train.json"
+    args = ["train", "--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"),
+            "--genes", str(out / "genes.tsv"), "--ensemble", "2", "--l1", "1e-4", "--gene-hidden", "3",
+            "--head-hidden", "8", "--epochs", "4", "--seed", "1", "--device", "cpu", "--json", str(js), "--quiet"]
+    assert main(args) == 0
+    rep = json.loads(js.read_text())
+    assert rep["device"] == "cpu" and not rep["cached"]
+    assert len(rep["r2_test"]["members"]) == 2 and len(rep["epochs"]["interaction"]) == 2
+    assert set(rep["r2_test"]) >= {"ensemble", "main_effect", "topsnp_ols"}
+    assert main(args) == 0
+    again = json.loads(js.read_text())
+    assert again["cached"] and again["run"] == rep["run"]
+    assert capsys.readouterr().out.strip().splitlines()[-1].endswith("s")
+
+
+def test_train_bad_parameters_are_clear(tmp_path, cache_dir, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "--n-samples", "200", "--n-genes", "3", "--genotype-model", "binomial",
+                 "--snps-per-gene", "3", "--out", str(out)]) == 0
+    base = ["train", "--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"),
+            "--genes", str(out / "genes.tsv"), "--quiet"]
+    capsys.readouterr()
+    assert main(base + ["--l1", "-1"]) == 2
+    assert "l1" in capsys.readouterr().err
+    assert main(base + ["--ensemble", "0"]) == 2
+    assert "ensemble" in capsys.readouterr().err
+    import torch
+
+    if not torch.cuda.is_available():
+        assert main(base + ["--device", "cuda"]) == 2
+        assert "CUDA requested but no GPU" in capsys.readouterr().err
