@@ -155,5 +155,5 @@ def manager() -> JobManager:
     global _MANAGER
     with _MANAGER_LOCK:
         if _MANAGER is None:
-            _MANAGER = JobManager()
+            _MANAGER = JobManager(max_running=2)  # two sessions can train at once
         return _MANAGER

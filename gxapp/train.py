@@ -22,7 +22,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -214,7 +214,8 @@ def _check_finite(name: str, parts, what: str) -> None:
     n_nan = sum(int(np.isnan(a).sum()) for a in parts)
     n_inf = sum(int(np.isinf(a).sum()) for a in parts)
     if n_nan or n_inf:
-        found = " and ".join(f"{n} {kind} values" for n, kind in ((n_nan, "NaN"), (n_inf, "infinite")) if n)
+        counts = ((n_nan, "NaN"), (n_inf, "infinite"))
+        found = " and ".join(f"{n} {kind} value{'s' * (n != 1)}" for n, kind in counts if n)
         raise InputFormatError(f"{name} has {found} in the training rows: {what} before training")
 
 
@@ -270,8 +271,8 @@ def _batches(rng, n: int, batch_size: int) -> list:
 
 
 def _prepare(X, Y, gene_blocks, train_idx, cfg, n_members, targets_of_model, device) -> _Problem:
-    if not isinstance(X, np.ndarray) or X.ndim != 2:
-        raise InputFormatError(f"X: expected a 2-D numpy array (N, P), got {type(X).__name__}")
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
+        raise InputFormatError(f"X: expected a numeric 2-D numpy array (N, P), got {type(X).__name__}")
     Y = _as_targets(Y)
     if Y.shape[0] != X.shape[0]:
         raise InputFormatError(f"Y: has {Y.shape[0]} rows but X has {X.shape[0]}")
@@ -643,14 +644,23 @@ class _SingleNet(nn.Module):
         return p
 
 
-def _train_one(prob: _Problem, k: int, net: NetConfig, cfg: TrainConfig):
+class _SingleRun(NamedTuple):
+    params: Params
+    best_val: float
+    best_epoch: int
+    epochs_run: int
+    train_curve: list
+    val_curve: list
+
+
+def _train_one(prob: _Problem, k: int, net: NetConfig, cfg: TrainConfig) -> _SingleRun:
     """Model ``k`` alone: torch.optim.Adam, the same batches and early stopping."""
     model = _SingleNet(prob.gene_sizes, net).load(init_params(prob.gene_sizes, 1, net, [prob.seeds[k]]))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=ADAM_BETAS, eps=ADAM_EPS, foreach=False)
     x_fit, x_val = prob.x_fit.cpu(), prob.x_val.cpu()
     y_fit, y_val = prob.y_fit[prob.targets[k]].cpu(), prob.y_val[prob.targets[k]].cpu()
     order = _batch_order(cfg.seed)
-    best, best_val, best_epoch, train_curve, val_curve = None, math.inf, 0, [], []
+    best, best_val, best_epoch, train_curve, val_curve = model.export(), math.inf, 0, [], []
     for epoch in range(1, cfg.max_epochs + 1):
         total = 0.0
         for rows in _batches(order, x_fit.shape[0], cfg.batch_size):
@@ -668,7 +678,7 @@ def _train_one(prob: _Problem, k: int, net: NetConfig, cfg: TrainConfig):
             best, best_val, best_epoch = model.export(), val, epoch
         if epoch - best_epoch >= cfg.patience:
             break
-    return best, best_val, best_epoch, epoch, train_curve, val_curve
+    return _SingleRun(best, best_val, best_epoch, epoch, train_curve, val_curve)
 
 
 def train_single_reference(
@@ -686,15 +696,16 @@ def train_single_reference(
     K = prob.targets.size
     with torch_threads(threads):
         runs = [_train_one(prob, k, net, cfg) for k in range(K)]
-    n_epochs = max(r[3] for r in runs)
+    n_epochs = max(r.epochs_run for r in runs)
     train_loss, val_loss = np.full((n_epochs, K), np.nan), np.full((n_epochs, K), np.nan)
     for k, r in enumerate(runs):
-        train_loss[: r[3], k], val_loss[: r[3], k] = r[4], r[5]
+        train_loss[: r.epochs_run, k], val_loss[: r.epochs_run, k] = r.train_curve, r.val_curve
     return TrainResult(
-        params=concat_models([r[0] for r in runs]), net=net, cfg=cfg, gene_blocks=prob.gene_blocks,
+        params=concat_models([r.params for r in runs]), net=net, cfg=cfg, gene_blocks=prob.gene_blocks,
         targets_of_model=prob.targets, seeds=prob.seeds,
-        best_epoch=np.array([r[2] for r in runs], np.int64), epochs_run=np.array([r[3] for r in runs], np.int64),
-        best_val=np.array([r[1] for r in runs]), train_loss=train_loss, val_loss=val_loss,
+        best_epoch=np.array([r.best_epoch for r in runs], np.int64),
+        epochs_run=np.array([r.epochs_run for r in runs], np.int64),
+        best_val=np.array([r.best_val for r in runs]), train_loss=train_loss, val_loss=val_loss,
         train_idx=prob.fit_idx, val_idx=prob.val_idx, seconds=time.perf_counter() - t0,
         device="cpu", threads=threads,
     )

@@ -133,5 +133,7 @@ def test_train_the_demo_and_see_the_curves(server, page):
         time.sleep(0.5)
     assert drawn.count() >= 3, "R² chart and both loss curves should be drawn"
     _no_exception(page)
-    page.get_by_role("heading", name="Result").scroll_into_view_if_needed()
+    page.set_viewport_size({"width": 1400, "height": 2400})  # Streamlit scrolls inside the page
+    time.sleep(1)
     page.screenshot(path=str(ARTIFACTS / "train_page.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})

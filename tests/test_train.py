@@ -197,7 +197,7 @@ def test_bad_inputs_raise_typed_errors(data):
         train_ensemble(bad_x, y, BLOCKS, train, NET, CFG, 2)
     bad_y = y.copy()
     bad_y[0, 1] = np.inf
-    with pytest.raises(InputFormatError, match="Y has 1 infinite"):
+    with pytest.raises(InputFormatError, match="Y has 1 infinite value in"):
         train_ensemble(x, bad_y, BLOCKS, train, NET, CFG, 2)
     flat_y = y.copy()
     flat_y[:, 1] = 2.0

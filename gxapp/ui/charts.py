@@ -158,7 +158,7 @@ def r2_chart(metrics: dict) -> alt.Chart:
     members = pd.DataFrame({"model": "interaction ensemble", "R²": metrics.get("r2_members", [])})
     order = [r[0] for r in rows]
     bars = alt.Chart(df).mark_bar().encode(
-        y=alt.Y("model:N", sort=order, title=None), x=alt.X("R²:Q", title="test R²"),
+        y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)), x=alt.X("R²:Q", title="test R²"),
         color=alt.Color("model:N", legend=None, sort=order),
         tooltip=["model:N", alt.Tooltip("R²:Q", format=".4f")])
     dots = alt.Chart(members).mark_tick(color="black", thickness=1, size=18).encode(
