@@ -30,6 +30,8 @@ Pairs whose test is undefined (a monomorphic SNP, ``a·b`` collinear with ``a`` 
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from scipy import stats
 
@@ -48,7 +50,7 @@ _COLLINEAR_TOL = 1e-9
 # Columns of the partner genes handled in one matrix product (bounds memory).
 _CHUNK_COLS = 1024
 # Rows per block of the cross-product accumulation.
-_CHUNK_ROWS = 1024
+_CHUNK_ROWS = 4096
 
 
 # ---------------------------------------------------------------------------
@@ -97,8 +99,14 @@ def _check_blocks(X, gene_blocks) -> list:
 
 def _centred(X, rows, cols) -> np.ndarray:
     """float64 columns ``cols`` of X on ``rows``, centred on those rows."""
-    a = np.asarray(X[np.ix_(rows, cols)], dtype=np.float64)
-    a -= a.mean(axis=0)
+    return _centre_cols(np.asarray(X[np.ix_(rows, cols)], dtype=np.float64))
+
+
+def _centre_cols(a: np.ndarray) -> np.ndarray:
+    """Centred float64 copy of ``a``; a constant column becomes exactly 0 (then flagged untestable)."""
+    const = np.ptp(a, axis=0) == 0
+    a = a - a.mean(axis=0)
+    a[:, const] = 0.0
     return a
 
 
@@ -167,8 +175,7 @@ def interaction_ols(A: np.ndarray, B: np.ndarray, y: np.ndarray, dist: str = "t"
         raise ParameterError(f"interaction_ols: A has {A.shape[0]} rows, B {B.shape[0]}, y {n}")
     if n < 5:
         raise ParameterError(f"interaction_ols: at least 5 rows are needed, got {n}")
-    A = A - A.mean(axis=0)
-    B = B - B.mean(axis=0)
+    A, B = _centre_cols(A), _centre_cols(B)
     yc = y - y.mean()
     beta, se, t, p, _ = _block_stats(A, B, yc, dist)
     return {"beta": beta, "se": se, "t": t, "p": p}
@@ -184,8 +191,7 @@ def _block_stats(A, B, yc, dist, A_parts=None):
     top = np.zeros((3 * ma, mb))          # [A, A², A∘y]' B  -> sab, saw, swy
     bot = np.zeros((2 * ma, mb))          # [A, A²]' B²      -> sbw, sww
     sbb = np.zeros(mb)
-    # Row chunks keep the operands in cache: BLAS is several times faster on
-    # (m × 1024) @ (1024 × m) pieces than on one (m × n) @ (n × m) product with n ≫ m.
+    # Accumulated over row chunks so that B² never exists at full length.
     for s in range(0, n, _CHUNK_ROWS):
         Lc, Bc = L[s:s + _CHUNK_ROWS], B[s:s + _CHUNK_ROWS]
         B2c = Bc * Bc
@@ -209,7 +215,7 @@ def _left_parts(A, yc):
 
 def _gene_pair_matrix(U: np.ndarray, yc: np.ndarray, dist: str) -> np.ndarray:
     """(M, M) p of ``y ~ 1 + u_i + u_j + u_i·u_j`` for the gene representations U (n, M)."""
-    U = U - U.mean(axis=0)
+    U = _centre_cols(U)
     _, _, _, p, _ = _block_stats(U, U, yc, dist)
     p = np.array(p, dtype=np.float64)
     np.fill_diagonal(p, np.nan)
@@ -222,20 +228,22 @@ def _gene_pair_matrix(U: np.ndarray, yc: np.ndarray, dist: str) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # gene representations
 # ---------------------------------------------------------------------------
-def topsnp_interaction_test(X, y, gene_blocks, rows=None, dist: str = "t") -> np.ndarray:
+def topsnp_interaction_test(X, y, gene_blocks, rows=None, dist: str = "t", threads: int | None = 1) -> np.ndarray:
     """Top-SNP test (paper A, Eq. 4): (M, M) p-values, symmetric, NaN on the diagonal.
 
     Each gene is represented by its SNP most associated with ``y`` on ``rows``
     (:func:`gxapp.baselines.top_snps`); for every gene pair, OLS
     ``y ~ 1 + a + b + a·b`` on ``rows`` and the t-test p of ``a·b``.
-    ``rows``: the individuals used (all if None).
+    ``rows``: the individuals used (all if None). ``threads``: BLAS threads during the
+    call (see :func:`snp_pair_test`).
     """
     _check_dist(dist)
     rows, yc = _rows_and_y(X, y, rows)
     blocks = _check_blocks(X, gene_blocks)
-    cols = top_snps(X, y, blocks, rows)
-    U = np.asarray(X[np.ix_(rows, cols)], dtype=np.float64)
-    return _gene_pair_matrix(U, yc, dist)
+    with _blas_threads(threads):
+        cols = top_snps(X, y, blocks, rows)
+        U = np.asarray(X[np.ix_(rows, cols)], dtype=np.float64)
+        return _gene_pair_matrix(U, yc, dist)
 
 
 def gene_pcs(X, gene_blocks, rows=None) -> np.ndarray:
@@ -261,12 +269,16 @@ def gene_pcs(X, gene_blocks, rows=None) -> np.ndarray:
     return out
 
 
-def pca_interaction_test(X, y, gene_blocks, rows=None, dist: str = "t") -> np.ndarray:
-    """PCA test: (M, M) p-values with each gene its first PC (:func:`gene_pcs`) on ``rows``."""
+def pca_interaction_test(X, y, gene_blocks, rows=None, dist: str = "t", threads: int | None = 1) -> np.ndarray:
+    """PCA test: (M, M) p-values with each gene its first PC (:func:`gene_pcs`) on ``rows``.
+
+    ``threads``: BLAS threads during the call (see :func:`snp_pair_test`).
+    """
     _check_dist(dist)
     rows, yc = _rows_and_y(X, y, rows)
     blocks = _check_blocks(X, gene_blocks)
-    return _gene_pair_matrix(gene_pcs(X, blocks, rows), yc, dist)
+    with _blas_threads(threads):
+        return _gene_pair_matrix(gene_pcs(X, blocks, rows), yc, dist)
 
 
 # ---------------------------------------------------------------------------
@@ -285,7 +297,8 @@ def snp_pair_block(X, y, cols_a, cols_b, rows=None, dist: str = "t") -> dict:
     return {"beta": beta, "se": se, "t": t, "p": p}
 
 
-def snp_pair_test(X, y, gene_blocks, rows=None, progress=None, cancel=None, dist: str = "t") -> dict:
+def snp_pair_test(X, y, gene_blocks, rows=None, progress=None, cancel=None, dist: str = "t",
+                  threads: int | None = 1) -> dict:
     """Every cross-gene SNP pair tested with ``y ~ 1 + a + b + a·b`` (PLINK ``--epistasis``).
 
     Returns a dict of (M, M) arrays, symmetric, NaN / 0 / -1 on the diagonal:
@@ -298,10 +311,32 @@ def snp_pair_test(X, y, gene_blocks, rows=None, progress=None, cancel=None, dist
 
     A gene pair without any defined test gets NaN. ``progress(fraction, message)``
     is called once per gene; ``cancel.is_set()`` stops with :class:`gxapp.errors.Cancelled`.
+    ``threads``: BLAS threads during the call (None: leave BLAS as it is). The
+    default 1 is deliberate: the products are thin (n × m by n × m), gain little from
+    threads, and multithreaded OpenBLAS slows down many-fold when the cores are shared
+    with other work.
     """
     _check_dist(dist)
     rows, yc = _rows_and_y(X, y, rows)
     blocks = _check_blocks(X, gene_blocks)
+    with _blas_threads(threads):
+        return _snp_pair_test(X, rows, yc, blocks, progress, cancel, dist)
+
+
+def _blas_threads(threads):
+    """Context limiting BLAS to ``threads`` threads (no-op for None or without threadpoolctl)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ParameterError(f"threads: expected a positive integer or None, got {threads!r}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(threads), user_api="blas")
+
+
+def _snp_pair_test(X, rows, yc, blocks, progress, cancel, dist) -> dict:
     m = len(blocks)
     min_p = np.full((m, m), np.nan)
     n_tests = np.zeros((m, m), dtype=np.int64)
