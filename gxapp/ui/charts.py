@@ -164,3 +164,128 @@ def r2_chart(metrics: dict) -> alt.Chart:
     dots = alt.Chart(members).mark_tick(color="black", thickness=1, size=18).encode(
         y=alt.Y("model:N", sort=order), x="R²:Q", tooltip=[alt.Tooltip("R²:Q", format=".4f", title="member R²")])
     return alt.layer(bars, dots, title="Test R² (ticks: individual members)").properties(width=WIDTH, height=150)
+
+
+# ---- Interactions page ------------------------------------------------------------------
+def score_heatmap(scores: np.ndarray, names, true_pairs=(), title="Interaction scores (mean |SII|)") -> alt.Chart:
+    """M × M heatmap of pair scores; planted pairs (simulations) outlined."""
+    names = [str(n) for n in names]
+    M = len(names)
+    i, j = np.meshgrid(np.arange(M), np.arange(M), indexing="ij")
+    off = i.ravel() != j.ravel()
+    true = {tuple(sorted(p)) for p in true_pairs}
+    df = pd.DataFrame({"gene_a": np.asarray(names, dtype=object)[i.ravel()[off]],
+                       "gene_b": np.asarray(names, dtype=object)[j.ravel()[off]],
+                       "score": scores[i.ravel()[off], j.ravel()[off]]})
+    df["planted"] = [tuple(sorted((a, b))) in true for a, b in zip(df["gene_a"], df["gene_b"])]
+    axis = alt.Axis(labels=M <= 60, ticks=M <= 60)
+    base = alt.Chart(df).encode(x=alt.X("gene_a:N", sort=names, title=None, axis=axis),
+                                y=alt.Y("gene_b:N", sort=names, title=None, axis=axis))
+    rect = base.mark_rect().encode(color=alt.Color("score:Q", scale=alt.Scale(scheme="viridis"), title="score"),
+                                   tooltip=["gene_a:N", "gene_b:N", alt.Tooltip("score:Q", format=".4g"), "planted:N"])
+    layers = [rect]
+    if true:
+        layers.append(base.transform_filter(alt.datum.planted).mark_point(shape="square", color="red", size=120,
+                                                                         filled=False, strokeWidth=2))
+    side = max(260, min(22 * M, 700))
+    return alt.layer(*layers, title=title).properties(width=side, height=side)
+
+
+def _upper(a: np.ndarray) -> np.ndarray:
+    iu = np.triu_indices(a.shape[-1], 1)
+    return a[..., iu[0], iu[1]]
+
+
+def qq_plot(observed: np.ndarray, null: np.ndarray) -> alt.Chart:
+    """Observed pair scores against the permutation null's quantiles (paper A Fig. 6b)."""
+    obs = np.sort(_upper(observed))
+    nul = np.sort(_upper(null).ravel())
+    probs = (np.arange(1, len(obs) + 1) - 0.5) / len(obs)
+    df = pd.DataFrame({"null quantile": np.quantile(nul, probs), "observed": obs})
+    hi = float(max(df.max().max(), 1e-12))
+    line = alt.Chart(pd.DataFrame({"x": [0, hi], "y": [0, hi]})).mark_line(color="grey", strokeDash=[4, 4]).encode(
+        x="x:Q", y="y:Q")
+    pts = alt.Chart(df).mark_circle(size=40, color="#4c78a8").encode(
+        x=alt.X("null quantile:Q", title="permutation null quantile"), y=alt.Y("observed:Q", title="observed score"),
+        tooltip=[alt.Tooltip("null quantile:Q", format=".4g"), alt.Tooltip("observed:Q", format=".4g")])
+    return alt.layer(line, pts, title="Q-Q plot: observed vs permuted scores").properties(width=WIDTH, height=300)
+
+
+def score_histograms(observed: np.ndarray, null: np.ndarray, bins: int = 30) -> alt.Chart:
+    """Observed scores and permutation-null scores (density), as in paper A Fig. 6a."""
+    obs, nul = _upper(observed), _upper(null).ravel()
+    edges = np.histogram_bin_edges(np.concatenate([obs, nul]), bins=bins)
+    frames = []
+    for name, v in (("observed", obs), ("permuted", nul)):
+        c, _ = np.histogram(v, bins=edges, density=True)
+        frames.append(pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "density": c, "scores": name}))
+    df = pd.concat(frames)
+    return (alt.Chart(df, title="Observed vs permuted scores").mark_bar(opacity=0.55)
+            .encode(x=alt.X("lo:Q", bin="binned", title="score"), x2="hi:Q",
+                    y=alt.Y("density:Q", stack=None),
+                    color=alt.Color("scores:N", title=None, scale=alt.Scale(range=["#f58518", "#4c78a8"])),
+                    tooltip=["scores:N", alt.Tooltip("density:Q", format=".3g")])
+            .properties(width=WIDTH, height=260))
+
+
+def null_distribution(null_scores: np.ndarray, observed: float, title: str) -> alt.Chart:
+    """A pair's (or the max-T) null distribution with the observed score marked (paper A Fig. 2b)."""
+    hist = histogram(null_scores, title, "score", bins=25, color="#9ecae9")
+    rule = alt.Chart(pd.DataFrame({"observed": [float(observed)]})).mark_rule(color="red", strokeWidth=2).encode(
+        x="observed:Q", tooltip=[alt.Tooltip("observed:Q", format=".4g")])
+    return alt.layer(hist, rule)
+
+
+def surface_chart(grid: pd.DataFrame, points: pd.DataFrame, gene_a: str, gene_b: str) -> alt.Chart:
+    """Interaction surface h − h_i − h_j with individuals coloured low/medium/high (paper A Fig. 7b)."""
+    step_a = float(np.diff(np.unique(grid["g_a"]))[0]) if grid["g_a"].nunique() > 1 else 1.0
+    step_b = float(np.diff(np.unique(grid["g_b"]))[0]) if grid["g_b"].nunique() > 1 else 1.0
+    g = grid.assign(a2=grid["g_a"] + step_a, b2=grid["g_b"] + step_b)
+    lim = float(np.abs(grid["interaction"]).max()) or 1.0
+    rect = alt.Chart(g).mark_rect(opacity=0.9).encode(
+        x=alt.X("g_a:Q", title=f"{gene_a} representation", scale=alt.Scale(zero=False, nice=False)), x2="a2:Q",
+        y=alt.Y("g_b:Q", title=f"{gene_b} representation", scale=alt.Scale(zero=False, nice=False)), y2="b2:Q",
+        color=alt.Color("interaction:Q", scale=alt.Scale(scheme="blueorange", domain=[-lim, lim]),
+                        title="interaction"))
+    pts = alt.Chart(points).mark_circle(size=14, opacity=0.6, stroke="black", strokeWidth=0.3).encode(
+        x="g_a:Q", y="g_b:Q",
+        fill=alt.Fill("group:N", title="individuals", sort=["low", "medium", "high"],
+                      scale=alt.Scale(domain=["low", "medium", "high"], range=["#3b4cc0", "#b07aa1", "#f1c40f"])),
+        tooltip=[alt.Tooltip("interaction:Q", format=".3f"), "group:N"])
+    return alt.layer(rect, pts, title=f"Interaction surface {gene_a} × {gene_b}").resolve_scale(
+        color="independent").properties(width=WIDTH, height=380)
+
+
+def pr_curves(curves: dict) -> alt.Chart:
+    """Precision-recall curves of several methods against the planted pairs."""
+    frames = [pd.DataFrame({"recall": c["recall"], "precision": c["precision"],
+                            "method": f"{name} (AP {c['ap']:.2f})"}) for name, c in curves.items()]
+    df = pd.concat(frames, ignore_index=True)
+    return (alt.Chart(df, title="Precision-recall against the planted pairs")
+            .mark_line(interpolate="step-after", point=True)
+            .encode(x=alt.X("recall:Q", scale=alt.Scale(domain=[0, 1])),
+                    y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])), color=alt.Color("method:N", title=None),
+                    tooltip=["method:N", alt.Tooltip("recall:Q", format=".2f"), alt.Tooltip("precision:Q", format=".2f")])
+            .properties(width=WIDTH, height=300))
+
+
+# ---- export --------------------------------------------------------------------------------
+def to_svg(chart) -> str:
+    """The chart as SVG, rendered offline by vl-convert."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(_fixed_width(chart).to_json())
+
+
+def to_png(chart, scale: float = 2.0) -> bytes:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(_fixed_width(chart).to_json(), scale=scale)
+
+
+def _fixed_width(chart, width: int = 720):
+    """'container' width has no meaning outside a page: give exports a fixed width."""
+    spec = chart.to_dict()
+    if spec.get("width") == "container" or "width" not in spec:
+        return chart.properties(width=width)
+    return chart

@@ -54,3 +54,16 @@ def cohort_metrics(cohort: Cohort) -> None:
     truth = cohort.truth or {}
     cols[4].metric("Planted pairs", len(truth.get("pairs", [])) if cohort.truth else "—",
                    help="Gene pairs with a simulated interaction (known truth, for scoring methods).")
+
+
+def chart_with_downloads(chart, name: str, container=None) -> None:
+    """Draw an Altair chart with SVG and PNG download buttons (rendered on click)."""
+    from gxapp.ui.charts import to_png, to_svg
+
+    box = container or st
+    box.altair_chart(chart, width="stretch")
+    c1, c2, _ = box.columns([1, 1, 4])
+    c1.download_button("SVG", data=lambda: to_svg(chart), file_name=f"{name}.svg", mime="image/svg+xml",
+                       key=f"svg_{name}", icon=":material/download:")
+    c2.download_button("PNG", data=lambda: to_png(chart), file_name=f"{name}.png", mime="image/png",
+                       key=f"png_{name}", icon=":material/download:")
