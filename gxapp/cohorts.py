@@ -7,7 +7,7 @@ cohort, whether it came from the cache); ``open_cohort(key)`` reopens one.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 

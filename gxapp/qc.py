@@ -486,7 +486,7 @@ def run_qc(cohort: Cohort, params: Optional[QCParams] = None, progress: Optional
     dropped = [g for g in before_genes if g not in set(left_genes)]
     rep.dropped_genes = dropped
     rep._add("genes_without_snps", "genes", len(dropped), len(left_genes), None,
-             (f"dropped genes (all their SNPs failed QC): " + ", ".join(dropped[:_N_EXAMPLES])
+             ("dropped genes (all their SNPs failed QC): " + ", ".join(dropped[:_N_EXAMPLES])
               + (f" (+{len(dropped) - _N_EXAMPLES} more)" if len(dropped) > _N_EXAMPLES else ""))
              if dropped else "no gene dropped", dropped)
     if not left_genes:

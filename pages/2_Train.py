@@ -2,7 +2,7 @@
 import streamlit as st
 
 from gxapp import runs
-from gxapp.ui import nav, session, train_view, widgets
+from gxapp.ui import jobs_panel, nav, session, train_view, widgets
 
 st.set_page_config(page_title="gxapp · Train", page_icon="🧬", layout="wide")
 nav.sidebar()
@@ -13,7 +13,7 @@ if cohort is None:
     st.stop()
 st.markdown(f"Cohort: **{cohort.meta.get('label', key[:8])}** — {cohort.n_samples:,} samples, "
             f"{cohort.n_snps:,} SNPs, {cohort.n_genes} genes. {train_view.device_caption()}")
-train_view.show_notice()
+jobs_panel.show_notice("train")
 
 params = train_view.params_form()
 if params is not None:
@@ -23,12 +23,12 @@ if params is not None:
             st.session_state[train_view.RUN_KEY] = spec.key
             st.success("Loaded from the cache: this exact run was trained before.")
         else:
-            st.session_state[train_view.JOB_KEY] = train_view.job_manager().submit(spec).id
+            st.session_state[train_view.JOB_KEY] = jobs_panel.manager().submit(spec).id
 
 job_id = st.session_state.get(train_view.JOB_KEY)
 if job_id:
-    train_view.job_panel(job_id)
-train_view.other_jobs(exclude=job_id)
+    jobs_panel.panel(job_id, train_view.JOB_KEY, train_view.RUN_KEY, "train", "Training")
+jobs_panel.others("train", exclude=job_id)
 
 st.header("Runs on this cohort")
 entries = train_view.runs_table(key)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from gxapp import jobs, runs
+from gxapp import runs
 from gxapp.errors import GxError
 from gxapp.train import DEFAULT_L1, resolve_threads
 from gxapp.ui import charts
@@ -14,14 +14,6 @@ from gxapp.ui import charts
 JOB_KEY = "train_job_id"
 RUN_KEY = "train_run_key"
 L1_CHOICES = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
-
-
-@st.cache_resource
-def job_manager() -> jobs.JobManager:
-    """One manager for the server process: jobs outlive page switches and reloads."""
-    m = jobs.manager()
-    m.register("train", runs.run_job)
-    return m
 
 
 def device_caption() -> str:
@@ -63,52 +55,6 @@ def params_form():
     return runs.RunParams(ensemble=int(ensemble), l1=float(l1), l1_cv=bool(l1_cv), gene_hidden=int(gh),
                           head_hidden=int(hh), max_epochs=int(epochs), patience=int(patience), lr=float(lr),
                           batch_size=int(batch), seed=int(seed), device=device)
-
-
-def _fmt_seconds(s) -> str:
-    if s is None:
-        return "estimating…"
-    s = int(round(s))
-    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
-
-
-@st.fragment(run_every=1.0)
-def job_panel(job_id: str) -> None:
-    """Live progress of a background job; reruns the page when it ends."""
-    job = job_manager().get(job_id)
-    if job is None:
-        st.session_state.pop(JOB_KEY, None)
-        return
-    snap = job.snapshot()
-    if not job.done:
-        st.progress(snap["fraction"], text=f"{snap['label']} — {snap['message'] or snap['state']}")
-        c1, c2 = st.columns([3, 1])
-        c1.caption(f"elapsed {_fmt_seconds(snap['elapsed'])} · left {_fmt_seconds(snap['eta'])}")
-        if c2.button("Cancel", key=f"cancel_{job_id}", help="Stops the job; nothing half-written is kept."):
-            job.cancel()
-        return
-    st.session_state.pop(JOB_KEY, None)
-    if job.state == jobs.DONE:
-        st.session_state[RUN_KEY] = job.result
-        st.session_state["train_notice"] = ("success", f"Training finished in {_fmt_seconds(snap['elapsed'])}.")
-    elif job.state == jobs.CANCELLED:
-        st.session_state["train_notice"] = ("warning", "Training was cancelled; nothing was stored.")
-    else:
-        st.session_state["train_notice"] = ("error", f"Training failed: {job.error}")
-    st.rerun()
-
-
-def show_notice() -> None:
-    notice = st.session_state.pop("train_notice", None)
-    if notice:
-        getattr(st, notice[0])(notice[1])
-
-
-def other_jobs(exclude=None) -> None:
-    active = [j for j in job_manager().jobs("train") if not j.done and j.id != exclude]
-    if active:
-        st.caption(f"{len(active)} other training job(s) running on this server: "
-                   + ", ".join(j.spec.label for j in active))
 
 
 def show_run(run: runs.Run) -> None:

@@ -1,0 +1,157 @@
+"""Interactions page pieces: the analysis form, the ranked table with
+significance, and the plots of paper A (heatmap, Q-Q, FDR histogram, null
+distribution, interaction surface, PR curves)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from gxapp import interactions as ia
+from gxapp import runs
+from gxapp.metrics import p_to_score, pair_labels, precision_recall_curve_pairs
+from gxapp.preprocess import prepare
+from gxapp.surface import interaction_surface
+from gxapp.ui import charts
+from gxapp.ui.widgets import chart_with_downloads
+
+JOB_KEY = "ia_job_id"
+RESULT_KEY = "ia_result_key"
+
+
+def params_form():
+    with st.form("interactions"):
+        c1, c2, c3, c4 = st.columns(4)
+        index = c1.selectbox("Index", ["SII", "BII", "STII"], key="ia_index",
+                             help="SII: Shapley interaction index (default). BII: Banzhaf (subsets uniform). "
+                                  "STII: Shapley-Taylor, as the paper's public code computes it.")
+        B = c2.number_input("Permutations B", 0, 1000, 20, key="ia_B",
+                            help="Null networks trained per permutation of the phenotype (paper: 50). 0 gives scores "
+                                 "and the classical tests only. Raising B later reuses the permutations already trained.")
+        method = c3.selectbox("Permutation", ["I", "R", "T"], key="ia_perm",
+                              format_func={"I": "Perm I (main effects kept)", "R": "Perm R (residual)",
+                                           "T": "Perm T (phenotype)"}.get,
+                              help="Perm I is calibrated for neural networks; R and T are shown for comparison "
+                                   "(both anti-conservative, paper A Fig. 8).")
+        rows = c4.number_input("Individuals scored", 10, 1_000_000, 2_000, key="ia_rows",
+                               help="Test individuals over which mean |SII| is taken (a recorded random sample).")
+        submitted = st.form_submit_button("Score interactions", type="primary", key="ia_submit")
+    if not submitted:
+        return None
+    return ia.InteractionParams(permutations=int(B), perm_method=method, index=index, max_rows=int(rows))
+
+
+def significance_controls():
+    c1, c2, c3 = st.columns(3)
+    fdr = c1.number_input("FDR threshold (q)", 0.0, 1.0, 0.1, step=0.05, key="ia_fdr",
+                          help="Pairs with q below this are called (paper: 0.1).")
+    p = c2.number_input("p threshold", 0.0, 1.0, 0.05, step=0.01, key="ia_p",
+                        help="Per-pair permutation p below this is marked (paper: 0.05).")
+    top = c3.number_input("Rows shown", 5, 100_000, 50, key="ia_top")
+    return fdr, p, top
+
+
+def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> pd.DataFrame:
+    df = res.table.copy()
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    if res.null.shape[0]:
+        df["significant"] = (df["q"] < fdr) | (df["p_maxt"] < p)
+        df["p < threshold"] = df["p"] < p
+    cfg = {c: st.column_config.NumberColumn(format="%.3g") for c in
+           ("score", "se", "p", "q", "p_maxt", "p_topsnp", "p_pca", "p_snppair")}
+    cfg["score"] = st.column_config.ProgressColumn("score", format="%.4g", min_value=0.0,
+                                                   max_value=float(df["score"].max() or 1.0))
+    st.dataframe(df.head(int(top)), hide_index=True, width="stretch", column_config=cfg)
+    if res.null.shape[0]:
+        n_sig = int((df["q"] < fdr).sum())
+        st.caption(f"{n_sig} pair(s) at FDR < {fdr:g}; {int((df['p_maxt'] < p).sum())} at max-T p < {p:g}; "
+                   f"B = {res.null.shape[0]} permutations (Perm {res.params.perm_method}).")
+    only_nn = df[(df.get("q", pd.Series(1.0, index=df.index)) < fdr) & (df["p_snppair"] >= p) & (df["p_topsnp"] >= p)]
+    only_peer = df[(df.get("q", pd.Series(1.0, index=df.index)) >= fdr) & ((df["p_snppair"] < p) | (df["p_topsnp"] < p))]
+    if res.null.shape[0]:
+        c1, c2 = st.columns(2)
+        c1.markdown(f"**Found only by the NN** ({len(only_nn)}): "
+                    + (", ".join(f"{a}×{b}" for a, b in zip(only_nn.gene_a, only_nn.gene_b)) or "none"))
+        c2.markdown(f"**Found only by a classical test** ({len(only_peer)}): "
+                    + (", ".join(f"{a}×{b}" for a, b in zip(only_peer.gene_a, only_peer.gene_b)) or "none"))
+    st.download_button("Download the table (CSV)", df.to_csv(index=False), file_name=f"interactions_{res.key[:8]}.csv",
+                       mime="text/csv", icon=":material/download:")
+    return df
+
+
+def plots(res: ia.InteractionResult) -> None:
+    truth = res.meta.get("truth") or {}
+    names = res.gene_names
+    tabs = st.tabs(["Heatmap", "Q-Q & FDR", "Null distribution", "Interaction surface", "Against the truth"])
+    with tabs[0]:
+        chart_with_downloads(charts.score_heatmap(res.observed, names, truth.get("pairs", []),
+                                                  title=f"Interaction scores (mean |{res.params.index}|)"), "heatmap")
+    with tabs[1]:
+        if not res.null.shape[0]:
+            st.info("Run with B > 0 permutations to see the Q-Q plot and the FDR histogram.")
+        else:
+            c1, c2 = st.columns(2)
+            chart_with_downloads(charts.qq_plot(res.observed, res.null), "qq_plot", c1)
+            chart_with_downloads(charts.score_histograms(res.observed, res.null), "fdr_histogram", c2)
+    with tabs[2]:
+        if not res.null.shape[0]:
+            st.info("Run with B > 0 permutations to see null distributions.")
+        else:
+            pair = _pair_picker(res, "null_pair")
+            i, j = names.index(pair[0]), names.index(pair[1])
+            c1, c2 = st.columns(2)
+            chart_with_downloads(charts.null_distribution(res.null[:, i, j], res.observed[i, j],
+                                                          f"Null of {pair[0]} × {pair[1]}"), "null_pair", c1)
+            iu = np.triu_indices(len(names), 1)
+            chart_with_downloads(charts.null_distribution(res.null[:, iu[0], iu[1]].max(axis=1), res.observed[i, j],
+                                                          "max-T null (largest score per permutation)"), "null_maxt", c2)
+    with tabs[3]:
+        pair = _pair_picker(res, "surface_pair")
+        if st.toggle("Fit the surface", key="surface_go",
+                     help="Fits h(g_i, g_j) and h_i(g_i) + h_j(g_j) on the training rows (a few seconds)."):
+            with st.spinner("Fitting the interaction surface…"):
+                surf = _surface(res.run_key, pair[0], pair[1])
+            chart_with_downloads(charts.surface_chart(surf.grid, surf.points, surf.gene_a, surf.gene_b), "surface")
+            st.caption(f"Training R²: joint h {surf.r2_joint:.4f} vs additive {surf.r2_additive:.4f}. Background: "
+                       "h − h_i − h_j; points: individuals by predicted interaction (tertiles).")
+    with tabs[4]:
+        _truth(res, truth)
+
+
+def _pair_picker(res, key):
+    opts = list(zip(res.table.gene_a, res.table.gene_b))
+    return st.selectbox("Gene pair", opts, format_func=lambda p: f"{p[0]} × {p[1]}", key=key,
+                        help="Ordered by the NN score.")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _surface(run_key: str, gene_a: str, gene_b: str):
+    from gxapp import cohorts
+
+    run = runs.load_run(run_key)
+    cohort = cohorts.open_cohort(run.cohort_key)
+    rp = run.params
+    data = prepare(cohort, covariates=rp.covariates, inverse_normal_transform=rp.inverse_normal,
+                   test_fraction=rp.test_fraction, seed=rp.seed)
+    names = list(data.gene_names)
+    return interaction_surface(run.interaction, data.X, data.y, data.train_idx,
+                               (names.index(gene_a), names.index(gene_b)), names)
+
+
+def _truth(res, truth) -> None:
+    metrics = res.meta.get("metrics")
+    if not metrics:
+        st.info("This cohort has no planted truth (only simulations do).")
+        return
+    rows = [{"method": m, "AP": v["AP"], "AUROC": v["AUROC"],
+             **{f"AP {t}": a for t, a in (v.get("AP_by_type") or {}).items()}} for m, v in metrics.items()]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in rows[0] if c != "method"})
+    labels = pair_labels(res.gene_names, truth["pairs"])
+    curves = {"NN": precision_recall_curve_pairs(res.observed, labels),
+              "top-SNP": precision_recall_curve_pairs(p_to_score(res.peers["p_topsnp"]), labels),
+              "PCA": precision_recall_curve_pairs(p_to_score(res.peers["p_pca"]), labels),
+              "SNP-pair": precision_recall_curve_pairs(p_to_score(res.peers["p_snppair_min"]), labels)}
+    chart_with_downloads(charts.pr_curves(curves), "precision_recall")
+    st.caption(f"{len(truth['pairs'])} planted pairs among {len(res.table)}; random AP = "
+               f"{len(truth['pairs']) / len(res.table):.3f}.")

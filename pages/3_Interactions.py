@@ -1,0 +1,57 @@
+"""Interactions: Shapley interaction scores between genes, permutation p-values,
+FDR and max-T, classical tests side by side, and the shape of an interaction."""
+import streamlit as st
+
+from gxapp import interactions as ia
+from gxapp import runs
+from gxapp.ui import interactions_view as view
+from gxapp.ui import jobs_panel, nav, session, widgets
+
+st.set_page_config(page_title="gxapp · Interactions", page_icon="🧬", layout="wide")
+nav.sidebar()
+st.title("Interactions")
+
+key, cohort = session.current_cohort()
+if cohort is None:
+    st.stop()
+run_entries = runs.list_runs(key)
+if not run_entries:
+    st.info("No trained run on this cohort yet: train one on the Train page first.")
+    st.page_link("pages/2_Train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+run_keys = [m["key"] for m in run_entries]
+labels = {m["key"]: f"{m['key'][:10]} — E={m['params']['ensemble']}, λ={m.get('l1_used'):g}, "
+                    f"R² {m['metrics']['r2_ensemble']:.3f} ({m['created']})" for m in run_entries}
+run_key = st.selectbox("Run", run_keys, format_func=labels.get, key="ia_run",
+                       help="A trained ensemble of this cohort (Train page).")
+jobs_panel.show_notice("ia")
+
+params = view.params_form()
+if params is not None:
+    with widgets.user_errors("Starting the analysis"):
+        spec = ia.job_spec(run_key, params)
+        if ia.cache.Store(ia.KIND).exists(spec.key):
+            st.session_state[view.RESULT_KEY] = spec.key
+        else:
+            st.session_state[view.JOB_KEY] = jobs_panel.manager().submit(spec).id
+
+job_id = st.session_state.get(view.JOB_KEY)
+if job_id:
+    jobs_panel.panel(job_id, view.JOB_KEY, view.RESULT_KEY, "ia", "Scoring")
+
+results = ia.list_results(run_key)
+if not results:
+    st.info("Press **Score interactions** (B = 0 is quick: scores and classical tests only).")
+    st.stop()
+res_keys = [m["key"] for m in results]
+current = st.session_state.get(view.RESULT_KEY)
+chosen = st.selectbox("Analysis", res_keys, index=res_keys.index(current) if current in res_keys else 0,
+                      format_func=lambda k: next(f"{m['params']['index']}, B={m['params']['permutations']} "
+                                                 f"(Perm {m['params']['perm_method']}) — {m['created']}"
+                                                 for m in results if m["key"] == k), key="ia_chosen")
+with widgets.user_errors("Opening the analysis"):
+    res = ia.load(chosen)
+    st.header("Ranked gene pairs")
+    fdr, p, top = view.significance_controls()
+    view.ranked_table(res, fdr, p, top)
+    view.plots(res)
