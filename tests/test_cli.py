@@ -109,3 +109,23 @@ def test_train_bad_parameters_are_clear(tmp_path, cache_dir, capsys):
     if not torch.cuda.is_available():
         assert main(base + ["--device", "cuda"]) == 2
         assert "CUDA requested but no GPU" in capsys.readouterr().err
+
+
+def test_interactions_json(tmp_path, cache_dir, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "--n-samples", "300", "--n-genes", "4", "--snr", "1", "--genotype-model", "binomial",
+                 "--snps-per-gene", "4", "--seed", "5", "--out", str(out)]) == 0
+    base = ["--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"), "--genes", str(out / "genes.tsv"),
+            "--ensemble", "2", "--gene-hidden", "3", "--head-hidden", "8", "--epochs", "4", "--quiet"]
+    js = tmp_path / "ia.json"
+    assert main(["interactions", *base, "--permutations", "0", "--json", str(js)]) == 0
+    rep = json.loads(js.read_text())
+    assert rep["B"] == 0 and rep["perm_method"] == "I" and len(rep["pairs"]) == 6
+    first = rep["pairs"][0]
+    assert set(first) == {"gene_a", "gene_b", "score", "p", "q", "p_maxt", "p_topsnp", "p_snppair"}
+    assert first["p"] is None and first["q"] is None and first["p_maxt"] is None
+    assert main(["interactions", *base, "--permutations", "2", "--perm-method", "T", "--index", "BII",
+                 "--json", str(js)]) == 0
+    rep = json.loads(js.read_text())
+    assert rep["B"] == 2 and rep["index"] == "BII" and all(0 < p["p"] <= 1 for p in rep["pairs"])
+    assert "interactions: 6 gene pairs scored" in capsys.readouterr().out
