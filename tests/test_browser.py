@@ -137,3 +137,25 @@ def test_train_the_demo_and_see_the_curves(server, page):
     time.sleep(1)
     page.screenshot(path=str(ARTIFACTS / "train_page.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_interactions_after_training(server, page):
+    """Interactions page on the run trained above: scores, permutations, heatmap."""
+    page.goto(server + "/Interactions", wait_until="networkidle")
+    page.get_by_role("heading", name="Interactions").wait_for(timeout=60_000)
+    for label, value in (("Permutations B", "2"), ("Individuals scored", "300")):
+        box = page.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Tab")
+    page.get_by_role("button", name="Score interactions").click()
+    page.get_by_role("heading", name="Ranked gene pairs").wait_for(timeout=300_000)
+    drawn = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
+    deadline = time.time() + 30
+    while drawn.count() < 1 and time.time() < deadline:
+        time.sleep(0.5)
+    assert drawn.count() >= 1, "the score heatmap should be drawn"
+    _no_exception(page)
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    time.sleep(1)
+    page.screenshot(path=str(ARTIFACTS / "interactions_page.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})

@@ -187,7 +187,7 @@ def score_heatmap(scores: np.ndarray, names, true_pairs=(), title="Interaction s
     if true:
         layers.append(base.transform_filter(alt.datum.planted).mark_point(shape="square", color="red", size=120,
                                                                          filled=False, strokeWidth=2))
-    side = max(260, min(22 * M, 700))
+    side = max(320, min(34 * M, 720))
     return alt.layer(*layers, title=title).properties(width=side, height=side)
 
 

@@ -62,6 +62,9 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
     cfg["score"] = st.column_config.ProgressColumn("score", format="%.4g", min_value=0.0,
                                                    max_value=float(df["score"].max() or 1.0))
     st.dataframe(df.head(int(top)), hide_index=True, width="stretch", column_config=cfg)
+    if 0 < res.null.shape[0] < 20:
+        st.warning(f"Only B = {res.null.shape[0]} permutations: p-values cannot go below 1/(B+1) = "
+                   f"{1 / (res.null.shape[0] + 1):.3f} and FDR estimates are coarse. Use B ≥ 50 for calls.")
     if res.null.shape[0]:
         n_sig = int((df["q"] < fdr).sum())
         st.caption(f"{n_sig} pair(s) at FDR < {fdr:g}; {int((df['p_maxt'] < p).sum())} at max-T p < {p:g}; "
