@@ -17,6 +17,7 @@ large fp32 torch.matmul timed in the same run with the same threads.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gxapp.models import NetConfig  # noqa: E402
-from gxapp.train import TrainConfig, resolve_threads, torch_threads, train_ensemble, train_single_reference  # noqa: E402
+from gxapp.train import (  # noqa: E402
+    TrainConfig,
+    resolve_threads,
+    torch_threads,
+    train_ensemble,
+    train_single_reference,
+)
 
 
 def make_data(n: int, n_genes: int, snps_per_gene: int, seed: int = 0):
@@ -85,6 +92,7 @@ def main() -> None:
     print(f"E={K} members, N={args.n} ({args.n - round(cfg.val_fraction * args.n)} fitting rows/epoch), "
           f"{args.genes} genes x {args.snps_per_gene} SNPs, h={net.gene_hidden}, H={net.head_hidden}, "
           f"batch {cfg.batch_size}, {args.epochs} epochs, torch threads={threads}")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
     batched = train_ensemble(x, y, blocks, train_idx, net, cfg, K)
     loop = train_single_reference(x, y, blocks, train_idx, net, cfg, K)
@@ -106,6 +114,8 @@ def main() -> None:
     diff = np.nanmax(np.abs(batched.val_loss - loop.val_loss))
     same = np.allclose(batched.val_loss, loop.val_loss, rtol=1e-4, atol=1e-5, equal_nan=True)
     print(f"same losses: {same} (max |val loss difference| {diff:.2e})")
+
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
     if args.compare_threads:
         speeds = {1: [], 2: []}

@@ -156,7 +156,8 @@ def weight_tensors(params: Params) -> list:
     return tensors({k: v for k, v in params.items() if k in WEIGHT_KEYS})
 
 
-def n_models(params: Params) -> int:
+def count_models(params: Params) -> int:
+    """Number of models K in a parameter dict."""
     return int(params["bo"].shape[0])
 
 

@@ -34,10 +34,10 @@ from gxapp.models import (
     Params,
     activation_bytes_per_row,
     concat_models,
+    count_models,
     forward,
     init_params,
     map_params,
-    n_models,
     slice_models,
     split_columns,
     tensors,
@@ -47,13 +47,23 @@ from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 
 # Default L1 strength for targets with variance ~1 (the inverse-normal
 # transformed phenotype of SPEC §2). At 1e-3 the penalty of a freshly initialised
-# 10-gene x 50-SNP network is ~0.5, half the MSE of predicting the mean, and
-# weak signals (S/N 0.1, R^2 ~ 0.09) are shrunk away; 1e-4 keeps them while still
-# zeroing SNP weights that carry no signal. The paper cross-validates it.
+# 10-gene x 50-SNP network is ~0.5, half the MSE of predicting the mean. Held-out
+# R^2 of 4-member ensembles on the "complex" simulator (10 genes x 30 SNPs) for
+# l1 = 0 / 1e-4 / 1e-3 / 1e-2: S/N 0.1, N 30k: .029 / .040 / .015 / .000;
+# S/N 0.5, N 8k: .164 / .167 / .179 / .000; S/N 1, N 8k: .293 / .299 / .298 / .000.
+# 1e-4 is never far from the best and keeps the paper's default weak signal
+# (S/N 0.1) that 1e-3 shrinks away. The paper cross-validates it.
 DEFAULT_L1 = 1e-4
-# Measured by bench/train_throughput.py on the 2-core development machine (see
-# the engine's design notes): 2 threads beat 1 thread for the batched engine, so
-# the default is every core torch sees.
+# CPU threads when TrainConfig.threads is None: every core this process may use
+# but one, at least 1 (1 on the 2-core development machine). Measured there with
+# `bench/train_throughput.py --compare-threads` and interleaved 1-vs-2-thread runs
+# (E=50, N=20,000, 10 genes x 50 SNPs; model-epochs/s): on an idle machine 2
+# threads are ~1.5x faster (57.1 vs 37.9, medians of 3), but whenever another
+# process keeps a core busy they collapse (median 6.6 vs 31.2 over 6 pairs at
+# load ~4.3; 5.8 vs 33.8 in another run), because every parallel op waits for the
+# descheduled thread. Over all 17 pairs 1 thread was never below ~25 while 2
+# threads ranged 1.9-66. Leaving one core free keeps the engine fast next to the
+# UI and other jobs; pass threads explicitly on a dedicated machine.
 DEFAULT_THREADS = None
 CPU_ACTIVATION_BYTES = 64 << 20
 GPU_ACTIVATION_BYTES = 4 << 30
@@ -73,7 +83,8 @@ class TrainConfig:
     ``batch_size``: rows per step (all fitting rows when fewer).
     ``val_fraction``: share of the TRAINING rows held out for early stopping.
     ``device``: "auto" (cuda if available else cpu), "cpu", "cuda" or "cuda:N".
-    ``threads``: CPU torch threads while training (None: every core).
+    ``threads``: CPU torch threads while training (None: all cores but one, at
+    least 1; see DEFAULT_THREADS for the 1-vs-2-thread measurement).
     ``max_activation_bytes``: activation budget; larger batches are processed in
     row chunks whose gradients are accumulated (same result up to rounding).
     None: 64 MiB on the CPU (chunks stay in the last-level cache: 64 MiB was the
@@ -140,7 +151,8 @@ def activation_budget(cfg: "TrainConfig", device: torch.device) -> int:
 
 
 def resolve_threads(threads: Optional[int]) -> int:
-    return int(threads) if threads is not None else max(1, len(os.sched_getaffinity(0)))
+    """``threads``, or all cores this process may use but one (at least 1)."""
+    return int(threads) if threads is not None else max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 @contextlib.contextmanager
@@ -155,7 +167,7 @@ def torch_threads(n: int):
 
 
 @contextlib.contextmanager
-def _memory_errors(n_models_: int, batch: int, device: torch.device):
+def _memory_errors(n_models: int, batch: int, device: torch.device):
     """Turn allocation failures into a TrainingMemoryError that says what to lower."""
     try:
         yield
@@ -163,7 +175,7 @@ def _memory_errors(n_models_: int, batch: int, device: torch.device):
         text = str(exc).lower()
         if isinstance(exc, MemoryError) or "out of memory" in text or "can't allocate memory" in text:
             raise TrainingMemoryError(
-                f"out of memory training {n_models_} models on batches of {batch} rows on {device}: "
+                f"out of memory training {n_models} models on batches of {batch} rows on {device}: "
                 "train fewer models at once (n_members or fewer targets), or lower batch_size "
                 "or max_activation_bytes"
             ) from exc
@@ -309,8 +321,8 @@ def _prepare(X, Y, gene_blocks, train_idx, cfg, n_members, targets_of_model, dev
 # ---------------------------------------------------------------- batched engine
 
 
-def _chunk_rows(n_models_: int, prob: _Problem, net: NetConfig, budget: int) -> int:
-    per_row = activation_bytes_per_row(n_models_, len(prob.gene_sizes), net) + 4 * prob.x_fit.shape[1]
+def _chunk_rows(n_models: int, prob: _Problem, net: NetConfig, budget: int) -> int:
+    per_row = activation_bytes_per_row(n_models, len(prob.gene_sizes), net) + 4 * prob.x_fit.shape[1]
     return max(1, budget // per_row)
 
 
@@ -394,7 +406,7 @@ class _EarlyStopping:
 
     @classmethod
     def start(cls, params: Params) -> "_EarlyStopping":
-        K = n_models(params)
+        K = count_models(params)
         return cls(map_params(params, lambda t: t.detach().clone()), np.full(K, np.inf),
                    np.zeros(K, np.int64), np.zeros(K, np.int64))
 

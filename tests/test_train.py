@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gxapp.errors import Cancelled, GxError, InputFormatError, ParameterError
-from gxapp.models import NetConfig, init_params, n_params, slice_models, tensors
+from gxapp.models import NetConfig, activation_bytes_per_row, init_params, n_params, slice_models, tensors
 from gxapp.train import (
     TrainConfig,
     TrainingMemoryError,
@@ -72,7 +72,8 @@ def test_batched_equals_models_trained_alone(data, reference):
 
 def test_row_chunking_gives_the_same_models(data, reference):
     x, y = data
-    tiny = TrainConfig(**{**CFG.__dict__, "max_activation_bytes": 8 * 1024})  # a few rows per chunk
+    tiny = TrainConfig(**{**CFG.__dict__, "max_activation_bytes": 8 * 1024})
+    assert tiny.max_activation_bytes // activation_bytes_per_row(8, 3, NET) < 5  # a few rows per chunk
     chunked = train_ensemble(x, y, BLOCKS, np.arange(300), NET, tiny, n_members=4)
     assert_same_models(chunked, reference, x)
 
@@ -87,6 +88,16 @@ def test_linear_gene_nodes_and_linear_head(data, h, H):
     assert_same_models(a, b, x)
     per_model = sum(t[0].numel() for t in tensors(a.params))
     assert n_params(SIZES, net) == per_model
+
+
+def test_custom_targets_of_model(data):
+    x, y = data
+    cfg = TrainConfig(**{**CFG.__dict__, "max_epochs": 5})
+    a = train_ensemble(x, y, BLOCKS, np.arange(300), NET, cfg, n_members=1, targets_of_model=[1, 0, 1])
+    b = train_single_reference(x, y, BLOCKS, np.arange(300), NET, cfg, n_members=1, targets_of_model=[1, 0, 1])
+    assert a.predict(x).shape == (3, x.shape[0])
+    assert a.seeds[0] == a.seeds[1] != a.seeds[2]  # member 0 of target 1, member 0 of target 0, member 1
+    assert_same_models(a, b, x)
 
 
 def test_init_depends_only_on_the_models_seed():
