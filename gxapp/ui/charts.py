@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 
 WIDTH = "container"
+# Data is binned/gridded in numpy before charting; the largest (decision surfaces, LD of 150 SNPs)
+# stay well below this, which only guards against accidents.
+alt.data_transformers.disable_max_rows()
 
 
 def _hist_frame(values, bins=40, range_=None) -> pd.DataFrame:
@@ -289,3 +292,74 @@ def _fixed_width(chart, width: int = 720):
     if spec.get("width") == "container" or "width" not in spec:
         return chart.properties(width=width)
     return chart
+
+
+# ---- Epistasis page -------------------------------------------------------------------------
+def auc_boxplot(aucs_by_model: dict) -> alt.Chart:
+    """Cross-validated ROC AUC per model (one point per fold × repeat)."""
+    df = pd.DataFrame([{"model": m, "AUC": a} for m, v in aucs_by_model.items() for a in v])
+    order = list(aucs_by_model)
+    box = alt.Chart(df).mark_boxplot(extent="min-max", size=28).encode(
+        x=alt.X("model:N", sort=order, title=None), y=alt.Y("AUC:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
+        color=alt.Color("model:N", legend=None, sort=order))
+    pts = alt.Chart(df).mark_circle(size=18, color="black", opacity=0.5).encode(
+        x=alt.X("model:N", sort=order), y="AUC:Q", tooltip=["model:N", alt.Tooltip("AUC:Q", format=".3f")])
+    return alt.layer(box, pts, title="Cross-validated ROC AUC").properties(width=WIDTH, height=300)
+
+
+def ttest_matrix(tests: list, models: list) -> alt.Chart:
+    """Corrected resampled t-test (Nadeau & Bengio) p-values between every pair of models."""
+    rows = []
+    for t in tests:
+        p = t["p"] if isinstance(t["p"], (int, float)) else float("nan")
+        rows.append({"row": t["model_a"], "col": t["model_b"], "p": p, "t": t["t"]})
+        rows.append({"row": t["model_b"], "col": t["model_a"], "p": p, "t": -t["t"] if isinstance(t["t"], (int, float)) else t["t"]})
+    df = pd.DataFrame(rows)
+    df["label"] = df["p"].map(lambda v: f"{v:.3f}" if np.isfinite(v) else "")
+    base = alt.Chart(df).encode(x=alt.X("col:N", sort=models, title=None), y=alt.Y("row:N", sort=models, title=None))
+    rect = base.mark_rect().encode(color=alt.Color("p:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 0.2],
+                                                                          clamp=True, reverse=False), title="p"),
+                                   tooltip=["row:N", "col:N", alt.Tooltip("t:Q", format=".2f"), alt.Tooltip("p:Q", format=".3g")])
+    text = base.mark_text(fontSize=11).encode(text="label:N")
+    return alt.layer(rect, text, title="Corrected t-test p (row vs column)").properties(
+        width=WIDTH, height=max(160, 40 * len(models)))
+
+
+def learning_curve_chart(table: pd.DataFrame) -> alt.Chart:
+    """AUC mean ± sd per model against the number of samples (paper B Fig. 2)."""
+    df = table.assign(lo=table["auc_mean"] - table["auc_sd"], hi=table["auc_mean"] + table["auc_sd"])
+    base = alt.Chart(df).encode(x=alt.X("n_samples:Q", title="samples"), color=alt.Color("model:N", title=None))
+    line = base.mark_line(point=True).encode(y=alt.Y("auc_mean:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
+                                             tooltip=["model:N", "n_samples:Q", alt.Tooltip("auc_mean:Q", format=".3f"),
+                                                      alt.Tooltip("auc_sd:Q", format=".3f")])
+    band = base.mark_errorbar().encode(y="lo:Q", y2="hi:Q")
+    return alt.layer(band, line, title="Learning curves").properties(width=WIDTH, height=300)
+
+
+def sweep_chart(table: pd.DataFrame) -> alt.Chart:
+    """AUC against the fraction of genes wired, per wiring (paper B Figs. 4-5)."""
+    df = table.copy()
+    df["wiring"] = df.get("wiring", df["model"]).fillna(df["model"])
+    df["degree"] = df.get("degree", 1.0)
+    df = df.assign(lo=df["auc_mean"] - df["auc_sd"], hi=df["auc_mean"] + df["auc_sd"])
+    base = alt.Chart(df).encode(x=alt.X("degree:Q", title="fraction of genes connected", scale=alt.Scale(domain=[0, 1.05])),
+                                color=alt.Color("wiring:N", title=None))
+    line = base.mark_line(point=True).encode(y=alt.Y("auc_mean:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
+                                             tooltip=["model:N", alt.Tooltip("auc_mean:Q", format=".3f"),
+                                                      alt.Tooltip("auc_sd:Q", format=".3f"), "n_params:Q"])
+    return alt.layer(base.mark_errorbar().encode(y="lo:Q", y2="hi:Q"), line,
+                     title="Sparsity sweep").properties(width=WIDTH, height=300)
+
+
+def decision_surfaces_chart(grid: pd.DataFrame) -> alt.Chart:
+    """P(case) over two genes' burdens, per epistasis type (rows) and head (columns) — paper B Fig. 3."""
+    g = grid.copy()
+    step = float(np.diff(np.unique(g["x"]))[0]) if g["x"].nunique() > 1 else 1.0
+    g = g.assign(x2=g["x"] + step, y2=g["y"] + step)
+    heads = list(dict.fromkeys(g["head"]))
+    return (alt.Chart(g).mark_rect().encode(
+        x=alt.X("x:Q", title="gene A", scale=alt.Scale(nice=False)), x2="x2:Q",
+        y=alt.Y("y:Q", title="gene B", scale=alt.Scale(nice=False)), y2="y2:Q",
+        color=alt.Color("p:Q", scale=alt.Scale(scheme="redblue", reverse=True, domain=[0, 1]), title="P(case)"))
+        .properties(width=140, height=140)
+        .facet(row=alt.Row("type:N", title=None), column=alt.Column("head:N", sort=heads, title=None)))

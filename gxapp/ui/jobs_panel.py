@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gxapp import interactions, jobs, runs
+from gxapp import comparisons, interactions, jobs, runs
 
 
 @st.cache_resource
@@ -13,6 +13,7 @@ def manager() -> jobs.JobManager:
     m = jobs.manager()
     m.register("train", runs.run_job)
     m.register("interactions", interactions.run_job)
+    m.register("comparison", comparisons.run_job)
     return m
 
 

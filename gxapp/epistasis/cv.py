@@ -1,0 +1,384 @@
+"""Cross-validated architecture comparison (paper B; SPEC §8).
+
+* :func:`make_splits` - R repeats of stratified k-fold (sklearn ``RepeatedStratifiedKFold``
+  with a recorded seed); the SAME splits serve every model of a comparison.
+* :func:`compare` - the networks (logreg, biosparse, dense, linear, ensemble: ONE batched
+  training run over all splits) and the additive baselines (l2, l1) on the same splits;
+  ROC AUC per split, mean +- sd, parameter counts, corrected resampled t-tests.
+* :func:`learning_curve` - the same comparison on nested stratified random subsets
+  (paper B, Fig. 2).
+* :func:`sparsity_sweep` - biosparse networks with 25/50/75/100 % of the genes connected,
+  pathway or random wiring, and the fully connected (dense) network (paper B, Figs. 4-5),
+  all in ONE batched run on the same splits.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Optional, Sequence
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import RepeatedStratifiedKFold
+
+from gxapp.cohort import Cohort
+from gxapp.epistasis import additive, models as M
+from gxapp.epistasis.features import binary_phenotype, gene_features
+from gxapp.epistasis.results import (
+    ComparisonResult, LearningCurve, SweepResult, corrected_ttest, model_result,
+)
+from gxapp.epistasis.train import EpiTrainConfig, RowGroup, fit_networks
+from gxapp.errors import ParameterError
+from gxapp.io.gmt import restrict_pathways
+from gxapp.progress import check_cancel, report, sub_progress
+
+NETWORKS = ("logreg", "biosparse", "dense", "linear", "ensemble")
+ADDITIVE = ("l2", "l1")
+MODELS = NETWORKS + ADDITIVE
+WIRINGS = ("pathway", "random")
+DEFAULT_MODELS = ("logreg", "biosparse", "dense", "linear", "l2")
+
+__all__ = ["compare", "learning_curve", "sparsity_sweep", "make_splits", "corrected_ttest", "ComparisonResult",
+           "LearningCurve", "SweepResult", "MODELS", "NETWORKS", "ADDITIVE", "WIRINGS"]
+
+
+# ------------------------------------------------------------------ checks
+
+
+def _int(name, v, lo):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ParameterError(f"{name}: expected an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
+def _check_models(models) -> list:
+    if isinstance(models, str):
+        models = (models,)
+    models = list(dict.fromkeys(models))
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise ParameterError(
+            f"models: unknown model name(s) {unknown!r}; valid names are {', '.join(MODELS)}"
+            if unknown else f"models: give at least one of {', '.join(MODELS)}"
+        )
+    return models
+
+
+def _check_wiring(wiring) -> str:
+    if wiring not in WIRINGS:
+        raise ParameterError(f"wiring: expected one of {WIRINGS}, got {wiring!r}")
+    return wiring
+
+
+# ------------------------------------------------------------------ splits
+
+
+def make_splits(y: np.ndarray, folds: int = 3, repeats: int = 10, seed: int = 0) -> list:
+    """``[(repeat, fold, train_idx, test_idx)]`` from ``RepeatedStratifiedKFold(folds, repeats,
+    random_state=seed)`` in its order. Raises ParameterError when a test fold would lack cases
+    or controls (suggesting a lower k)."""
+    folds = _int("folds", folds, 2)
+    repeats = _int("repeats", repeats, 1)
+    _int("seed", seed, 0)
+    y = np.asarray(y)
+    n_case, n_ctrl = int((y == 1).sum()), int((y == 0).sum())
+    if min(n_case, n_ctrl) < folds:
+        which = "cases" if n_case < n_ctrl else "controls"
+        raise ParameterError(
+            f"folds: {folds}-fold CV leaves a fold without {which} ({n_case} cases, {n_ctrl} controls); "
+            f"use a lower k (at most {max(2, min(n_case, n_ctrl))}) or more samples"
+        )
+    rskf = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    out = []
+    for i, (tr, te) in enumerate(rskf.split(np.zeros(len(y)), y)):
+        r, f = divmod(i, folds)
+        for rows, what in ((te, "test"), (tr, "training")):
+            yy = y[rows]
+            if (yy == 1).sum() == 0 or (yy == 0).sum() == 0:
+                lack = "cases" if (yy == 1).sum() == 0 else "controls"
+                raise ParameterError(
+                    f"folds: fold {f + 1} of repeat {r + 1} has no {lack} in its {what} rows; use a lower k "
+                    "or more samples"
+                )
+        out.append((r, f, np.sort(tr), np.sort(te)))
+    return out
+
+
+def _groups(splits, subset: int = 0) -> list:
+    return [RowGroup(key=(subset, r, f), train=tr, test=te) for r, f, tr, te in splits]
+
+
+# ------------------------------------------------------------------ wiring
+
+
+def _pathway_neurons(genes, pathways: Optional[dict], cohort_pathways: Optional[dict], needed: bool):
+    """Restricted pathways (or None) and a report; GeneMappingError when a given GMT matches none."""
+    pw = pathways if pathways is not None else cohort_pathways
+    if not pw:
+        if needed:
+            raise ParameterError(
+                "wiring: pathway wiring needs gene sets; this cohort has no pathways - load a GMT file "
+                "(pathways=...) or use wiring='random'"
+            )
+        return None, None
+    src = "the given pathways" if pathways is not None else "the cohort's pathways"
+    return restrict_pathways(pw, genes, source=src)
+
+
+def _n_neurons(pw: Optional[dict], genes, n_neurons: Optional[int]) -> int:
+    if n_neurons is not None:
+        return _int("n_neurons", n_neurons, 1)
+    if pw:
+        covered = {g for v in pw.values() for g in v}
+        return len(pw) + (1 if any(g not in covered for g in genes) else 0)
+    return max(2, int(round(len(genes) / 10)))
+
+
+def _wiring(kind: str, genes, pw, P: int, connected: float, seed: int):
+    """(wiring, n_neurons, neuron_names) for one biosparse network."""
+    if kind == "pathway":
+        w, names = M.pathway_wiring(genes, pw, connected, seed=np.random.default_rng([seed, 11]))
+        return w, len(names), names
+    w = M.random_wiring(len(genes), P, connected, seed=np.random.default_rng([seed, 13, int(round(connected * 1e6))]))
+    return w, P, None
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+def _auc(y, p) -> float:
+    return float(roc_auc_score(y, p))
+
+
+def _network_aucs(fit, y, names_to_specs: dict) -> dict:
+    """name -> per-split AUCs; an ensemble averages its members' probabilities."""
+    index = {s.name: i for i, s in enumerate(fit.specs)}
+    out = {}
+    for name, spec_names in names_to_specs.items():
+        ids = [index[n] for n in spec_names]
+        aucs = []
+        for j, g in enumerate(fit.groups):
+            p = fit.test_prob[j][ids].mean(0)
+            aucs.append(_auc(y[g.test], p))
+        out[name] = aucs
+    return out
+
+
+def _run(X, y, genes, classes, models, splits, *, wiring, sparsity, seed, pathways, cohort_pathways,
+         config, dense_hidden, ensemble_size, n_neurons, additive_cs, progress, cancel, subset=0,
+         extra_specs=None) -> ComparisonResult:
+    """The comparison on arrays (shared by compare / learning_curve / sparsity_sweep)."""
+    t0 = time.perf_counter()
+    G, C = X.shape[1], X.shape[2]
+    nets = [m for m in models if m in NETWORKS]
+    adds = [m for m in models if m in ADDITIVE]
+    needs_pw = wiring == "pathway" and any(m in ("biosparse", "linear") for m in nets)
+    pw, pw_report = _pathway_neurons(genes, pathways, cohort_pathways, needs_pw)
+    P = _n_neurons(pw, genes, n_neurons)
+    H = _int("dense_hidden", dense_hidden, 1) if dense_hidden is not None else P
+    specs, groups_of = [], {}
+    settings = {"wiring": wiring, "sparsity": sparsity, "n_neurons": P, "dense_hidden": H,
+                "train": asdict(config), "additive_Cs": list(additive_cs)}
+    if pw_report is not None:
+        settings["pathways"] = {k: pw_report[k] for k in ("n_pathways_kept", "n_genes_matched", "n_genes_unmatched")}
+    if nets:
+        wire, Pw, names = _wiring(wiring, genes, pw, P, sparsity, seed) if any(
+            m in ("biosparse", "linear") for m in nets) else (None, P, None)
+        for m in nets:
+            if m == "logreg":
+                sp = [M.logreg_spec("logreg")]
+            elif m == "dense":
+                sp = [M.dense_spec(H, "dense")]
+            elif m in ("biosparse", "linear"):
+                sp = [M.sparse_spec(wire, Pw, name=m, linear=(m == "linear"), neuron_names=names)]
+            else:
+                sp = M.ensemble_specs("ensemble", ensemble_size, G, P, sparsity, seed=seed)
+            specs += sp
+            groups_of[m] = [s.name for s in sp]
+    for name, sp in (extra_specs or {}).items():
+        specs += sp
+        groups_of[name] = [s.name for s in sp]
+    order = list(groups_of) + adds if extra_specs else models
+    groups = _groups(splits, subset)
+    results = {}
+    if specs:
+        fit = fit_networks(X, y, groups, specs, config, progress=sub_progress(progress, 0.0, 0.9 if adds else 1.0),
+                           cancel=cancel)
+        aucs = _network_aucs(fit, y, groups_of)
+        by_name = {s.name: s for s in specs}
+        index = {s.name: i for i, s in enumerate(specs)}
+        for name, members in groups_of.items():
+            n_par = sum(M.n_params(by_name[s], G, C) for s in members)
+            be = fit.best_epoch[:, [index[s] for s in members]]
+            details = {"best_epoch_mean": float(be.mean()), "epochs_run": fit.epochs_run,
+                       "n_networks": len(members)}
+            s0 = by_name[members[0]]
+            if s0.head == "sparse":
+                details["n_connections"] = int(np.mean([by_name[s].n_connections for s in members]))
+                details["n_neurons"] = int(np.mean([len(by_name[s].used_neurons()) for s in members]))
+            if s0.head == "dense":
+                details["n_hidden"] = s0.n_neurons
+            results[name] = model_result(name, "network", aucs[name], n_par, details)
+        settings["train_seconds"] = fit.seconds
+    for i, m in enumerate(adds):
+        check_cancel(cancel)
+        lo = 0.9 + 0.1 * i / len(adds) if specs else i / len(adds)
+        hi = 0.9 + 0.1 * (i + 1) / len(adds) if specs else (i + 1) / len(adds)
+        probs, cs = additive.fit_additive(X, y, groups, m, additive_cs, seed, sub_progress(progress, lo, hi), cancel)
+        aucs = [_auc(y[g.test], p) for g, p in zip(groups, probs)]
+        results[m] = model_result(m, "additive", aucs, additive.n_params(G, C), {"C": cs})
+    results = {name: results[name] for name in order}
+    n_train = float(np.mean([len(s[2]) for s in splits]))
+    n_test = float(np.mean([len(s[3]) for s in splits]))
+    folds = 1 + max(s[1] for s in splits)
+    repeats = 1 + max(s[0] for s in splits)
+    report(progress, 1.0, "comparison done")
+    return ComparisonResult(
+        models=results, splits=[(s[0], s[1]) for s in splits], folds=folds, repeats=repeats, seed=seed,
+        n_samples=int(len(y)), n_cases=int((y == 1).sum()), n_controls=int((y == 0).sum()),
+        n_train=n_train, n_test=n_test, n_genes=G, classes=list(classes), settings=settings,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _prepare(cohort: Cohort, source: str):
+    X, genes, classes = gene_features(cohort, source)
+    y = binary_phenotype(cohort)
+    keep = np.isfinite(y)
+    if not keep.all():
+        X, y = X[keep], y[keep]
+    return X, y, genes, classes
+
+
+def _config(config, seed) -> EpiTrainConfig:
+    cfg = config or EpiTrainConfig(seed=seed)
+    if not isinstance(cfg, EpiTrainConfig):
+        raise ParameterError(f"config: expected an EpiTrainConfig, got {type(cfg).__name__}")
+    return cfg.validate()
+
+
+# ------------------------------------------------------------------ public
+
+
+def compare(cohort: Cohort, models: Sequence[str] = DEFAULT_MODELS, folds: int = 3, repeats: int = 10,
+            sparsity: float = 1.0, wiring: str = "pathway", seed: int = 0, progress=None, cancel=None, *,
+            pathways: Optional[dict] = None, source: str = "auto", config: Optional[EpiTrainConfig] = None,
+            dense_hidden: Optional[int] = None, ensemble_size: int = 10, n_neurons: Optional[int] = None,
+            additive_cs: Sequence[float] = additive.DEFAULT_CS) -> ComparisonResult:
+    """Compare architectures by R x k stratified CV with identical splits (paper B, Table 1).
+
+    models: any of ``MODELS`` ("logreg", "biosparse", "dense", "linear", "ensemble", "l2",
+    "l1"). sparsity: fraction of genes connected in biosparse / linear / ensemble networks,
+    in (0, 1]. wiring: "pathway" (the cohort's GMT, or ``pathways``) or "random" (same number
+    of neurons and connections). dense_hidden: hidden width of the dense head (default: the
+    number of pathway neurons, the paper's "fully connected" layer). ensemble_size: K random
+    wirings averaged. config: training settings (EpiTrainConfig; its seed is used for the
+    networks, ``seed`` for the splits and wirings). Missing phenotypes are dropped."""
+    models = _check_models(models)
+    M._check_connected(sparsity)
+    _check_wiring(wiring)
+    cfg = _config(config, seed)
+    X, y, genes, classes = _prepare(cohort, source)
+    splits = make_splits(y, folds, repeats, seed)
+    return _run(X, y, genes, classes, models, splits, wiring=wiring, sparsity=float(sparsity), seed=seed,
+                pathways=pathways, cohort_pathways=cohort.pathways, config=cfg, dense_hidden=dense_hidden,
+                ensemble_size=ensemble_size, n_neurons=n_neurons, additive_cs=additive_cs,
+                progress=progress, cancel=cancel)
+
+
+def nested_subsets(y: np.ndarray, fractions: Sequence[float], seed: int = 0) -> dict:
+    """fraction -> sorted rows: stratified random subsets, nested (a smaller fraction's rows are
+    inside every larger one's)."""
+    rng = np.random.default_rng([seed, 17])
+    perms = {c: np.flatnonzero(y == c)[rng.permutation(int((y == c).sum()))] for c in (0.0, 1.0)}
+    out = {}
+    for f in fractions:
+        rows = np.concatenate([p[: int(round(f * p.size))] for p in perms.values()])
+        out[f] = np.sort(rows)
+    return out
+
+
+def learning_curve(cohort: Cohort, fractions: Sequence[float] = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
+                   models: Sequence[str] = ("biosparse", "linear", "l2"), folds: int = 3, repeats: int = 10,
+                   seed: int = 0, progress=None, cancel=None, **kw) -> LearningCurve:
+    """The comparison on nested stratified random subsets of the samples (paper B, Fig. 2);
+    within each subset, the same R x k CV splits serve every model. ``kw``: as :func:`compare`."""
+    fr = [float(f) for f in fractions]
+    if not fr or any(not np.isfinite(f) or not 0 < f <= 1 for f in fr):
+        raise ParameterError(f"fractions: expected fractions of the samples in (0, 1], got {list(fractions)!r}")
+    fr = sorted(set(fr))
+    models = _check_models(models)
+    M._check_connected(kw.get("sparsity", 1.0))
+    _check_wiring(kw.get("wiring", "pathway"))
+    cfg = _config(kw.pop("config", None), seed)
+    source = kw.pop("source", "auto")
+    X, y, genes, classes = _prepare(cohort, source)
+    subsets = nested_subsets(y, fr, seed)
+    results = {}
+    weights = np.array(fr) / sum(fr)
+    start = 0.0
+    for i, f in enumerate(fr):
+        check_cancel(cancel)
+        rows = subsets[f]
+        yy = y[rows]
+        try:
+            splits = make_splits(yy, folds, repeats, seed)
+        except ParameterError as exc:
+            raise ParameterError(f"fractions: at {f:g} of the samples ({rows.size} rows): {exc}") from None
+        results[f] = _run(
+            X[rows], yy, genes, classes, models, splits, wiring=kw.get("wiring", "pathway"),
+            sparsity=float(kw.get("sparsity", 1.0)), seed=seed, pathways=kw.get("pathways"),
+            cohort_pathways=cohort.pathways, config=cfg, dense_hidden=kw.get("dense_hidden"),
+            ensemble_size=kw.get("ensemble_size", 10), n_neurons=kw.get("n_neurons"),
+            additive_cs=kw.get("additive_cs", additive.DEFAULT_CS),
+            progress=sub_progress(progress, start, start + weights[i]), cancel=cancel, subset=i,
+        )
+        start += weights[i]
+    report(progress, 1.0, "learning curve done")
+    return LearningCurve(fractions=fr, results=results, seed=seed)
+
+
+def sparsity_sweep(cohort: Cohort, degrees: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
+                   wiring=("random", "pathway"), folds: int = 3, repeats: int = 10, seed: int = 0,
+                   include_dense: bool = True, progress=None, cancel=None, *, pathways: Optional[dict] = None,
+                   source: str = "auto", config: Optional[EpiTrainConfig] = None, n_neurons: Optional[int] = None,
+                   baselines: Sequence[str] = ()) -> SweepResult:
+    """Biosparse networks with ``degrees`` of the genes connected, for each wiring, and the fully
+    connected network (dense, hidden width = number of pathway neurons): one batched run on the
+    same splits (paper B, Figs. 4-5). Names: "random@25%", "pathway@100%", "dense"."""
+    wirings = [wiring] if isinstance(wiring, str) else list(dict.fromkeys(wiring))
+    if not wirings:
+        raise ParameterError(f"wiring: give at least one of {WIRINGS}")
+    for w in wirings:
+        _check_wiring(w)
+    degs = [M._check_connected(d) for d in degrees]
+    if not degs:
+        raise ParameterError("degrees: give at least one fraction of genes connected in (0, 1]")
+    adds = _check_models(baselines) if baselines else []
+    if any(a not in ADDITIVE for a in adds):
+        raise ParameterError(f"baselines: expected a subset of {ADDITIVE}")
+    cfg = _config(config, seed)
+    X, y, genes, classes = _prepare(cohort, source)
+    pw, _ = _pathway_neurons(genes, pathways, cohort.pathways, "pathway" in wirings)
+    P = _n_neurons(pw, genes, n_neurons)
+    splits = make_splits(y, folds, repeats, seed)
+    extra, rows = {}, []
+    for w in wirings:
+        for d in sorted(set(degs)):
+            name = f"{w}@{d * 100:g}%"
+            wire, Pw, names = _wiring(w, genes, pw, P, d, seed)
+            extra[name] = [M.sparse_spec(wire, Pw, name=name, neuron_names=names)]
+            rows.append({"model": name, "wiring": w, "degree": d})
+    if include_dense:
+        extra["dense"] = [M.dense_spec(P, "dense")]
+        rows.append({"model": "dense", "wiring": "fully connected", "degree": None})
+    res = _run(X, y, genes, classes, adds, splits, wiring="random", sparsity=1.0, seed=seed, pathways=pathways,
+               cohort_pathways=cohort.pathways, config=cfg, dense_hidden=P, ensemble_size=1, n_neurons=P,
+               additive_cs=additive.DEFAULT_CS, progress=progress, cancel=cancel, extra_specs=extra)
+    for a in adds:
+        rows.append({"model": a, "wiring": "additive", "degree": None})
+    for r in rows:
+        m = res.models[r["model"]]
+        r.update({"n_connections": m.details.get("n_connections"), "n_params": m.n_params,
+                  "auc_mean": m.auc_mean, "auc_sd": m.auc_sd})
+    return SweepResult(table_rows=rows, comparison=res)

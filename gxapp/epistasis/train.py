@@ -1,0 +1,524 @@
+"""Batched training of many paper-B networks at once (SPEC §8).
+
+``fit_networks(X, y, groups, specs, cfg)`` trains every network spec (``S`` of them) on
+every row group (``J``: CV folds x repeats, or subsets) as ONE batched model of ``R = J*S``
+networks and returns each network's test-row probabilities.
+
+Training (paper B, "Implementation details"): focal binary cross-entropy with
+``gamma = 2`` and ``alpha`` = fraction of the minority class (the majority class is
+weighted ``alpha``, the minority class ``1 - alpha``, i.e. a row of class c weighs
+``1 - freq(c)`` in the fold's training rows; for paper B's cohort that is
+``alpha = 480/3798`` on the cases, as in torchvision's ``sigmoid_focal_loss``); Adam,
+lr 1e-3, batch 128, weight decay (coupled L2, as ``torch.optim.Adam(weight_decay=...)``),
+dropout on the gene neurons and hidden neurons (not on the inputs, so that the inputs are
+shared by the networks of a group).
+
+Epoch budget and early stopping (the paper trains 20-75 epochs per architecture, chosen by
+a grid search; we choose per network instead): each group's training rows are split once,
+stratified, into fitting rows and an inner validation part (``val_fraction``, default 20 %);
+after every epoch each network's focal loss on its validation rows is computed; a network
+stops after ``patience`` epochs without improvement (or at ``max_epochs``) and its weights
+of the best epoch are the ones used on the test rows. Test rows are never seen in training.
+
+How the batch works
+-------------------
+* Networks are indexed ``r = j*S + s`` (group-major). Every weight has a leading model
+  dimension. A step draws, for each group, the next ``batch_size`` of its own fitting rows
+  (each group has its own shuffling generator), so a network sees exactly the minibatches it
+  would see when trained alone. The S networks of a group share one read of those rows
+  (one ``(cells, C) x (C, S*50)`` product per group, the J groups in one batched product).
+  Folds do NOT share rows: a shared batch with per-fold row masks would spend ~47 % of the
+  dominant gene-module FLOPs on rows a fold may not train on (test and inner-validation rows
+  at 3-fold CV), so each fold reads only its own rows.
+* Each fold's standardisation is folded into its networks' first layer
+  (:func:`gxapp.epistasis.genemodule.effective_first_layer`): the raw counts are shared.
+* The loss is the SUM over networks of each network's mean loss on its rows, so each
+  network's gradient is its gradient alone. Adam runs elementwise on the stacked weights
+  with a per-network step count; a network without rows in a step (its group ran out of
+  batches) or stopped early is not updated.
+* Initial weights and dropout masks come from per-network generators seeded by (seed,
+  group key, spec name): a network trained alone (``J = S = 1``) with the same group key and
+  spec is the same computation (tests check it; equal up to float rounding).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gxapp.epistasis import genemodule
+from gxapp.epistasis.features import RowMoments
+from gxapp.epistasis.models import HeadBank, NetSpec, head_forward, init_gene_module, init_head, stack_heads
+from gxapp.errors import GxError, InputFormatError, ParameterError
+from gxapp.progress import check_cancel, report
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+
+
+class TrainingMemoryError(GxError, MemoryError):
+    """The networks, batch or activations did not fit in memory."""
+
+
+@dataclass
+class EpiTrainConfig:
+    """Optimisation settings (paper B where it gives them: Adam lr 1e-3, batch 128, focal
+    loss gamma 2; weight decay and dropout are used but their values are in the paper's
+    supplementary grid, so ours are defaults to tune)."""
+
+    lr: float = 1e-3
+    batch_size: int = 128
+    max_epochs: int = 40
+    patience: int = 5
+    val_fraction: float = 0.2
+    weight_decay: float = 1e-4
+    dropout: float = 0.1
+    gamma: float = 2.0
+    seed: int = 0
+    threads: Optional[int] = None
+    block_elements: int = genemodule.DEFAULT_BLOCK_ELEMENTS
+    eval_bytes: int = 64 << 20
+
+    def validate(self) -> "EpiTrainConfig":
+        def num(name, lo, hi, lo_open=False, hi_open=False):
+            v = getattr(self, name)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            ok = ok and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+            if not ok:
+                raise ParameterError(f"{name}: expected a number in {'(' if lo_open else '['}{lo}, {hi}"
+                                     f"{')' if hi_open else ']'}, got {v!r}")
+
+        def integer(name, lo):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ParameterError(f"{name}: expected an integer >= {lo}, got {v!r}")
+
+        num("lr", 0, math.inf, lo_open=True)
+        num("val_fraction", 0, 1, lo_open=True, hi_open=True)
+        num("weight_decay", 0, math.inf)
+        num("dropout", 0, 1, hi_open=True)
+        num("gamma", 0, math.inf)
+        for name in ("batch_size", "max_epochs", "patience", "block_elements", "eval_bytes"):
+            integer(name, 1)
+        integer("seed", 0)
+        if self.threads is not None:
+            integer("threads", 1)
+        return self
+
+
+@dataclass
+class RowGroup:
+    """The rows one set of networks is trained and tested on (one CV split).
+
+    key: ints that seed the group's shuffling, initialisations and dropout (e.g.
+    (subset, repeat, fold)); train: training rows (fitting + inner validation); test: rows
+    to predict. ``fit``/``val`` are filled by :func:`split_inner` when left None."""
+
+    key: tuple
+    train: np.ndarray
+    test: np.ndarray
+    fit: Optional[np.ndarray] = None
+    val: Optional[np.ndarray] = None
+
+
+@dataclass
+class FitResult:
+    """Outputs of :func:`fit_networks` (spec order = the order given)."""
+
+    specs: list
+    groups: list
+    test_prob: list            # per group: float64 (S, n_test) probabilities of being a case
+    best_epoch: np.ndarray     # (J, S) 1-based epoch whose weights were kept
+    epochs_run: int
+    val_curve: np.ndarray      # (epochs, J, S) inner-validation focal loss
+    seconds: float
+    n_steps: int = 0
+    meta: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def torch_threads(n: Optional[int]):
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n) if n else max(1, len(os.sched_getaffinity(0))))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _seed(*parts) -> int:
+    ints = [p if isinstance(p, (int, np.integer)) else zlib.crc32(str(p).encode()) for p in parts]
+    return int(np.random.SeedSequence([int(i) for i in ints]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def split_inner(y: np.ndarray, train: np.ndarray, val_fraction: float, seed: int, key: tuple):
+    """Stratified split of ``train`` into (fit, val) sorted row indices."""
+    rng = np.random.default_rng(_seed(seed, *key, "inner"))
+    fit, val = [], []
+    for c in (0.0, 1.0):
+        rows = train[y[train] == c]
+        rows = rows[rng.permutation(rows.size)]
+        k = int(round(val_fraction * rows.size))
+        if rows.size >= 2:
+            k = min(max(k, 1), rows.size - 1)
+        else:
+            k = 0
+        val.append(rows[:k])
+        fit.append(rows[k:])
+    fit, val = np.sort(np.concatenate(fit)), np.sort(np.concatenate(val))
+    if fit.size == 0 or val.size == 0:
+        raise ParameterError(
+            f"val_fraction: {train.size} training rows cannot be split into fitting and inner-validation rows; "
+            "use more samples or fewer folds"
+        )
+    return fit, val
+
+
+class _Adam:
+    """Adam on stacked weights, elementwise (``torch.optim.Adam``'s formula with coupled weight
+    decay), with a per-network step count so that a network skipped in a step is untouched."""
+
+    def __init__(self, tensors: list, owners: list, n_models: int, lr: float, wd: float):
+        self.tensors, self.owners, self.lr, self.wd = tensors, owners, lr, wd
+        self.m = [torch.zeros_like(t) for t in tensors]
+        self.v = [torch.zeros_like(t) for t in tensors]
+        self.steps = torch.zeros(n_models, dtype=torch.float64)
+
+    @torch.no_grad()
+    def step(self, active: torch.Tensor) -> None:
+        b1, b2 = ADAM_BETAS
+        self.steps += active.double()
+        for p, m, v, own in zip(self.tensors, self.m, self.v, self.owners):
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            act = active[own].view(shape)
+            t = self.steps[own].clamp(min=1)
+            g = p.grad if not self.wd else p.grad.add(p, alpha=self.wd)
+            m_new = torch.where(act, m.lerp(g, 1 - b1), m)
+            v_new = torch.where(act, v * b2 + (1 - b2) * g * g, v)
+            bc1 = (1 - b1 ** t).float().view(shape)
+            bc2s = torch.sqrt(1 - b2 ** t).float().view(shape)
+            upd = m_new / (v_new.sqrt() / bc2s + ADAM_EPS) * (self.lr / bc1)
+            p.copy_(torch.where(act, p - upd, p))
+            m.copy_(m_new)
+            v.copy_(v_new)
+            p.grad = None
+
+
+def _focal(z: torch.Tensor, y: torch.Tensor, alpha_t: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Elementwise focal loss ``-alpha_t (1 - p_t)^gamma log p_t`` from logits."""
+    logp = F.logsigmoid(torch.where(y > 0.5, z, -z))
+    if gamma == 0:
+        return -alpha_t * logp
+    return -alpha_t * (1 - logp.exp()).pow(gamma) * logp
+
+
+def _pad(rows_per_group: list, n: Optional[int] = None):
+    """(J, n) long indices (padding repeats the first row) and (J, n) float weights."""
+    n = n if n is not None else max(len(r) for r in rows_per_group)
+    J = len(rows_per_group)
+    idx = np.zeros((J, n), np.int64)
+    w = np.zeros((J, n), np.float32)
+    for j, r in enumerate(rows_per_group):
+        k = len(r)
+        if k:
+            idx[j, :k] = r
+            idx[j, k:] = r[0]
+            w[j, :k] = 1
+    return torch.from_numpy(idx), torch.from_numpy(w)
+
+
+# ---------------------------------------------------------------- the batched networks
+
+
+class _Batch:
+    """All J x S networks: parameters, kernel and forward pieces."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, groups: list, specs: list, cfg: EpiTrainConfig):
+        N, G, C = X.shape
+        self.N, self.G, self.C = N, G, C
+        self.cfg = cfg
+        # tanh networks first, identity ("linear") ones last: the kernel needs them contiguous
+        self.order = [i for i, s in enumerate(specs) if not s.linear] + [i for i, s in enumerate(specs) if s.linear]
+        self.specs = [specs[i] for i in self.order]
+        self.groups = groups
+        J, S = len(groups), len(specs)
+        self.J, self.S, self.R = J, S, J * S
+        self.X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32).reshape(N * G, C))
+        self.y = torch.from_numpy(np.asarray(y, np.float32))
+        moments = RowMoments(X)
+        mean, scale, w1 = [], [], []
+        for g in groups:
+            m, s = moments.stats(g.train)
+            mean.append(m)
+            scale.append(s)
+            w1.append(1.0 - float(np.mean(y[g.train])))   # weight of a case: 1 - freq(case)
+        self.mean = torch.tensor(np.array(mean), dtype=torch.float32)
+        self.scale = torch.tensor(np.array(scale), dtype=torch.float32)
+        self.w_case = torch.tensor(w1, dtype=torch.float32)
+        n_tanh = sum(not s.linear for s in self.specs)
+        self.kernel = genemodule.GeneModuleKernel(J, S, n_tanh, block_elements=cfg.block_elements)
+
+        # per-network generators: init and dropout
+        self.init_gen, self.drop_gen = [], []
+        for g in groups:
+            for s in self.specs:
+                self.init_gen.append(torch.Generator().manual_seed(_seed(cfg.seed, *g.key, s.name, "init")))
+                self.drop_gen.append(torch.Generator().manual_seed(_seed(cfg.seed, *g.key, s.name, "dropout")))
+        gm = [init_gene_module(self.init_gen[r], C) for r in range(self.R)]
+        self.W1 = torch.stack([p["W1"] for p in gm]).requires_grad_()
+        self.b1 = torch.stack([p["b1"] for p in gm]).requires_grad_()
+        self.w2 = torch.stack([p["w2"] for p in gm]).requires_grad_()
+        self.b2 = torch.stack([p["b2"] for p in gm]).requires_grad_()
+
+        # heads, one bank per kind
+        self.kinds = []  # (kind, spec positions s, model ids r, bank)
+        p_pad = max([s.n_neurons for s in self.specs if s.head == "sparse"] or [0])
+        for kind in ("logreg", "sparse", "dense"):
+            pos = [i for i, s in enumerate(self.specs) if s.head == kind]
+            if not pos:
+                continue
+            if kind == "dense" and len({self.specs[i].n_neurons for i in pos}) > 1:
+                raise ParameterError("dense heads of one comparison must share their hidden width")
+            rs = [j * S + i for j in range(J) for i in pos]
+            per = [init_head(self.init_gen[r], self.specs[r % S], G, p_pad) for r in rs]
+            bank = stack_heads(kind, per, [self.specs[r % S] for r in rs], G)
+            for t in bank.params.values():
+                t.requires_grad_()
+            self.kinds.append((kind, pos, torch.tensor(rs), bank))
+        self.tensors = [self.W1, self.b1, self.w2, self.b2]
+        all_r = torch.arange(self.R)
+        self.owners = [all_r] * 4
+        for _, _, rs, bank in self.kinds:
+            for t in bank.params.values():
+                self.tensors.append(t)
+                self.owners.append(rs)
+
+    # -- pieces -----------------------------------------------------------------
+    def cells(self, rows: torch.Tensor) -> torch.Tensor:
+        """(J, n) rows -> (J, n*G) flat cell indices into X."""
+        G = self.G
+        return (rows[:, :, None] * G + torch.arange(G)).reshape(rows.shape[0], -1)
+
+    def first_layer(self):
+        return genemodule.effective_first_layer(self.W1, self.b1, self.mean, self.scale, self.J, self.S)
+
+    def dropout_masks(self, b: int, active: torch.Tensor):
+        """Per-network inverted-dropout masks for the gene neurons (J, S, b, G) and for each
+        head kind's hidden neurons; inactive networks draw nothing and get ones."""
+        p = self.cfg.dropout
+        if p <= 0:
+            return None, {}
+        keep = 1.0 - p
+        G, S = self.G, self.S
+        gmask = torch.ones(self.J, S, b, G)
+        hid = {kind: torch.ones(len(rs), b, bank.n_hidden) for kind, _, rs, bank in self.kinds if bank.n_hidden}
+        local = {kind: {int(r): i for i, r in enumerate(rs.tolist())} for kind, _, rs, _ in self.kinds}
+        kind_of = {}
+        for kind, pos, _, _ in self.kinds:
+            for s in pos:
+                kind_of[s] = kind
+        for r in torch.nonzero(active).flatten().tolist():
+            j, s = divmod(r, S)
+            gen = self.drop_gen[r]
+            gmask[j, s] = (torch.rand(b, G, generator=gen) < keep).float().div_(keep)
+            kind = kind_of[s]
+            if kind in hid:
+                H = hid[kind].shape[2]
+                hid[kind][local[kind][r]] = (torch.rand(b, H, generator=gen) < keep).float().div_(keep)
+        return gmask, hid
+
+    def heads(self, gl: torch.Tensor, params_by_kind: list, gmask=None, hid=None) -> torch.Tensor:
+        """Logits (J, S, b) from gene neurons gl (J, S, b, G)."""
+        J, S = self.J, self.S
+        b = gl.shape[2]
+        out = [None] * S
+        if gmask is not None:
+            gl = gl * gmask
+        for (kind, pos, rs, bank), params in zip(self.kinds, params_by_kind):
+            gk = gl if len(pos) == S else gl[:, pos]
+            z = head_forward(bank, params, gk.reshape(J * len(pos), b, self.G),
+                             None if hid is None else hid.get(kind))
+            z = z.view(J, len(pos), b)
+            for i, s in enumerate(pos):
+                out[s] = z[:, i]
+        return torch.stack(out, 1)
+
+    def params_by_kind(self):
+        return [bank.params for _, _, _, bank in self.kinds]
+
+    def alpha_t(self, yb: torch.Tensor) -> torch.Tensor:
+        """(J, b) focal weights: 1 - freq(class of the row) in the group's training rows."""
+        wc = self.w_case[:, None]
+        return torch.where(yb > 0.5, wc, 1 - wc)
+
+    # -- one optimisation step -----------------------------------------------------
+    def step(self, rows: torch.Tensor, wts: torch.Tensor, active: torch.Tensor, opt: _Adam) -> None:
+        J, S, G = self.J, self.S, self.G
+        b = rows.shape[1]
+        cells = self.cells(rows)
+        W_eff, b_eff = self.first_layer()
+        g = self.kernel.forward(self.X, cells, W_eff.detach(), b_eff.detach(), self.w2.detach(), self.b2.detach())
+        gl = g.view(J, b, G, S).permute(0, 3, 1, 2).contiguous().requires_grad_()
+        gmask, hid = self.dropout_masks(b, active)
+        z = self.heads(gl, self.params_by_kind(), gmask, hid)          # (J, S, b)
+        yb = self.y[rows]
+        fl = _focal(z, yb[:, None, :], self.alpha_t(yb)[:, None, :], self.cfg.gamma)
+        den = wts.sum(1).clamp(min=1.0)
+        loss = ((fl * wts[:, None, :]).sum(2) / den[:, None]).sum()
+        loss.backward()
+        dg = gl.grad.permute(0, 2, 3, 1).reshape(J, b * G, S)
+        dW, db, dw2, db2 = self.kernel.backward(self.X, cells, W_eff.detach(), b_eff.detach(), self.w2.detach(), dg)
+        torch.autograd.backward([W_eff, b_eff], [dW, db])
+        self.w2.grad = dw2
+        self.b2.grad = db2
+        opt.step(active)
+
+    # -- prediction ----------------------------------------------------------------
+    @torch.no_grad()
+    def logits(self, rows: torch.Tensor) -> torch.Tensor:
+        """(J, S, n) logits on padded rows (J, n), no dropout, in row chunks."""
+        J, S, G = self.J, self.S, self.G
+        n = rows.shape[1]
+        per_row = max(1, J * S * G * 4 * 4)
+        chunk = max(1, min(n, self.cfg.eval_bytes // per_row))
+        W_eff, b_eff = self.first_layer()
+        out = []
+        for s in range(0, n, chunk):
+            rc = rows[:, s:s + chunk]
+            k = rc.shape[1]
+            g = self.kernel.forward(self.X, self.cells(rc), W_eff, b_eff, self.w2, self.b2)
+            gl = g.view(J, k, G, S).permute(0, 3, 1, 2)
+            out.append(self.heads(gl, self.params_by_kind()))
+        return torch.cat(out, 2) if out else torch.zeros(J, S, 0)
+
+
+def _check_inputs(X, y, groups, specs):
+    if not isinstance(X, np.ndarray) or X.ndim != 3:
+        raise InputFormatError(f"X: expected a (samples, genes, classes) numpy array, got {type(X).__name__} "
+                               f"{getattr(X, 'shape', '')}")
+    if not np.isfinite(X).all():
+        raise InputFormatError("X: the per-gene features contain NaN or infinite values")
+    y = np.asarray(y, np.float64)
+    if y.shape != (X.shape[0],):
+        raise InputFormatError(f"y: expected shape ({X.shape[0]},), got {y.shape}")
+    if not groups:
+        raise ParameterError("groups: give at least one row group")
+    if not specs:
+        raise ParameterError("specs: give at least one network")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ParameterError("specs: network names must be unique (they seed the initialisation)")
+    for s in specs:
+        if s.head == "sparse" and len(s.wiring) != X.shape[1]:
+            raise ParameterError(f"spec '{s.name}': wiring has {len(s.wiring)} genes, X has {X.shape[1]}")
+    for g in groups:
+        tr = np.asarray(g.train)
+        if tr.size == 0 or np.asarray(g.test).size == 0:
+            raise ParameterError(f"group {g.key}: needs training and test rows")
+        if not np.isin(y[tr], (0.0, 1.0)).all():
+            raise InputFormatError(f"y: the training rows of group {g.key} must be coded 0/1 without missing values")
+    return y
+
+
+def fit_networks(X: np.ndarray, y, groups: Sequence[RowGroup], specs: Sequence[NetSpec],
+                 cfg: Optional[EpiTrainConfig] = None, progress=None, cancel=None) -> FitResult:
+    """Train every spec on every row group as one batched model; return test probabilities.
+
+    X: raw per-gene counts (N, G, C) (standardised per group on the group's training rows
+    inside); y: 0/1 (N,); groups: RowGroup per CV split (fit/val filled by a stratified
+    inner split when None); specs: NetSpec list (unique names)."""
+    cfg = (cfg or EpiTrainConfig()).validate()
+    y = _check_inputs(X, y, groups, specs)
+    groups = list(groups)
+    for g in groups:
+        g.train = np.sort(np.asarray(g.train, np.int64))
+        g.test = np.asarray(g.test, np.int64)
+        if g.fit is None or g.val is None:
+            g.fit, g.val = split_inner(y, g.train, cfg.val_fraction, cfg.seed, g.key)
+    t0 = time.perf_counter()
+    with torch_threads(cfg.threads):
+        try:
+            return _fit(X, y, groups, list(specs), cfg, progress, cancel, t0)
+        except (RuntimeError, MemoryError) as exc:
+            text = str(exc).lower()
+            if isinstance(exc, MemoryError) or "out of memory" in text or "can't allocate memory" in text:
+                raise TrainingMemoryError(
+                    f"out of memory training {len(groups) * len(specs)} networks on {X.shape[1]} genes: use fewer "
+                    "repeats, folds or models at once, or a smaller batch_size"
+                ) from exc
+            raise
+
+
+def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
+    net = _Batch(X, y, groups, specs, cfg)
+    J, S, R = net.J, net.S, net.R
+    opt = _Adam(net.tensors, net.owners, R, cfg.lr, cfg.weight_decay)
+    best = [t.detach().clone() for t in net.tensors]
+    best_val = np.full(R, np.inf)
+    best_epoch = np.zeros(R, np.int64)
+    stopped = np.zeros(R, bool)
+    val_idx, val_w = _pad([g.val for g in groups])
+    yv = net.y[val_idx]
+    atv = net.alpha_t(yv)
+    shuffle = [np.random.default_rng(_seed(cfg.seed, *g.key, "batches")) for g in groups]
+    curve = []
+    n_steps_total = 0
+    epoch = 0
+    for epoch in range(1, cfg.max_epochs + 1):
+        batches = []
+        for g, rng in zip(groups, shuffle):
+            perm = g.fit[rng.permutation(g.fit.size)]
+            batches.append([perm[s:s + cfg.batch_size] for s in range(0, perm.size, cfg.batch_size)])
+        n_steps = max(len(b) for b in batches)
+        for t in range(n_steps):
+            check_cancel(cancel)
+            rows_t = [b[t] if t < len(b) else np.zeros(0, np.int64) for b in batches]
+            rows, wts = _pad(rows_t, cfg.batch_size)
+            has = torch.tensor([len(r) > 0 for r in rows_t]).repeat_interleave(S)
+            active = has & torch.from_numpy(~stopped)
+            net.step(rows, wts, active, opt)
+            n_steps_total += 1
+            report(progress, ((epoch - 1) + (t + 1) / n_steps) / cfg.max_epochs,
+                   f"epoch {epoch}/{cfg.max_epochs}: step {t + 1}/{n_steps}, {int((~stopped).sum())}/{R} networks training")
+        # inner validation
+        z = net.logits(val_idx)                                   # (J, S, n)
+        fl = _focal(z, yv[:, None, :], atv[:, None, :], cfg.gamma)
+        vl = ((fl * val_w[:, None, :]).sum(2) / val_w.sum(1).clamp(min=1)[:, None]).reshape(R).double().numpy()
+        curve.append(vl.reshape(J, S))
+        improved = (vl < best_val) & ~stopped
+        if improved.any():
+            best_val[improved] = vl[improved]
+            best_epoch[improved] = epoch
+            imp = torch.from_numpy(improved)
+            with torch.no_grad():
+                for k, (t_, own) in enumerate(zip(net.tensors, net.owners)):
+                    m = imp[own].view((-1,) + (1,) * (t_.dim() - 1))
+                    best[k] = torch.where(m, t_.detach(), best[k])
+        stopped |= (epoch - best_epoch) >= cfg.patience
+        if stopped.all():
+            break
+    # restore the best weights and predict the test rows
+    with torch.no_grad():
+        for t_, b_ in zip(net.tensors, best):
+            t_.copy_(b_)
+    test_idx, _ = _pad([g.test for g in groups])
+    zt = net.logits(test_idx)
+    prob = torch.sigmoid(zt.double()).numpy()
+    inv = np.argsort(net.order)                                # internal -> given spec order
+    test_prob = [prob[j][inv][:, : len(g.test)] for j, g in enumerate(groups)]
+    be = best_epoch.reshape(J, S)[:, inv]
+    cv = np.array(curve).reshape(len(curve), J, S)[:, :, inv] if curve else np.zeros((0, J, S))
+    report(progress, 1.0, f"trained {R} networks in {epoch} epochs")
+    return FitResult(specs=list(specs), groups=groups, test_prob=test_prob, best_epoch=be, epochs_run=epoch,
+                     val_curve=cv, seconds=time.perf_counter() - t0, n_steps=n_steps_total)

@@ -1,0 +1,57 @@
+"""Epistasis: compare logreg / biosparse / dense / linear architectures by
+cross-validated AUC, with learning curves and sparsity sweeps (paper B)."""
+import streamlit as st
+
+from gxapp import comparisons as cmp
+from gxapp.ui import epistasis_view as view
+from gxapp.ui import jobs_panel, nav, session, widgets
+
+st.set_page_config(page_title="gxapp · Epistasis", page_icon="🧬", layout="wide")
+nav.sidebar()
+st.title("Epistasis")
+
+key, cohort = session.current_cohort()
+if cohort is None:
+    st.stop()
+st.markdown(f"Cohort: **{cohort.meta.get('label', key[:8])}** — {cohort.n_samples:,} samples, {cohort.n_genes} genes, "
+            f"{'annotated variants' if cohort.variants is not None else 'SNP genotypes (summarised per gene by MAF bin)'}"
+            f", {len(cohort.pathways or {})} pathways.")
+if cohort.trait != "binary":
+    st.warning("This page compares case/control classifiers and the current cohort's trait is quantitative. "
+               "Load the case/control demo (Data page) or a case/control cohort.")
+    if st.button("Load the case/control demo", type="primary"):
+        with widgets.user_errors("Loading the case/control demo"), st.spinner("Simulating…"):
+            from gxapp import cohorts
+
+            session.set_current(cohorts.demo_casecontrol().key)
+            st.rerun()
+    st.stop()
+
+jobs_panel.show_notice("epi")
+compare_tab, types_tab = st.tabs(["Compare architectures", "Epistasis types"])
+with compare_tab:
+    params = view.params_form(has_pathways=bool(cohort.pathways))
+    if params is not None:
+        with widgets.user_errors("Starting the comparison"):
+            spec = cmp.job_spec(key, params)
+            if cmp.cache.Store(cmp.KIND).exists(spec.key):
+                st.session_state[view.RESULT_KEY] = spec.key
+            else:
+                st.session_state[view.JOB_KEY] = jobs_panel.manager().submit(spec).id
+    job_id = st.session_state.get(view.JOB_KEY)
+    if job_id:
+        jobs_panel.panel(job_id, view.JOB_KEY, view.RESULT_KEY, "epi", "The comparison")
+    results = cmp.list_results(key)
+    if results:
+        keys = [m["key"] for m in results]
+        current = st.session_state.get(view.RESULT_KEY)
+        chosen = st.selectbox("Result", keys, index=keys.index(current) if current in keys else 0, key="epi_chosen",
+                              format_func=lambda k: next(f"{view.ANALYSIS_LABELS[m['analysis']]} — "
+                                                         f"{', '.join(m['params']['models'])} ({m['created']})"
+                                                         for m in results if m["key"] == k))
+        with widgets.user_errors("Opening the result"):
+            _, res, meta = cmp.load(chosen)
+            {"compare": view.show_compare, "learning_curve": view.show_learning_curve,
+             "sparsity_sweep": view.show_sweep}[meta["analysis"]](res)
+with types_tab:
+    view.epistasis_types()
