@@ -244,6 +244,38 @@ def _add_train_source(t: argparse.ArgumentParser) -> None:
     t.set_defaults(pathways=None, variants=None)
 
 
+def cmd_epistasis(a) -> int:
+    from gxapp import cohorts
+    from gxapp import comparisons as cmp
+    from gxapp import epistasis as epi
+
+    t0 = time.perf_counter()
+    models = tuple(m.strip() for m in a.models.split(",") if m.strip())
+    kw = dict(models=models, folds=a.folds, repeats=a.repeats, sparsity=a.sparsity, wiring=a.wiring, seed=a.seed,
+              progress=_progress_printer(a.quiet))
+    if a.bfile or a.vcf or a.table:
+        if not a.pheno:
+            raise GxError("--pheno is required: the comparison needs a case/control phenotype")
+        cohort = cohorts.from_files(_file_spec(a), _qc_params(a)).cohort
+        res = epi.compare(cohort, **kw)
+    else:
+        from gxapp.io import gmt, pheno, variants
+
+        if not a.pheno:
+            raise GxError("--pheno is required: the comparison needs a case/control phenotype")
+        ph, trait = pheno.read_pheno(a.pheno, column=a.pheno_name)
+        res = cmp.compare_variant_table(variants.read_variant_table(a.variants), ph, trait,
+                                        pathways=gmt.read_gmt(a.pathways) if a.pathways else None, **kw)
+    out = res.to_dict()
+    out["wall_s"] = round(time.perf_counter() - t0, 3)
+    _write_json(a.json, out)
+    best = max(out["models"], key=lambda m: out["models"][m]["auc_mean"])
+    print(f"epistasis: {len(out['models'])} models, {a.repeats}x{a.folds} CV on {out['n_samples']} samples; best "
+          f"{best} AUC {out['models'][best]['auc_mean']:.3f} ± {out['models'][best]['auc_sd']:.3f} "
+          f"in {out['wall_s']:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m gxapp", description="gxapp: gene-gene interactions with neural networks")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -283,6 +315,31 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--max-rows", type=int, default=2_000, help="test individuals scored (a recorded sample)")
     i.add_argument("--json", metavar="OUT", help="write the ranked pairs and statistics as JSON")
     i.set_defaults(func=cmd_interactions)
+
+    e = sub.add_parser("epistasis", help="compare logreg / biosparse / dense / linear architectures by CV AUC")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--variants", metavar="FILE", help="annotated variant table (sample, gene, class[, count])")
+    src.add_argument("--bfile", metavar="PREFIX", help="PLINK prefix (genes summarised by MAF bins or --variants)")
+    src.add_argument("--vcf", metavar="FILE")
+    src.add_argument("--table", metavar="FILE")
+    e.add_argument("--snp-map", metavar="FILE")
+    e.add_argument("--pheno", metavar="FILE", help="case/control phenotype (1/2 or 0/1)")
+    e.add_argument("--pheno-name", metavar="COL")
+    e.add_argument("--covar", metavar="FILE")
+    e.add_argument("--genes", default="grch37", metavar="FILE|grch37|grch38")
+    e.add_argument("--gene-list", metavar="FILE")
+    e.add_argument("--pathways", metavar="GMT", help="gene -> pathway wiring for biosparse")
+    _add_qc_flags(e)
+    e.add_argument("--models", default="logreg,biosparse,dense,linear,l2",
+                   help="comma-separated: logreg, biosparse, dense, linear, ensemble, l2, l1")
+    e.add_argument("--folds", type=int, default=3)
+    e.add_argument("--repeats", type=int, default=10)
+    e.add_argument("--sparsity", type=float, default=1.0, help="fraction of genes wired, in (0, 1]")
+    e.add_argument("--wiring", choices=("pathway", "random"), default="pathway")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", metavar="OUT", help="per model auc_mean, auc_sd, aucs, n_params; ttest")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_epistasis)
     return ap
 
 

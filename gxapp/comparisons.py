@@ -53,6 +53,36 @@ class ComparisonParams:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names})
 
 
+def compare_variant_table(variants, pheno, trait: str, pathways=None, models=ComparisonParams.models, folds=3,
+                          repeats=3, sparsity=1.0, wiring="pathway", seed=0, progress=None, cancel=None):
+    """The comparison straight from an annotated variant table and a phenotype (no genotypes):
+    samples are the phenotype's ids; genes those of the table (SPEC §1 gene-centric tensor)."""
+    import numpy as np
+
+    from gxapp.epistasis import cv as ecv
+    from gxapp.epistasis.train import EpiTrainConfig
+    from gxapp.errors import SampleMismatchError
+    from gxapp.io.variants import CLASSES, gene_centric_tensor
+
+    if trait != "binary":
+        raise ParameterError("phenotype: the architecture comparison needs a case/control phenotype (1/2 or 0/1)")
+    pheno = pheno[np.isfinite(pheno["value"].to_numpy(dtype=float))]
+    iids = pheno["iid"].astype(str).tolist()
+    known = set(variants["iid"].astype(str))
+    if not known & set(iids):
+        raise SampleMismatchError(f"variant table: none of its {len(known)} sample ids match the "
+                                  f"{len(iids)} phenotype ids; check the sample column")
+    genes = sorted(set(variants["gene"].astype(str)))
+    X = gene_centric_tensor(variants, iids, genes, CLASSES)
+    y = pheno["value"].to_numpy(dtype=float)
+    ComparisonParams(models=tuple(models), folds=folds, repeats=repeats, sparsity=sparsity, wiring=wiring).validate()
+    splits = ecv.make_splits(y, folds, repeats, seed)
+    return ecv._run(X, y, genes, list(CLASSES), list(models), splits, wiring=wiring, sparsity=float(sparsity),
+                    seed=seed, pathways=pathways, cohort_pathways=None, config=EpiTrainConfig(seed=seed).validate(),
+                    dense_hidden=None, ensemble_size=10, n_neurons=None, additive_cs=epi.additive.DEFAULT_CS,
+                    progress=progress, cancel=cancel)
+
+
 def result_key(cohort_key: str, params: ComparisonParams, root=None) -> str:
     meta = cohorts.store(root).read_meta(cohort_key)
     return cache.make_key("comparison", meta.get("fingerprint", cohort_key), params.to_dict())

@@ -129,3 +129,25 @@ def test_interactions_json(tmp_path, cache_dir, capsys):
     rep = json.loads(js.read_text())
     assert rep["B"] == 2 and rep["index"] == "BII" and all(0 < p["p"] <= 1 for p in rep["pairs"])
     assert "interactions: 6 gene pairs scored" in capsys.readouterr().out
+
+
+def test_epistasis_json_from_variants_and_from_plink(tmp_path, cache_dir, capsys):
+    out = tmp_path / "cc"
+    assert main(["simulate", "--scenario", "casecontrol", "--n-samples", "300", "--n-genes", "12",
+                 "--genotype-model", "binomial", "--snps-per-gene", "4", "--seed", "2", "--out", str(out)]) == 0
+    js = tmp_path / "epi.json"
+    common = ["--models", "logreg,dense,l2", "--folds", "2", "--repeats", "1", "--seed", "1", "--quiet"]
+    assert main(["epistasis", "--variants", str(out / "variants.tsv"), "--pheno", str(out / "phenotype.tsv"),
+                 "--pathways", str(out / "pathways.gmt"), *common, "--json", str(js)]) == 0
+    rep = json.loads(js.read_text())
+    assert list(rep["models"]) == ["logreg", "dense", "l2"]
+    for m in rep["models"].values():
+        assert {"auc_mean", "auc_sd", "aucs", "n_params"} <= set(m) and len(m["aucs"]) == 2
+    assert {"model_a", "model_b", "t", "p"} <= set(rep["ttest"][0]) and len(rep["ttest"]) == 3
+    assert main(["epistasis", "--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"),
+                 "--genes", str(out / "genes.tsv"), *common, "--json", str(js)]) == 0
+    assert json.loads(js.read_text())["n_samples"] == 300
+    assert "epistasis: 3 models" in capsys.readouterr().out
+    assert main(["epistasis", "--variants", str(out / "variants.tsv"), "--pheno", str(out / "phenotype.tsv"),
+                 "--models", "logreg,nope", "--quiet"]) == 2
+    assert "nope" in capsys.readouterr().err
