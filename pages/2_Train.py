@@ -18,12 +18,8 @@ jobs_panel.show_notice("train")
 params = train_view.params_form()
 if params is not None:
     with widgets.user_errors("Starting the training"):
-        spec = runs.job_spec(key, params)
-        if runs.store().exists(spec.key):
-            st.session_state[train_view.RUN_KEY] = spec.key
+        if jobs_panel.start(runs.job_spec(key, params), runs.KIND, train_view.JOB_KEY, train_view.RUN_KEY):
             st.success("Loaded from the cache: this exact run was trained before.")
-        else:
-            st.session_state[train_view.JOB_KEY] = jobs_panel.manager().submit(spec).id
 
 job_id = st.session_state.get(train_view.JOB_KEY)
 if job_id:

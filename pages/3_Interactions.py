@@ -29,11 +29,7 @@ jobs_panel.show_notice("ia")
 params = view.params_form()
 if params is not None:
     with widgets.user_errors("Starting the analysis"):
-        spec = ia.job_spec(run_key, params)
-        if ia.cache.Store(ia.KIND).exists(spec.key):
-            st.session_state[view.RESULT_KEY] = spec.key
-        else:
-            st.session_state[view.JOB_KEY] = jobs_panel.manager().submit(spec).id
+        jobs_panel.start(ia.job_spec(run_key, params), ia.KIND, view.JOB_KEY, view.RESULT_KEY)
 
 job_id = st.session_state.get(view.JOB_KEY)
 if job_id:

@@ -33,11 +33,7 @@ with compare_tab:
     params = view.params_form(has_pathways=bool(cohort.pathways))
     if params is not None:
         with widgets.user_errors("Starting the comparison"):
-            spec = cmp.job_spec(key, params)
-            if cmp.cache.Store(cmp.KIND).exists(spec.key):
-                st.session_state[view.RESULT_KEY] = spec.key
-            else:
-                st.session_state[view.JOB_KEY] = jobs_panel.manager().submit(spec).id
+            jobs_panel.start(cmp.job_spec(key, params), cmp.KIND, view.JOB_KEY, view.RESULT_KEY)
     job_id = st.session_state.get(view.JOB_KEY)
     if job_id:
         jobs_panel.panel(job_id, view.JOB_KEY, view.RESULT_KEY, "epi", "The comparison")

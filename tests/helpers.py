@@ -30,3 +30,55 @@ def make_cohort(G, genes=None, phenotype=None, trait="quantitative", covariates=
     ph = None if phenotype is None else np.asarray(phenotype, dtype=np.float64)
     return Cohort(genotypes=G, samples=samples, snps=snps, genes=gene_df, gene_snps=gene_snps,
                   phenotype=ph, trait=trait, covariates=covariates)
+
+
+# ---- AppTest helpers -------------------------------------------------------------------
+import time  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def app_cache(path):
+    """Point gxapp's cache (and Streamlit's cached resources) at ``path`` for a test module."""
+    import pytest
+    import streamlit as st
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GXAPP_CACHE", str(path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    try:
+        yield path
+    finally:
+        mp.undo()
+        st.cache_resource.clear()
+        st.cache_data.clear()
+
+
+def open_page(page=None, cohort_key=None, timeout=120):
+    """Start at the entry point as a browser does (optionally with a current cohort), then switch to ``page``."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    if cohort_key is not None:
+        at.session_state["cohort_key"] = cohort_key
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def run_until(at, cond, timeout=120, what="the background job"):
+    """Rerun the app until ``cond(at)`` holds (background jobs finish between reruns)."""
+    t0 = time.time()
+    while not cond(at):
+        assert time.time() - t0 < timeout, f"timed out waiting for {what}"
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -1,40 +1,22 @@
 """AppTests (no browser): home page and Data page — demo, simulate, bad files."""
-from pathlib import Path
-
 import numpy as np
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
+from helpers import app_cache as isolated_cache
+from helpers import open_page
 
 from gxapp.io.genotypes import Genotypes
 from gxapp.io.plink import write_plink
-
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
 
 
 @pytest.fixture(scope="module")
 def app_cache(tmp_path_factory):
     """One cache for the module, so the demo is simulated once."""
-    d = tmp_path_factory.mktemp("appcache")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GXAPP_CACHE", str(d))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield d
-    mp.undo()
-    st.cache_resource.clear()
+    with isolated_cache(tmp_path_factory.mktemp("appcache")) as d:
+        yield d
 
 
 def _run(page=None):
-    """Start at the entry point (as a browser does), then switch to ``page``."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    if page is not None:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page)
 
 
 def _metric(at, label):

@@ -3,7 +3,6 @@ from fractions import Fraction
 from math import factorial
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from helpers import make_cohort

@@ -1,39 +1,22 @@
 """AppTest for the Train page: train a tiny ensemble in the background, see the
 result, hit the cache, and cancel a long run."""
-import time
-from pathlib import Path
-
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
+from helpers import app_cache, open_page, run_until
 
 from gxapp import cohorts, runs
 from gxapp.simulate import SimParams
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
 def small_cohort(tmp_path_factory):
-    d = tmp_path_factory.mktemp("traincache")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GXAPP_CACHE", str(d))
-    st.cache_resource.clear()
-    h = cohorts.from_simulation(SimParams(scenario="complex", n_samples=400, n_genes=4, snr=1.0, seed=3,
-                                          genotype_model="binomial", snps_per_gene=5))
-    yield h.key, d
-    mp.undo()
-    st.cache_resource.clear()
+    with app_cache(tmp_path_factory.mktemp("traincache")) as d:
+        h = cohorts.from_simulation(SimParams(scenario="complex", n_samples=400, n_genes=4, snr=1.0, seed=3,
+                                              genotype_model="binomial", snps_per_gene=5))
+        yield h.key, d
 
 
 def _train_page(cohort_key):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["cohort_key"] = cohort_key
-    at.run()
-    at.switch_page("pages/2_Train.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("pages/2_Train.py", cohort_key)
 
 
 def _set_small(at, epochs=3, patience=2):
@@ -44,15 +27,6 @@ def _set_small(at, epochs=3, patience=2):
     at.number_input(key="tr_patience").set_value(patience)
 
 
-def _until(at, cond, timeout=90):
-    t0 = time.time()
-    while not cond(at):
-        assert time.time() - t0 < timeout, "timed out waiting for the training job"
-        time.sleep(0.3)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-
-
 def test_train_in_background_then_cache_hit(small_cohort):
     key, _ = small_cohort
     at = _train_page(key)
@@ -60,7 +34,7 @@ def test_train_in_background_then_cache_hit(small_cohort):
     _set_small(at)
     at.button(key="tr_submit").click()
     at.run()
-    _until(at, lambda a: any(m.label.startswith("Test R², interaction") for m in a.metric))
+    run_until(at, lambda a: any(m.label.startswith("Test R², interaction") for m in a.metric))
     assert any("Training finished" in s.value for s in at.success)
     assert len(runs.list_runs(key)) == 1
     # same knobs again: instant, from the cache, no new run
@@ -79,9 +53,9 @@ def test_cancel_a_long_run_leaves_nothing(small_cohort):
     at.number_input(key="tr_seed").set_value(99)
     at.button(key="tr_submit").click()
     at.run()
-    _until(at, lambda a: any(b.label == "Cancel" for b in a.button))
+    run_until(at, lambda a: any(b.label == "Cancel" for b in a.button))
     next(b for b in at.button if b.label == "Cancel").click()
     at.run()
-    _until(at, lambda a: any("cancelled" in w.value for w in a.warning))
+    run_until(at, lambda a: any("cancelled" in w.value for w in a.warning))
     assert len(runs.list_runs(key)) == before
     assert not list((d / "runs").glob(".tmp-*"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gxapp import comparisons, interactions, jobs, runs
+from gxapp import cache, comparisons, interactions, jobs, runs
 
 
 @st.cache_resource
@@ -15,6 +15,15 @@ def manager() -> jobs.JobManager:
     m.register("interactions", interactions.run_job)
     m.register("comparison", comparisons.run_job)
     return m
+
+
+def start(spec: jobs.JobSpec, store_kind: str, job_key: str, result_key: str) -> bool:
+    """Show the cached result of ``spec`` if there is one (returns True), else start it in the background."""
+    if cache.Store(store_kind).exists(spec.key):
+        st.session_state[result_key] = spec.key
+        return True
+    st.session_state[job_key] = manager().submit(spec).id
+    return False
 
 
 def _fmt_seconds(s) -> str:
