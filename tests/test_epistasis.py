@@ -68,15 +68,15 @@ def xor_cohort(n=800, G=6, seed=0) -> Cohort:
 
 def test_gene_module_kernel_matches_autograd():
     torch.manual_seed(0)
-    for n_tanh, S in ((1, 1), (0, 1), (2, 3)):
-        J, H, C, N = 2, 5, 3, 40
+    for n_tanh, S, min_cells in ((1, 1, 1), (0, 1, 1), (2, 3, 1), (2, 3, 2048)):
+        J, H, C, N = 3, 5, 3, 40
         X = torch.randn(N, C)
         cells = torch.randint(0, N, (J, 17))
         W = torch.randn(J, C, S * H, requires_grad=True)
         b = torch.randn(J, S * H, requires_grad=True)
         w2 = torch.randn(J * S, H, requires_grad=True)
         b2 = torch.randn(J * S, requires_grad=True)
-        k = GeneModuleKernel(J, S, n_tanh, hidden=H, block_elements=60)   # several blocks
+        k = GeneModuleKernel(J, S, n_tanh, hidden=H, block_elements=200, min_cells=min_cells)  # several blocks
         g = k.forward(X, cells, W.detach(), b.detach(), w2.detach(), b2.detach())
         dg = torch.randn_like(g)
         grads = k.backward(X, cells, W.detach(), b.detach(), w2.detach(), dg)
@@ -295,3 +295,18 @@ def test_surfaces_show_which_head_expresses_which_epistasis():
         assert got == heads, (t, got)
     assert set(s.grid.columns) == {"type", "head", "x", "y", "p"}
     assert len(s.grid) == 4 * 4 * 21 * 21
+
+
+def test_progress_is_reported_and_cancel_stops_training():
+    import threading
+
+    from gxapp.errors import Cancelled
+    seen = []
+    compare(additive_cohort(n=200), models=("logreg", "l2"), folds=2, repeats=1,
+            config=EpiTrainConfig(**{**FAST, "max_epochs": 2}), progress=lambda f, m: seen.append(f))
+    assert seen and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+    flag = threading.Event()
+    flag.set()
+    with pytest.raises(Cancelled):
+        compare(additive_cohort(n=200), models=("logreg",), folds=2, repeats=1,
+                config=EpiTrainConfig(**FAST), cancel=flag)

@@ -23,3 +23,10 @@ from gxapp.epistasis.results import (  # noqa: F401
 )
 from gxapp.epistasis.surfaces import Surfaces, decision_surfaces  # noqa: F401
 from gxapp.epistasis.train import EpiTrainConfig, FitResult, RowGroup, fit_networks  # noqa: F401
+
+__all__ = [
+    "ADDITIVE", "MODELS", "NETWORKS", "WIRINGS", "compare", "learning_curve", "make_splits", "nested_subsets",
+    "sparsity_sweep", "gene_features", "n_params", "ComparisonResult", "LearningCurve", "ModelResult",
+    "SweepResult", "corrected_ttest", "Surfaces", "decision_surfaces", "EpiTrainConfig", "FitResult", "RowGroup",
+    "fit_networks",
+]

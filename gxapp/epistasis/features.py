@@ -32,7 +32,8 @@ SOURCES = ("auto", "variants", "snps")
 MAF_EDGES = (0.0, 0.01, 0.05, 0.20, 0.5000001)
 MAF_BINS = ("maf<1%", "maf1-5%", "maf5-20%", "maf>=20%")
 
-__all__ = ["gene_features", "binary_phenotype", "class_stats", "RowMoments", "standardise_counts", "SOURCES", "MAF_BINS"]
+__all__ = ["gene_features", "binary_phenotype", "class_stats", "RowMoments", "standardise_counts", "SOURCES",
+           "MAF_BINS"]
 
 
 def binary_phenotype(cohort: Cohort) -> np.ndarray:

@@ -23,7 +23,8 @@ exactly as if each fold had its own standardised copy of the data.
 
 Speed (CPU). The module dominates the cost (~``6 G (C*50 + 50)`` FLOP per sample-epoch).
 Its activations (50 per cell per network) are far larger than the caches, so the
-forward pass streams over blocks of cells that fit in L2 and keeps only the gene neurons;
+forward pass streams over blocks of cells (``block_elements`` activations, a few MiB) and
+keeps only the gene neurons;
 the backward pass recomputes each block (activation checkpointing) and accumulates the
 weight gradients. ``tanh(u) = 2 sigmoid(2u) - 1`` is used because torch's vectorised
 sigmoid is ~10x faster than its tanh on the development CPU; the factors 2 are folded
@@ -34,7 +35,8 @@ from __future__ import annotations
 import torch
 
 HIDDEN = 50
-DEFAULT_BLOCK_ELEMENTS = 1 << 18  # activations per block: 256 Ki floats = 1 MiB (L2-sized)
+DEFAULT_MIN_CELLS = 4096         # cells per group per block before groups are batched together
+DEFAULT_BLOCK_ELEMENTS = 1 << 20  # activations per block (4 MiB): fastest of 64 Ki-4 Mi on the dev CPU
 
 
 def n_params(n_classes: int, hidden: int = HIDDEN) -> int:
@@ -91,19 +93,29 @@ class GeneModuleKernel:
     dot products need, but GEMM-fast; an einsum for more than 16 specs)."""
 
     def __init__(self, J: int, S: int, n_tanh: int, hidden: int = HIDDEN,
-                 block_elements: int = DEFAULT_BLOCK_ELEMENTS):
+                 block_elements: int = DEFAULT_BLOCK_ELEMENTS, min_cells: int = DEFAULT_MIN_CELLS):
         self.J, self.S, self.H, self.n_tanh = J, S, hidden, n_tanh
-        self.block = max(1, int(block_elements) // max(1, J * S * hidden))
+        self.budget = max(1, int(block_elements))
+        self.min_cells = max(1, int(min_cells))
         self.parts = [p for p in (_Part(0, n_tanh, True), _Part(n_tanh, S, False)) if p.S]
         self._bufs = {}
 
-    def _buffer(self, part: _Part, k: int, dtype, device) -> torch.Tensor:
-        need = self.J * k * part.S * self.H
+    def _tiling(self, n: int) -> tuple:
+        """(groups per chunk, cells per block) for n cells per group: each group gets at least
+        min(n, min_cells) cells per block (wide GEMMs beat many tiny batched ones), and as many
+        groups as then fit in the activation budget are batched together."""
+        per_group = max(1, min(n, self.min_cells))
+        sh = self.S * self.H
+        jc = max(1, min(self.J, self.budget // (per_group * sh)))
+        return jc, max(1, self.budget // (jc * sh))
+
+    def _buffer(self, part: _Part, jn: int, k: int, dtype, device) -> torch.Tensor:
+        need = jn * k * part.S * self.H
         buf = self._bufs.get(part.tanh)
         if buf is None or buf.numel() < need or buf.dtype != dtype or buf.device != device:
-            buf = torch.empty(max(need, self.J * self.block * part.S * self.H), dtype=dtype, device=device)
+            buf = torch.empty(max(need, self.budget * part.S // self.S), dtype=dtype, device=device)
             self._bufs[part.tanh] = buf
-        return buf[:need].view(self.J, k, part.S * self.H)
+        return buf[:need].view(jn, k, part.S * self.H)
 
     def _weights(self, part: _Part, W_eff, b_eff):
         """First-layer weights of a part, x2 for tanh (tanh(u) = 2 sigmoid(2u) - 1)."""
@@ -113,7 +125,7 @@ class GeneModuleKernel:
         return (2 * W, 2 * b) if part.tanh else (W, b)
 
     def _act(self, part, xb, Wk, bk):
-        A = self._buffer(part, xb.shape[1], Wk.dtype, Wk.device)
+        A = self._buffer(part, xb.shape[0], xb.shape[1], Wk.dtype, Wk.device)
         torch.baddbmm(bk[:, None, :], xb, Wk, out=A)
         if part.tanh:
             A.sigmoid_()
@@ -155,12 +167,15 @@ class GeneModuleKernel:
                 c = 2 * c
             bd = _blockdiag(c) if part.S <= _BLOCKDIAG_MAX_S else None
             prep.append((part, Wk, bk, c, bd))
-        for s in range(0, n, self.block):
-            e = min(n, s + self.block)
-            xb = X.index_select(0, cells[:, s:e].reshape(-1)).view(J, e - s, -1)
-            for part, Wk, bk, c, bd in prep:
-                A = self._act(part, xb, Wk, bk)
-                out[:, s:e, part.s0:part.s1] = self._dots(A, c, bd)
+        jc, blk = self._tiling(n)
+        for j0 in range(0, J, jc):
+            j1 = min(J, j0 + jc)
+            for s in range(0, n, blk):
+                e = min(n, s + blk)
+                xb = X.index_select(0, cells[j0:j1, s:e].reshape(-1)).view(j1 - j0, e - s, -1)
+                for part, Wk, bk, c, bd in prep:
+                    A = self._act(part, xb, Wk[j0:j1], bk[j0:j1])
+                    out[j0:j1, s:e, part.s0:part.s1] = self._dots(A, c[j0:j1], None if bd is None else bd[j0:j1])
         out += const[:, None, :]
         return out
 
@@ -180,24 +195,27 @@ class GeneModuleKernel:
             f = w2[:, part.s0:part.s1] * (4.0 if part.tanh else 1.0)   # d tanh(u)/du = 4 sig (1 - sig)
             prep.append((part, Wk, bk, f.reshape(J, 1, part.S * H)))
         n = cells.shape[1]
-        for s in range(0, n, self.block):
-            e = min(n, s + self.block)
-            k = e - s
-            xb = X.index_select(0, cells[:, s:e].reshape(-1)).view(J, k, -1)
-            xt = xb.transpose(1, 2)
-            for part, Wk, bk, f in prep:
-                c0, c1 = part.s0 * H, part.s1 * H
-                A = self._act(part, xb, Wk, bk)
-                d = dg[:, s:e, part.s0:part.s1]
-                E[:, part.s0:part.s1] += self._sum_by_spec(A, d)
-                if part.tanh:
-                    A.addcmul_(A, A, value=-1.0)           # sig (1 - sig)
-                else:
-                    A.fill_(1.0)                           # identity: du/du = 1
-                A.view(J, k, part.S, H).mul_(d[..., None])
-                A.mul_(f)                                  # dL/du
-                dW[:, :, c0:c1].baddbmm_(xt, A)
-                db[:, c0:c1] += A.sum(1)
+        jc, blk = self._tiling(n)
+        for j0 in range(0, J, jc):
+            j1 = min(J, j0 + jc)
+            for s in range(0, n, blk):
+                e = min(n, s + blk)
+                k = e - s
+                xb = X.index_select(0, cells[j0:j1, s:e].reshape(-1)).view(j1 - j0, k, -1)
+                xt = xb.transpose(1, 2)
+                for part, Wk, bk, f in prep:
+                    c0, c1 = part.s0 * H, part.s1 * H
+                    A = self._act(part, xb, Wk[j0:j1], bk[j0:j1])
+                    d = dg[j0:j1, s:e, part.s0:part.s1]
+                    E[j0:j1, part.s0:part.s1] += self._sum_by_spec(A, d)
+                    if part.tanh:
+                        A.addcmul_(A, A, value=-1.0)           # sig (1 - sig)
+                    else:
+                        A.fill_(1.0)                           # identity: du/du = 1
+                    A.view(j1 - j0, k, part.S, H).mul_(d[..., None])
+                    A.mul_(f[j0:j1])                           # dL/du
+                    dW[j0:j1, :, c0:c1].baddbmm_(xt, A)
+                    db[j0:j1, c0:c1] += A.sum(1)
         dsum = dg.sum(1)                                   # (J, S)
         dw2 = E.clone()
         nt = self.n_tanh
