@@ -72,6 +72,31 @@ def page(server):
         browser.close()
 
 
+def _fill(pg, values: dict) -> None:
+    """Type into number inputs by label (Tab commits the value inside a form)."""
+    for label, value in values.items():
+        box = pg.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Tab")
+
+
+def _wait_drawn(pg, n: int, timeout: float = 30) -> int:
+    """Wait until ``n`` Vega charts have rendered marks; returns how many did."""
+    drawn = pg.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
+    deadline = time.time() + timeout
+    while drawn.count() < n and time.time() < deadline:
+        time.sleep(0.5)
+    return drawn.count()
+
+
+def _tall_screenshot(pg, name: str) -> None:
+    """Streamlit scrolls inside the page, so grow the viewport to capture it all."""
+    pg.set_viewport_size({"width": 1400, "height": 2400})
+    time.sleep(1)
+    pg.screenshot(path=str(ARTIFACTS / name))
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+
+
 def _no_exception(pg):
     assert pg.locator('[data-testid="stException"]').count() == 0, "the page shows a traceback"
 
@@ -90,12 +115,8 @@ def test_data_page_deep_link_draws_the_charts(server, page):
     page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
     charts = page.locator('[data-testid="stVegaLiteChart"]')
     charts.first.wait_for(timeout=60_000)
-    drawn = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
-    deadline = time.time() + 30
-    while drawn.count() < 3 and time.time() < deadline:
-        time.sleep(0.5)
+    assert _wait_drawn(page, 3) >= 3, "the charts' marks should be rendered"
     assert charts.count() >= 3, "SNPs per gene, MAF and phenotype charts should be drawn"
-    assert drawn.count() >= 3, "the charts' marks should be rendered"
     assert page.get_by_role("link", name="Home").count() >= 1  # our sidebar, not "app"
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "data_page.png"), full_page=True)
@@ -120,42 +141,22 @@ def test_train_the_demo_and_see_the_curves(server, page):
     """Train page: a small ensemble on the demo cohort, trained in the background."""
     page.goto(server + "/Train", wait_until="networkidle")
     page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
-    for label, value in (("Ensemble size", "2"), ("Max epochs", "15")):
-        box = page.get_by_role("spinbutton", name=label)
-        box.fill(value)
-        box.press("Tab")
+    _fill(page, {"Ensemble size": "2", "Max epochs": "15"})
     page.get_by_role("button", name="Train").click()
     page.get_by_text("Training finished").wait_for(timeout=240_000)
     page.get_by_text("Interaction ensemble: MSE per epoch").first.wait_for(timeout=30_000)
-    drawn = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
-    deadline = time.time() + 30
-    while drawn.count() < 3 and time.time() < deadline:
-        time.sleep(0.5)
-    assert drawn.count() >= 3, "R² chart and both loss curves should be drawn"
+    assert _wait_drawn(page, 3) >= 3, "R² chart and both loss curves should be drawn"
     _no_exception(page)
-    page.set_viewport_size({"width": 1400, "height": 2400})  # Streamlit scrolls inside the page
-    time.sleep(1)
-    page.screenshot(path=str(ARTIFACTS / "train_page.png"))
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    _tall_screenshot(page, "train_page.png")
 
 
 def test_interactions_after_training(server, page):
     """Interactions page on the run trained above: scores, permutations, heatmap."""
     page.goto(server + "/Interactions", wait_until="networkidle")
     page.get_by_role("heading", name="Interactions").wait_for(timeout=60_000)
-    for label, value in (("Permutations B", "2"), ("Individuals scored", "300")):
-        box = page.get_by_role("spinbutton", name=label)
-        box.fill(value)
-        box.press("Tab")
+    _fill(page, {"Permutations B": "2", "Individuals scored": "300"})
     page.get_by_role("button", name="Score interactions").click()
     page.get_by_role("heading", name="Ranked gene pairs").wait_for(timeout=300_000)
-    drawn = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
-    deadline = time.time() + 30
-    while drawn.count() < 1 and time.time() < deadline:
-        time.sleep(0.5)
-    assert drawn.count() >= 1, "the score heatmap should be drawn"
+    assert _wait_drawn(page, 1) >= 1, "the score heatmap should be drawn"
     _no_exception(page)
-    page.set_viewport_size({"width": 1400, "height": 2400})
-    time.sleep(1)
-    page.screenshot(path=str(ARTIFACTS / "interactions_page.png"))
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    _tall_screenshot(page, "interactions_page.png")
