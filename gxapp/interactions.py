@@ -21,7 +21,6 @@ from gxapp.metrics import auroc, average_precision, p_to_score, pair_labels, per
 from gxapp.peers import pca_interaction_test, snp_pair_test, topsnp_interaction_test
 from gxapp.permutation import METHODS as PERM_METHODS
 from gxapp.permutation import PermutationResult, null_targets, permutation_seed
-from gxapp.preprocess import prepare
 from gxapp.progress import check_cancel, report, sub_progress
 from gxapp.shapley import DEFAULT_PERMUTATIONS, INDICES, group_mean, score_pairs
 from gxapp.train import train_ensemble
@@ -104,7 +103,8 @@ def _scored_rows(test_idx: np.ndarray, params: InteractionParams) -> np.ndarray:
     return np.sort(rng.choice(test_idx, params.max_rows, replace=False))
 
 
-def _score(result, X, rows, baseline_rows, params, progress, cancel) -> np.ndarray:
+def _score(result, X, rows, baseline_rows, params, progress, cancel) -> tuple:
+    """(per-model scores (K, M, M), their Monte-Carlo standard errors or None)."""
     s = score_pairs(result, X, rows, baseline_rows, index=params.index, method=params.method,
                     n_permutations=params.mc_permutations, random_state=params.seed, progress=progress,
                     cancel=cancel)
@@ -121,9 +121,7 @@ def analyse(run_key: str, params: InteractionParams, root=None, progress=None, c
     t0 = time.perf_counter()
     run = runs.load_run(run_key, root)
     cohort = cohorts.open_cohort(run.cohort_key, root)
-    rp = run.params
-    data = prepare(cohort, covariates=rp.covariates, inverse_normal_transform=rp.inverse_normal,
-                   test_fraction=rp.test_fraction, seed=rp.seed)
+    data = run.params.prepare(cohort)
     if len(data.test_idx) == 0:
         raise ParameterError("run: it has no test rows to score; train with test_fraction > 0")
     X, y, blocks = data.X, data.y, data.gene_blocks

@@ -62,6 +62,11 @@ class RunParams:
         self.train_config().validate()
         return self
 
+    def prepare(self, cohort):
+        """The model-ready data of this run (split, transforms) — the same every time for a cohort."""
+        return prepare(cohort, covariates=self.covariates, inverse_normal_transform=self.inverse_normal,
+                       test_fraction=self.test_fraction, seed=self.seed)
+
     def net(self) -> NetConfig:
         return NetConfig(gene_hidden=self.gene_hidden, head_hidden=self.head_hidden)
 
@@ -124,8 +129,7 @@ def train_run(cohort_key: str, params: RunParams, root=None, progress=None, canc
     t0 = time.perf_counter()
     cohort = cohorts.open_cohort(cohort_key, root)
     report(progress, 0.0, "preparing data")
-    data = prepare(cohort, covariates=params.covariates, inverse_normal_transform=params.inverse_normal,
-                   test_fraction=params.test_fraction, seed=params.seed)
+    data = params.prepare(cohort)
     X, y, blocks = data.X, data.y, data.gene_blocks
     if len(blocks) < 2:
         raise ParameterError("cohort: a gene interaction network needs at least 2 genes; this cohort has "

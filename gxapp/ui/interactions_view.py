@@ -10,7 +10,6 @@ import streamlit as st
 from gxapp import interactions as ia
 from gxapp import runs
 from gxapp.metrics import p_to_score, pair_labels, precision_recall_curve_pairs
-from gxapp.preprocess import prepare
 from gxapp.surface import interaction_surface
 from gxapp.ui import charts
 from gxapp.ui.widgets import chart_with_downloads
@@ -133,9 +132,7 @@ def _surface(run_key: str, gene_a: str, gene_b: str):
 
     run = runs.load_run(run_key)
     cohort = cohorts.open_cohort(run.cohort_key)
-    rp = run.params
-    data = prepare(cohort, covariates=rp.covariates, inverse_normal_transform=rp.inverse_normal,
-                   test_fraction=rp.test_fraction, seed=rp.seed)
+    data = run.params.prepare(cohort)
     names = list(data.gene_names)
     return interaction_surface(run.interaction, data.X, data.y, data.train_idx,
                                (names.index(gene_a), names.index(gene_b)), names)
