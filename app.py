@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from gxapp import cohorts, runs
+from gxapp.analyses import cohorts, runs
 from gxapp.ui import nav, session, widgets
 
 st.set_page_config(page_title="gxapp · gene–gene interactions", page_icon="🧬", layout="wide")

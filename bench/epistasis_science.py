@@ -40,8 +40,8 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import cross_val_score  # noqa: E402
 
 from gxapp.epistasis import EpiTrainConfig, learning_curve  # noqa: E402
-from gxapp.simulate import SimParams, simulate_cohort  # noqa: E402
-from gxapp.simulate.casecontrol import gene_burden  # noqa: E402
+from gxapp.data.simulate import SimParams, simulate_cohort  # noqa: E402
+from gxapp.data.simulate.casecontrol import gene_burden  # noqa: E402
 
 MODELS = ("biosparse", "logreg", "linear", "l2")
 

@@ -24,9 +24,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gxapp import cohorts, runs  # noqa: E402
-from gxapp import interactions as ia  # noqa: E402
-from gxapp.simulate import SimParams  # noqa: E402
+from gxapp.analyses import cohorts, runs  # noqa: E402
+from gxapp.analyses import interactions as ia  # noqa: E402
+from gxapp.data.simulate import SimParams  # noqa: E402
 
 
 def power(a, root) -> None:

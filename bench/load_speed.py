@@ -1,4 +1,4 @@
-"""Loading speed: PLINK .bed (gxapp.io.plink via bed-reader) vs np.loadtxt of
+"""Loading speed: PLINK .bed (gxapp.data.io.plink via bed-reader) vs np.loadtxt of
 the same genotypes as CSV, measured side by side; and the time until the demo
 cohort is ready from an empty cache (fresh interpreter, as on first start).
 
@@ -24,8 +24,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gxapp.io.genotypes import Genotypes  # noqa: E402
-from gxapp.io.plink import read_plink, write_plink  # noqa: E402
+from gxapp.data.io.genotypes import Genotypes  # noqa: E402
+from gxapp.data.io.plink import read_plink, write_plink  # noqa: E402
 
 
 def make_genotypes(n, p, seed=0):
@@ -71,13 +71,13 @@ def main():
         print(f"ratio={t_csv / t_bed:.1f}  (csv time / bed time; higher = bed faster)")
 
         env = dict(os.environ, GXAPP_CACHE=str(d / "cache"))
-        code = "import time; t=time.perf_counter(); from gxapp import cohorts; h=cohorts.demo(); " \
+        code = "import time; t=time.perf_counter(); from gxapp.analyses import cohorts; h=cohorts.demo(); " \
                "print(f'{time.perf_counter()-t:.2f} {h.cohort.n_samples} {h.cohort.n_snps}')"
         t0 = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
         wall = time.perf_counter() - t0
         inner, n_s, n_p = out.stdout.split()
-        code2 = "import time; t=time.perf_counter(); from gxapp import cohorts; h=cohorts.demo(); " \
+        code2 = "import time; t=time.perf_counter(); from gxapp.analyses import cohorts; h=cohorts.demo(); " \
                 "print(f'{time.perf_counter()-t:.2f}')"
         again = subprocess.run([sys.executable, "-c", code2], cwd=ROOT, env=env, capture_output=True, text=True,
                                check=True).stdout.strip()

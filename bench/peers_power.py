@@ -3,7 +3,7 @@
 For each S/N and seed: simulate the complex scenario (Eq. 1: 10 genes, 6 planted
 pairs — 2 max, 2 squared-difference, 2 product), preprocess it as the app does
 (inverse-normal phenotype, centred SNPs), run the three classical peers of
-gxapp.peers and score their ranking of the 45 gene pairs against the truth:
+gxapp.genenet.peers and score their ranking of the 45 gene pairs against the truth:
 
 * top-SNP  — y ~ a + b + a·b on each gene's top SNP (paper A, Eq. 4);
 * PCA      — the same on each gene's first principal component;
@@ -34,9 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gxapp import metrics, peers  # noqa: E402
-from gxapp.preprocess import prepare  # noqa: E402
-from gxapp.simulate import SimParams, simulate_cohort  # noqa: E402
+from gxapp.genenet import metrics, peers  # noqa: E402
+from gxapp.data.preprocess import prepare  # noqa: E402
+from gxapp.data.simulate import SimParams, simulate_cohort  # noqa: E402
 
 METHODS = ("top-SNP", "PCA", "SNP-pair")
 TYPES = metrics.INTERACTION_TYPES

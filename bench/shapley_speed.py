@@ -1,4 +1,4 @@
-"""Exact Shapley interaction scores: the fast kernel (gxapp.shapley.exact) vs
+"""Exact Shapley interaction scores: the fast kernel (gxapp.genenet.shapley.exact) vs
 direct enumeration that runs the whole head on masked gene nodes.
 
     python bench/shapley_speed.py                      # 10 genes, 2,000 individuals, 50 members, H = 100
@@ -8,7 +8,7 @@ direct enumeration that runs the whole head on masked gene nodes.
 Three ways to get the global score ``mean_x |SII_ij(x)|`` of every pair, every
 member:
 
-* fast: :func:`gxapp.shapley.exact_scores` — pre-activations of all 2^M
+* fast: :func:`gxapp.genenet.shapley.exact_scores` — pre-activations of all 2^M
   coalitions by bit-DP, only the hidden units that can interact, one product with
   the fixed (2^M x pairs) weight matrix. Timed on everything.
 * direct: the whole head (matmul M x H, ReLU, output layer) on the 2^M masked
@@ -40,12 +40,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gxapp.models import (  # noqa: E402
+from gxapp.genenet.models import (  # noqa: E402
     NetConfig, gene_layer, head_forward, init_params, split_columns,
 )
-from gxapp.shapley import exact_scores, pair_weights, weight_matrix  # noqa: E402
-from gxapp.shapley.exact import head_parts, gene_offsets  # noqa: E402
-from gxapp.train import TrainConfig, resolve_threads, torch_threads, train_ensemble  # noqa: E402
+from gxapp.genenet.shapley import exact_scores, pair_weights, weight_matrix  # noqa: E402
+from gxapp.genenet.shapley.exact import head_parts, gene_offsets  # noqa: E402
+from gxapp.genenet.train import TrainConfig, resolve_threads, torch_threads, train_ensemble  # noqa: E402
 
 
 def make_networks(args):

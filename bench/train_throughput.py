@@ -1,5 +1,5 @@
-"""Training throughput: the batched engine (gxapp.train.train_ensemble) vs a
-per-model Python loop (gxapp.train.train_single_reference: one nn.Module and one
+"""Training throughput: the batched engine (gxapp.genenet.train.train_ensemble) vs a
+per-model Python loop (gxapp.genenet.train.train_single_reference: one nn.Module and one
 torch.optim.Adam per model), same architecture, hyper-parameters, batches and
 epochs; early stopping is disabled (patience = epochs) so both run every epoch.
 
@@ -28,8 +28,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gxapp.models import NetConfig  # noqa: E402
-from gxapp.train import (  # noqa: E402
+from gxapp.genenet.models import NetConfig  # noqa: E402
+from gxapp.genenet.train import (  # noqa: E402
     TrainConfig,
     resolve_threads,
     torch_threads,

@@ -6,4 +6,4 @@ the only streamlit-aware part.
 __version__ = "0.1.0"
 
 from gxapp.errors import GxError  # noqa: E402,F401
-from gxapp.cohort import Cohort  # noqa: E402,F401
+from gxapp.data.cohort import Cohort  # noqa: E402,F401

@@ -36,8 +36,8 @@ def _add_input_flags(p: argparse.ArgumentParser, need_pheno: bool) -> None:
 
 
 def _file_spec(a):
-    from gxapp.cohorts import FileSpec
-    from gxapp.io.genes import read_gene_list
+    from gxapp.analyses.cohorts import FileSpec
+    from gxapp.data.io.genes import read_gene_list
 
     if a.bfile:
         geno, fmt = a.bfile, "plink"
@@ -55,7 +55,7 @@ def _file_spec(a):
 
 
 def _qc_params(a):
-    from gxapp.qc import QCParams
+    from gxapp.data.qc import QCParams
 
     return QCParams(geno=a.geno, maf=a.maf, hwe=a.hwe, mind=a.mind)
 
@@ -68,9 +68,9 @@ def _write_json(path, obj) -> None:
 
 
 def cmd_simulate(a) -> int:
-    from gxapp import cohorts
-    from gxapp.io.export import export_cohort
-    from gxapp.simulate import SimParams
+    from gxapp.analyses import cohorts
+    from gxapp.data.io.export import export_cohort
+    from gxapp.data.simulate import SimParams
 
     t0 = time.perf_counter()
     params = SimParams(
@@ -79,7 +79,7 @@ def cmd_simulate(a) -> int:
         snps_per_gene=a.snps_per_gene, case_fraction=a.case_fraction,
     )
     if a.bfile:
-        from gxapp.cohorts import FileSpec
+        from gxapp.analyses.cohorts import FileSpec
 
         base = cohorts.from_files(FileSpec(genotypes=a.bfile, format="plink", genes=a.genes, flank=a.flank),
                                   _qc_params(a))
@@ -97,7 +97,7 @@ def cmd_simulate(a) -> int:
 
 
 def cmd_qc(a) -> int:
-    from gxapp import cohorts
+    from gxapp.analyses import cohorts
 
     t0 = time.perf_counter()
     handle = cohorts.from_files(_file_spec(a), _qc_params(a))
@@ -139,7 +139,7 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _run_params(a):
-    from gxapp.runs import RunParams
+    from gxapp.analyses.runs import RunParams
 
     kw = dict(ensemble=a.ensemble, l1_cv=a.l1_cv, gene_hidden=a.gene_hidden, head_hidden=a.head_hidden,
               max_epochs=a.epochs, patience=a.patience, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
@@ -150,7 +150,7 @@ def _run_params(a):
 
 
 def _cohort_for(a):
-    from gxapp import cohorts
+    from gxapp.analyses import cohorts
 
     if getattr(a, "cohort", None):
         cohorts.open_cohort(a.cohort)  # checks it exists
@@ -175,7 +175,7 @@ def _progress_printer(quiet: bool):
 
 
 def cmd_train(a) -> int:
-    from gxapp import runs
+    from gxapp.analyses import runs
 
     t0 = time.perf_counter()
     cohort_key = _cohort_for(a)
@@ -201,8 +201,8 @@ def _none_if_nan(v):
 
 
 def cmd_interactions(a) -> int:
-    from gxapp import interactions as ia
-    from gxapp import runs
+    from gxapp.analyses import interactions as ia
+    from gxapp.analyses import runs
 
     t0 = time.perf_counter()
     cohort_key = _cohort_for(a)
@@ -245,8 +245,8 @@ def _add_train_source(t: argparse.ArgumentParser) -> None:
 
 
 def cmd_epistasis(a) -> int:
-    from gxapp import cohorts
-    from gxapp import comparisons as cmp
+    from gxapp.analyses import cohorts
+    from gxapp.analyses import comparisons as cmp
     from gxapp import epistasis as epi
 
     t0 = time.perf_counter()
@@ -259,7 +259,7 @@ def cmd_epistasis(a) -> int:
         cohort = cohorts.from_files(_file_spec(a), _qc_params(a)).cohort
         res = epi.compare(cohort, **kw)
     else:
-        from gxapp.io import gmt, pheno, variants
+        from gxapp.data.io import gmt, pheno, variants
 
         if not a.pheno:
             raise GxError("--pheno is required: the comparison needs a case/control phenotype")

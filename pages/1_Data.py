@@ -1,7 +1,7 @@
 """Data: load a cohort from files, simulate one, or use the demo; QC; explore."""
 import streamlit as st
 
-from gxapp import cohorts
+from gxapp.analyses import cohorts
 from gxapp.ui import nav, cohort_view, forms, session, widgets
 
 st.set_page_config(page_title="gxapp · Data", page_icon="🧬", layout="wide")

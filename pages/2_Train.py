@@ -1,7 +1,7 @@
 """Train: ensembles of gene interaction networks, in the background, cached."""
 import streamlit as st
 
-from gxapp import runs
+from gxapp.analyses import runs
 from gxapp.ui import jobs_panel, nav, session, train_view, widgets
 
 st.set_page_config(page_title="gxapp · Train", page_icon="🧬", layout="wide")

@@ -2,8 +2,8 @@
 FDR and max-T, classical tests side by side, and the shape of an interaction."""
 import streamlit as st
 
-from gxapp import interactions as ia
-from gxapp import runs
+from gxapp.analyses import interactions as ia
+from gxapp.analyses import runs
 from gxapp.ui import interactions_view as view
 from gxapp.ui import jobs_panel, nav, session, widgets
 

@@ -2,7 +2,7 @@
 cross-validated AUC, with learning curves and sparsity sweeps (paper B)."""
 import streamlit as st
 
-from gxapp import comparisons as cmp
+from gxapp.analyses import comparisons as cmp
 from gxapp.ui import epistasis_view as view
 from gxapp.ui import jobs_panel, nav, session, widgets
 
@@ -21,7 +21,7 @@ if cohort.trait != "binary":
                "Load the case/control demo (Data page) or a case/control cohort.")
     if st.button("Load the case/control demo", type="primary"):
         with widgets.user_errors("Loading the case/control demo"), st.spinner("Simulating…"):
-            from gxapp import cohorts
+            from gxapp.analyses import cohorts
 
             session.set_current(cohorts.demo_casecontrol().key)
             st.rerun()

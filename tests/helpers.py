@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from gxapp.cohort import Cohort
+from gxapp.data.cohort import Cohort
 
 
 def make_cohort(G, genes=None, phenotype=None, trait="quantitative", covariates=None) -> Cohort:

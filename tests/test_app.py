@@ -4,8 +4,8 @@ import pytest
 from helpers import app_cache as isolated_cache
 from helpers import open_page
 
-from gxapp.io.genotypes import Genotypes
-from gxapp.io.plink import write_plink
+from gxapp.data.io.genotypes import Genotypes
+from gxapp.data.io.plink import write_plink
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from gxapp.errors import EmptyDataError, UploadTooLargeError
-from gxapp.io.uploads import check_upload, save_uploads
-from gxapp.ld import ld_r2
+from gxapp.data.io.uploads import check_upload, save_uploads
+from gxapp.data.ld import ld_r2
 from gxapp.ui import charts
 
 

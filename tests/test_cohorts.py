@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gxapp import cohorts
-from gxapp.cohort import validate
+from gxapp.analyses import cohorts
+from gxapp.data.cohort import validate
 from gxapp.errors import GeneMappingError, InputFormatError, SampleMismatchError
-from gxapp.io.export import export_cohort
-from gxapp.qc import QCParams
-from gxapp.simulate import SimParams
+from gxapp.data.io.export import export_cohort
+from gxapp.data.qc import QCParams
+from gxapp.data.simulate import SimParams
 
 NO_QC = QCParams(geno=1.0, maf=0.0, hwe=0.0)
 

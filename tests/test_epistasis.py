@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gxapp.cohort import Cohort
+from gxapp.data.cohort import Cohort
 from gxapp.epistasis import (
     EpiTrainConfig, RowGroup, compare, corrected_ttest, decision_surfaces, fit_networks, gene_features,
     learning_curve, make_splits, sparsity_sweep,
@@ -17,8 +17,8 @@ from gxapp.epistasis import models as M
 from gxapp.epistasis.features import MAF_BINS, RowMoments
 from gxapp.epistasis.genemodule import GeneModuleKernel
 from gxapp.errors import GeneMappingError, ParameterError
-from gxapp.io.variants import CLASSES, standardise_counts
-from gxapp.simulate import SimParams, simulate_cohort
+from gxapp.data.io.variants import CLASSES, standardise_counts
+from gxapp.data.simulate import SimParams, simulate_cohort
 
 FAST = dict(lr=1e-2, max_epochs=40, patience=10, batch_size=64, dropout=0.0, threads=1)
 

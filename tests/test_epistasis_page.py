@@ -3,8 +3,8 @@ case/control cohort a small comparison runs in the background and shows AUCs."""
 import pytest
 from helpers import app_cache, open_page, run_until
 
-from gxapp import cohorts
-from gxapp.simulate import SimParams
+from gxapp.analyses import cohorts
+from gxapp.data.simulate import SimParams
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from gxapp import cache, cohorts, runs
-from gxapp import interactions as ia
+from gxapp import cache
+from gxapp.analyses import cohorts, runs
+from gxapp.analyses import interactions as ia
 from gxapp.errors import ParameterError
-from gxapp.simulate import SimParams
+from gxapp.data.simulate import SimParams
 
 RUN = runs.RunParams(ensemble=3, gene_hidden=4, head_hidden=16, max_epochs=60, patience=8, batch_size=512, lr=0.01)
 

@@ -3,8 +3,8 @@ background, then see the ranked table, plots and downloads."""
 import pytest
 from helpers import app_cache, open_page, run_until
 
-from gxapp import cohorts, runs
-from gxapp.simulate import SimParams
+from gxapp.analyses import cohorts, runs
+from gxapp.data.simulate import SimParams
 
 
 @pytest.fixture(scope="module")

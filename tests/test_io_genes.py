@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from gxapp.errors import EmptyDataError, GeneMappingError, InputFormatError, ParameterError
-from gxapp.io import genes as G
-from gxapp.io.genes import (
+from gxapp.data.io import genes as G
+from gxapp.data.io.genes import (
     BUILTIN,
     CHROM_LENGTHS,
     MappingResult,

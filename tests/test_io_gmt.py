@@ -3,7 +3,7 @@ import io
 import pytest
 
 from gxapp.errors import DuplicateIdError, EmptyDataError, GeneMappingError, InputFormatError, ParameterError
-from gxapp.io.gmt import read_gmt, restrict_pathways, write_gmt
+from gxapp.data.io.gmt import read_gmt, restrict_pathways, write_gmt
 
 
 def test_progeny_gmt(shared_data):
@@ -79,7 +79,7 @@ def test_restrict_pathways():
 
 
 def test_restrict_real_pathways_to_builtin_genes(shared_data):
-    from gxapp.io.genes import load_gene_table
+    from gxapp.data.io.genes import load_gene_table
 
     pw = read_gmt(shared_data / "pathways" / "progeny_top100.gmt")
     genes = load_gene_table("grch38")["gene"]

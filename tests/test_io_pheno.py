@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
-from gxapp.io.pheno import read_covar, read_pheno
+from gxapp.data.io.pheno import read_covar, read_pheno
 
 
 def _src(text):

@@ -7,9 +7,9 @@ import pytest
 from bed_reader import open_bed
 
 from gxapp.errors import Cancelled, DuplicateIdError, EmptyDataError, InputFormatError
-from gxapp.io import plink
-from gxapp.io.genotypes import Genotypes
-from gxapp.io.plink import read_bim, read_fam, read_plink, write_plink
+from gxapp.data.io import plink
+from gxapp.data.io.genotypes import Genotypes
+from gxapp.data.io.plink import read_bim, read_fam, read_plink, write_plink
 
 
 def _geno(n=7, p=5, seed=0):

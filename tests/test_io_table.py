@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
-from gxapp.io.table import read_genotype_table, read_snp_map
+from gxapp.data.io.table import read_genotype_table, read_snp_map
 
 CSV = "id,1:100,chr2:200:A:G,X:5\ns1,0,1,2\ns2,NA,,-9\ns3,2,1.0,0\n"
 EXPECTED = np.array([[0, 1, 2], [-1, -1, -1], [2, 1, 0]], dtype=np.int8)

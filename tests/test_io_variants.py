@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
-from gxapp.io.variants import (
+from gxapp.data.io.variants import (
     CLASS_ALIASES,
     CLASSES,
     canonical_class,

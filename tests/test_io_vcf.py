@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from gxapp.errors import Cancelled, DuplicateIdError, InputFormatError, ParameterError
-from gxapp.io import vcf as vcf_module
-from gxapp.io.vcf import read_vcf
+from gxapp.data.io import vcf as vcf_module
+from gxapp.data.io.vcf import read_vcf
 
 HEADER = (
     "##fileformat=VCFv4.2\n"

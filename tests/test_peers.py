@@ -1,4 +1,4 @@
-"""Classical gene-pair interaction tests (gxapp.peers) and ranking metrics (gxapp.metrics)."""
+"""Classical gene-pair interaction tests (gxapp.genenet.peers) and ranking metrics (gxapp.genenet.metrics)."""
 import shutil
 import subprocess
 import threading
@@ -9,13 +9,13 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from gxapp import metrics, peers
-from gxapp.baselines import top_snps
+from gxapp.genenet import metrics, peers
+from gxapp.genenet.baselines import top_snps
 from gxapp.errors import Cancelled, ParameterError
-from gxapp.io.genotypes import Genotypes
-from gxapp.io.plink import write_plink
-from gxapp.preprocess import prepare
-from gxapp.simulate import SimParams, simulate_cohort
+from gxapp.data.io.genotypes import Genotypes
+from gxapp.data.io.plink import write_plink
+from gxapp.data.preprocess import prepare
+from gxapp.data.simulate import SimParams, simulate_cohort
 
 
 # ---------------------------------------------------------------------------

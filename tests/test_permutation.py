@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gxapp.errors import ParameterError
-from gxapp.permutation import PermutationResult, fdr_reference, null_targets, permutation_seed
+from gxapp.genenet.permutation import PermutationResult, fdr_reference, null_targets, permutation_seed
 
 
 def _sym(a):

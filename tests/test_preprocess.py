@@ -1,4 +1,4 @@
-"""Phenotype / genotype preprocessing (gxapp.preprocess)."""
+"""Phenotype / genotype preprocessing (gxapp.data.preprocess)."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,7 +6,7 @@ from scipy.stats import norm, spearmanr
 
 from helpers import make_cohort
 from gxapp.errors import EmptyDataError, InputFormatError, ParameterError
-from gxapp.preprocess import (
+from gxapp.data.preprocess import (
     Prepared,
     impute_centre,
     inverse_normal,
@@ -14,7 +14,7 @@ from gxapp.preprocess import (
     residualise,
     train_test_split_idx,
 )
-from gxapp.qc import run_qc
+from gxapp.data.qc import run_qc
 
 
 

@@ -1,4 +1,4 @@
-"""SNP / sample QC and the exact HWE test (gxapp.qc)."""
+"""SNP / sample QC and the exact HWE test (gxapp.data.qc)."""
 from fractions import Fraction
 from math import factorial
 
@@ -7,7 +7,7 @@ import pytest
 
 from helpers import make_cohort
 from gxapp.errors import Cancelled, EmptyDataError, ParameterError
-from gxapp.qc import (
+from gxapp.data.qc import (
     STEPS,
     QCParams,
     QCReport,

@@ -9,9 +9,9 @@ from dataclasses import fields, replace
 import numpy as np
 import pytest
 
-from gxapp import cohorts, runs
+from gxapp.analyses import cohorts, runs
 from gxapp.errors import Cancelled, ParameterError
-from gxapp.simulate import SimParams
+from gxapp.data.simulate import SimParams
 
 SMALL = runs.RunParams(ensemble=2, gene_hidden=3, head_hidden=8, max_epochs=4, patience=2)
 

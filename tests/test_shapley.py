@@ -1,4 +1,4 @@
-"""Shapley interaction scores (gxapp.shapley): the fast exact kernel against the
+"""Shapley interaction scores (gxapp.genenet.shapley): the fast exact kernel against the
 slow masked-head reference and shapiq, Monte-Carlo against exact, the coalition
 weights against simulation, planted and additive networks, the entry point."""
 import dataclasses
@@ -11,8 +11,8 @@ import torch
 from scipy.stats import spearmanr
 
 from gxapp.errors import Cancelled, ParameterError
-from gxapp.models import NetConfig, gene_layer, init_params, split_columns
-from gxapp.shapley import (
+from gxapp.genenet.models import NetConfig, gene_layer, init_params, split_columns
+from gxapp.genenet.shapley import (
     INDICES,
     PairScores,
     coalition_values,
@@ -25,8 +25,8 @@ from gxapp.shapley import (
     size_distribution,
     weight_matrix,
 )
-from gxapp.shapley.reference import masked_head, reference_scores
-from gxapp.train import TrainConfig, train_ensemble
+from gxapp.genenet.shapley.reference import masked_head, reference_scores
+from gxapp.genenet.train import TrainConfig, train_ensemble
 
 
 def random_net(M, K=2, B=3, H=7, seed=0):

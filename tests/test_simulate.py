@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gxapp.cohort import validate
+from gxapp.data.cohort import validate
 from gxapp.errors import Cancelled, ParameterError
-from gxapp.io.variants import CLASSES
-from gxapp.simulate import (
+from gxapp.data.io.variants import CLASSES
+from gxapp.data.simulate import (
     SimParams, binomial_genotypes, coalescent_genotypes, gene_centric_counts, simulate_casecontrol,
     simulate_cohort, simulate_on_cohort, simulate_phenotype,
 )
-from gxapp.simulate.casecontrol import gene_burden, hit_indicator
-from gxapp.simulate.phenotypes import standardised_block
+from gxapp.data.simulate.casecontrol import gene_burden, hit_indicator
+from gxapp.data.simulate.phenotypes import standardised_block
 
 EQ1 = [["G01", "G02"], ["G07", "G09"], ["G03", "G05"], ["G04", "G08"], ["G06", "G07"], ["G08", "G10"]]
 EQ1_TYPES = {"G01|G02": "max", "G07|G09": "max", "G03|G05": "sqdiff", "G04|G08": "sqdiff",

@@ -1,4 +1,4 @@
-"""The batched training engine (gxapp.models, gxapp.train) against a one-model-
+"""The batched training engine (gxapp.genenet.models, gxapp.genenet.train) against a one-model-
 at-a-time nn.Module reference, plus early stopping, learning, errors, caching."""
 import threading
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from gxapp.errors import Cancelled, GxError, InputFormatError, ParameterError
-from gxapp.models import NetConfig, activation_bytes_per_row, init_params, n_params, slice_models, tensors
-from gxapp.train import (
+from gxapp.genenet.models import NetConfig, activation_bytes_per_row, init_params, n_params, slice_models, tensors
+from gxapp.genenet.train import (
     TrainConfig,
     TrainingMemoryError,
     TrainResult,
@@ -224,7 +224,7 @@ def test_cuda_without_gpu(data):
 
 
 def test_out_of_memory_becomes_a_gx_error(data, monkeypatch):
-    import gxapp.train as train_mod
+    import gxapp.genenet.train as train_mod
 
     def oom(*args, **kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")

@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from gxapp.errors import ParameterError
-from gxapp.io.variants import standardise_counts
+from gxapp.data.io.variants import standardise_counts
 from gxapp.progress import check_cancel, report
 
 PENALTIES = ("l2", "l1")

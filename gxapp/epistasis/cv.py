@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
-from gxapp.cohort import Cohort
+from gxapp.data.cohort import Cohort
 from gxapp.epistasis import additive, models as M
 from gxapp.epistasis.features import binary_phenotype, gene_features
 from gxapp.epistasis.results import (
@@ -29,7 +29,7 @@ from gxapp.epistasis.results import (
 )
 from gxapp.epistasis.train import EpiTrainConfig, RowGroup, fit_networks
 from gxapp.errors import ParameterError
-from gxapp.io.gmt import restrict_pathways
+from gxapp.data.io.gmt import restrict_pathways
 from gxapp.progress import check_cancel, report, sub_progress
 
 NETWORKS = ("logreg", "biosparse", "dense", "linear", "ensemble")

@@ -4,7 +4,7 @@
 the shared gene module reads:
 
 * ``source="variants"`` - the gene-centric encoding: per sample and gene, how many variants
-  of each functional class (``gxapp.io.variants.CLASSES``) hit the gene, from the cohort's
+  of each functional class (``gxapp.data.io.variants.CLASSES``) hit the gene, from the cohort's
   annotated variant table.
 * ``source="snps"`` - for cohorts without a variant table (SNP arrays, the quantitative
   demo): per sample and gene, the number of MINOR alleles carried in SNPs of each MAF bin
@@ -14,7 +14,7 @@ the shared gene module reads:
 
 Counts are NOT standardised here: standardisation is per fold on the fold's training rows
 only (SPEC §1). :func:`class_stats` gives those per-class statistics with exactly the rule
-of :func:`gxapp.io.variants.standardise_counts`; the trainer folds them into the first
+of :func:`gxapp.data.io.variants.standardise_counts`; the trainer folds them into the first
 layer of each fold's networks instead of copying the tensor once per fold.
 """
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Optional
 
 import numpy as np
 
-from gxapp.cohort import Cohort, validate
+from gxapp.data.cohort import Cohort, validate
 from gxapp.errors import ParameterError
-from gxapp.io.variants import CLASSES, gene_centric_tensor, standardise_counts
+from gxapp.data.io.variants import CLASSES, gene_centric_tensor, standardise_counts
 
 SOURCES = ("auto", "variants", "snps")
 #: MAF bin edges of the SNP-based classes: [0, 0.01), [0.01, 0.05), [0.05, 0.2), [0.2, 0.5].
@@ -127,7 +127,7 @@ class RowMoments:
 
     def stats(self, rows) -> tuple:
         """``(mean, scale)`` (C,) over the (sample, gene) cells of ``rows``, with the rule of
-        :func:`gxapp.io.variants.standardise_counts`."""
+        :func:`gxapp.data.io.variants.standardise_counts`."""
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             raise ParameterError("rows: standardisation needs at least one training sample")
@@ -141,7 +141,7 @@ class RowMoments:
 
 def class_stats(tensor: np.ndarray, rows) -> tuple:
     """``(mean, scale)`` float64 (C,) over all (sample, gene) cells of ``rows``: the statistics
-    of :func:`gxapp.io.variants.standardise_counts` (population sd; a class without variance
+    of :func:`gxapp.data.io.variants.standardise_counts` (population sd; a class without variance
     in those rows gets scale 1, i.e. is only centred)."""
     return RowMoments(np.asarray(tensor)[np.asarray(rows, dtype=np.int64)]).stats(
         np.arange(len(np.asarray(rows))))

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gxapp.cohort import Cohort
+from gxapp.data.cohort import Cohort
 from gxapp.errors import GxError
-from gxapp.io.export import export_zip
-from gxapp.io.variants import CLASSES, gene_centric_tensor
-from gxapp.ld import ld_r2
-from gxapp.preprocess import prepare
+from gxapp.data.io.export import export_zip
+from gxapp.data.io.variants import CLASSES, gene_centric_tensor
+from gxapp.data.ld import ld_r2
+from gxapp.data.preprocess import prepare
 from gxapp.ui import charts
 from gxapp.ui.widgets import cohort_metrics
 

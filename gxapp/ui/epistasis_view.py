@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gxapp import comparisons as cmp
+from gxapp.analyses import comparisons as cmp
 from gxapp import epistasis as epi
 from gxapp.ui import charts
 from gxapp.ui.widgets import chart_with_downloads

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from gxapp.cohorts import FileSpec
-from gxapp.io.genes import read_gene_list
-from gxapp.io.uploads import DEFAULT_MAX_MB, save_uploads
-from gxapp.qc import QCParams
-from gxapp.simulate import SimParams
+from gxapp.analyses.cohorts import FileSpec
+from gxapp.data.io.genes import read_gene_list
+from gxapp.data.io.uploads import DEFAULT_MAX_MB, save_uploads
+from gxapp.data.qc import QCParams
+from gxapp.data.simulate import SimParams
 
 SCENARIOS = {
     "complex": "complex — paper A Eq. 1: max, squared-difference and product interactions between gene expressions",

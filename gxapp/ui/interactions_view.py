@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gxapp import interactions as ia
-from gxapp import runs
-from gxapp.metrics import p_to_score, pair_labels, precision_recall_curve_pairs
-from gxapp.surface import interaction_surface
+from gxapp.analyses import interactions as ia
+from gxapp.analyses import runs
+from gxapp.genenet.metrics import p_to_score, pair_labels, precision_recall_curve_pairs
+from gxapp.genenet.surface import interaction_surface
 from gxapp.ui import charts
 from gxapp.ui.widgets import chart_with_downloads
 
@@ -128,7 +128,7 @@ def _pair_picker(res, key):
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _surface(run_key: str, gene_a: str, gene_b: str):
-    from gxapp import cohorts
+    from gxapp.analyses import cohorts
 
     run = runs.load_run(run_key)
     cohort = cohorts.open_cohort(run.cohort_key)

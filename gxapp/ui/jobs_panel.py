@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gxapp import cache, comparisons, interactions, jobs, runs
+from gxapp import cache, jobs
+from gxapp.analyses import comparisons, interactions, runs
 
 
 @st.cache_resource

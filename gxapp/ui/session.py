@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gxapp import cohorts
-from gxapp.cohort import Cohort
+from gxapp.analyses import cohorts
+from gxapp.data.cohort import Cohort
 from gxapp.errors import GxError
 
 KEY = "cohort_key"

@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from gxapp import runs
+from gxapp.analyses import runs
 from gxapp.errors import GxError
-from gxapp.train import DEFAULT_L1, resolve_threads
+from gxapp.genenet.train import DEFAULT_L1, resolve_threads
 from gxapp.ui import charts
 
 JOB_KEY = "train_job_id"

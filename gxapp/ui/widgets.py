@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from gxapp.cohort import Cohort
+from gxapp.data.cohort import Cohort
 from gxapp.errors import Cancelled, GxError
 
 log = logging.getLogger("gxapp.ui")

@@ -1,0 +1,273 @@
+"""Gene-pair interactions of a trained run: Shapley scores, permutation
+p-values / FDR / max-T, and the classical peers side by side (SPEC §5–7).
+
+Observed and null networks share the run's split, architecture, λ, training
+budget, estimator and scored individuals. Null scores are cached per chunk of
+permutations (with their seeds), so raising B reuses what was trained.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from gxapp import cache
+from gxapp.analyses import cohorts, runs
+from gxapp.errors import ParameterError
+from gxapp.jobs import JobSpec
+from gxapp.genenet.metrics import auroc, average_precision, p_to_score, pair_labels, per_type_ap
+from gxapp.genenet.peers import pca_interaction_test, snp_pair_test, topsnp_interaction_test
+from gxapp.genenet.permutation import METHODS as PERM_METHODS
+from gxapp.genenet.permutation import PermutationResult, null_targets, permutation_seed
+from gxapp.progress import check_cancel, report, sub_progress
+from gxapp.genenet.shapley import DEFAULT_PERMUTATIONS, INDICES, group_mean, score_pairs
+from gxapp.genenet.train import train_ensemble
+
+KIND = "interactions"
+NULL_KIND = "nullscores"
+
+
+@dataclass(frozen=True)
+class InteractionParams:
+    """``permutations`` B (0: scores and baselines only); ``perm_method`` I/R/T;
+    ``index`` SII/BII/STII; ``method`` auto/exact/mc (``mc_permutations`` draws);
+    ``max_rows``: score at most this many test individuals (a recorded random
+    sample; None = all); ``chunk``: permutations trained (and cached) together."""
+
+    permutations: int = 0
+    perm_method: str = "I"
+    index: str = "SII"
+    method: str = "auto"
+    mc_permutations: int = DEFAULT_PERMUTATIONS
+    max_rows: Optional[int] = 2_000
+    chunk: int = 10
+    seed: int = 0
+
+    def validate(self) -> "InteractionParams":
+        if isinstance(self.permutations, bool) or not isinstance(self.permutations, (int, np.integer)) \
+                or self.permutations < 0:
+            raise ParameterError(f"permutations: B must be an integer >= 0, got {self.permutations!r}")
+        if self.perm_method not in PERM_METHODS:
+            raise ParameterError(f"perm_method: expected one of {', '.join(PERM_METHODS)}, got {self.perm_method!r}")
+        if self.index not in INDICES:
+            raise ParameterError(f"index: expected one of {', '.join(INDICES)}, got {self.index!r}")
+        if self.max_rows is not None and self.max_rows < 10:
+            raise ParameterError(f"max_rows: score at least 10 individuals, got {self.max_rows}")
+        if self.chunk < 1:
+            raise ParameterError(f"chunk: expected >= 1, got {self.chunk}")
+        return self
+
+    def scoring(self) -> dict:
+        """What defines the estimator (shared by observed and null scores)."""
+        return {"index": self.index, "method": self.method, "mc_permutations": self.mc_permutations,
+                "max_rows": self.max_rows, "seed": self.seed}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "InteractionParams":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class InteractionResult:
+    key: str
+    run_key: str
+    params: InteractionParams
+    table: pd.DataFrame
+    observed: np.ndarray
+    null: np.ndarray
+    peers: dict
+    gene_names: list
+    meta: dict
+
+    @property
+    def permutation(self) -> Optional[PermutationResult]:
+        if self.null.shape[0] == 0:
+            return None
+        return PermutationResult(self.observed, self.null, self.params.perm_method, self.meta.get("perm_seeds", []))
+
+
+def result_key(run_key: str, params: InteractionParams) -> str:
+    return cache.make_key("interactions", run_key, params.to_dict())
+
+
+def _scored_rows(test_idx: np.ndarray, params: InteractionParams) -> np.ndarray:
+    if params.max_rows is None or len(test_idx) <= params.max_rows:
+        return np.asarray(test_idx)
+    rng = np.random.default_rng(params.seed)
+    return np.sort(rng.choice(test_idx, params.max_rows, replace=False))
+
+
+def _score(result, X, rows, baseline_rows, params, progress, cancel) -> tuple:
+    """(per-model scores (K, M, M), their Monte-Carlo standard errors or None)."""
+    s = score_pairs(result, X, rows, baseline_rows, index=params.index, method=params.method,
+                    n_permutations=params.mc_permutations, random_state=params.seed, progress=progress,
+                    cancel=cancel)
+    return s.per_model, s.stderr
+
+
+def analyse(run_key: str, params: InteractionParams, root=None, progress=None, cancel=None) -> InteractionResult:
+    """Scores, permutation statistics and peers for one run (cached)."""
+    params.validate()
+    st = cache.Store(KIND, root)
+    key = result_key(run_key, params)
+    if st.exists(key):
+        return load(key, root)
+    t0 = time.perf_counter()
+    run = runs.load_run(run_key, root)
+    cohort = cohorts.open_cohort(run.cohort_key, root)
+    data = run.params.prepare(cohort)
+    if len(data.test_idx) == 0:
+        raise ParameterError("run: it has no test rows to score; train with test_fraction > 0")
+    X, y, blocks = data.X, data.y, data.gene_blocks
+    rows = _scored_rows(data.test_idx, params)
+    base_rows = data.train_idx
+    timings = {}
+
+    report(progress, 0.0, "scoring the observed ensemble")
+    t = time.perf_counter()
+    per_model, stderr = _score(run.interaction, X, rows, base_rows, params, sub_progress(progress, 0.0, 0.05), cancel)
+    observed = per_model.mean(0)
+    timings["observed_s"] = round(time.perf_counter() - t, 3)
+
+    t = time.perf_counter()
+    null, seeds = _null_scores(run, X, y, blocks, rows, base_rows, params, root,
+                               sub_progress(progress, 0.05, 0.9), cancel)
+    timings["permutations_s"] = round(time.perf_counter() - t, 3)
+
+    report(progress, 0.9, "classical tests (top-SNP, PCA, SNP pairs)")
+    t = time.perf_counter()
+    all_rows = np.arange(len(y))
+    peers = {"p_topsnp": topsnp_interaction_test(X, y, blocks, all_rows),
+             "p_pca": pca_interaction_test(X, y, blocks, all_rows)}
+    sp = snp_pair_test(X, y, blocks, all_rows, cancel=cancel)
+    peers["p_snppair"] = sp["bonferroni"]
+    peers["p_snppair_min"] = sp["min_p"]
+    timings["peers_s"] = round(time.perf_counter() - t, 3)
+    check_cancel(cancel)
+
+    names = list(data.gene_names)
+    perm = PermutationResult(observed, null, params.perm_method, seeds) if len(null) else None
+    table = build_table(names, observed, None if stderr is None else stderr.mean(0), perm, peers, cohort.truth)
+    metrics = truth_metrics(names, observed, peers, cohort.truth)
+    timings["total_s"] = round(time.perf_counter() - t0, 3)
+    meta = cache.provenance(run=run_key, cohort=run.cohort_key, params=params.to_dict(), perm_seeds=seeds,
+                            scored_rows=int(len(rows)), n_models=int(per_model.shape[0]), timings=timings,
+                            metrics=metrics, gene_names=names, truth=cohort.truth, label=cohort.meta.get("label"))
+
+    def write(d):
+        table.to_parquet(d / "table.parquet", index=False)
+        np.savez(d / "scores.npz", observed=observed, null=null, per_model=per_model,
+                 **{k: v for k, v in peers.items()})
+
+    st.write(key, write, meta)
+    report(progress, 1.0, "done")
+    return InteractionResult(key, run_key, params, table, observed, null, peers, names, meta)
+
+
+def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, cancel):
+    """(B, M, M) null scores, trained chunk by chunk and cached per chunk."""
+    B = params.permutations
+    M = len(blocks)
+    if B == 0:
+        return np.zeros((0, M, M)), []
+    y_main = run.main.predict(X).mean(axis=0)
+    cfg = run.params.train_config(run.meta.get("l1_used", run.params.l1))
+    st = cache.Store(NULL_KIND, root)
+    parts, seeds = [], []
+    starts = list(range(0, B, params.chunk))
+    for c, b0 in enumerate(starts):
+        check_cancel(cancel)
+        bs = list(range(b0, min(B, b0 + params.chunk)))
+        chunk_seeds = [permutation_seed(run.params.seed, b) for b in bs]
+        seeds += chunk_seeds
+        key = cache.make_key("null", run.key, params.perm_method, params.scoring(), chunk_seeds)
+        if st.exists(key):
+            with np.load(st.path(key) / "null.npz") as z:
+                parts.append(z["null"])
+            continue
+        lo, hi = c / len(starts), (c + 1) / len(starts)
+        report(progress, lo, f"permutations {b0 + 1}–{bs[-1] + 1} of {B}: training {len(bs)} × "
+                             f"{run.params.ensemble} networks")
+        Y = null_targets(y, y_main, params.perm_method, chunk_seeds)
+        res = train_ensemble(X, Y, blocks, run.train_idx, run.interaction.net, cfg, run.params.ensemble,
+                             progress=sub_progress(progress, lo, lo + 0.85 * (hi - lo)), cancel=cancel)
+        per_model, _ = _score(res, X, rows, base_rows, params, sub_progress(progress, lo + 0.85 * (hi - lo), hi),
+                              cancel)
+        null = group_mean(per_model, res.targets_of_model)
+        st.write(key, lambda d, n=null: np.savez(d / "null.npz", null=n),
+                 cache.provenance(run=run.key, seeds=chunk_seeds, perm_method=params.perm_method,
+                                  scoring=params.scoring(), seconds=round(res.seconds, 3)))
+        parts.append(null)
+    return np.concatenate(parts, axis=0), seeds
+
+
+def build_table(names, observed, se, perm: Optional[PermutationResult], peers: dict, truth) -> pd.DataFrame:
+    """One row per gene pair, highest NN score first."""
+    i, j = np.triu_indices(len(names), 1)
+    df = pd.DataFrame({"gene_a": [names[a] for a in i], "gene_b": [names[b] for b in j],
+                       "score": observed[i, j]})
+    if se is not None:
+        df["se"] = se[i, j]
+    for col, mat in (("p", None if perm is None else perm.p_values()),
+                     ("q", None if perm is None else perm.q_values()),
+                     ("p_maxt", None if perm is None else perm.p_maxt())):
+        df[col] = np.nan if mat is None else mat[i, j]
+    for col in ("p_topsnp", "p_pca", "p_snppair"):
+        df[col] = peers[col][i, j]
+    if truth:
+        types = truth.get("types", {})
+        true = {tuple(sorted(p)) for p in truth.get("pairs", [])}
+        df["true"] = [tuple(sorted((a, b))) in true for a, b in zip(df["gene_a"], df["gene_b"])]
+        df["type"] = [types.get(f"{a}|{b}", types.get(f"{b}|{a}", "")) for a, b in zip(df["gene_a"], df["gene_b"])]
+    return df.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def truth_metrics(names, observed, peers, truth) -> Optional[dict]:
+    """AP / AUROC of every method against the planted pairs (simulations only)."""
+    if not truth or not truth.get("pairs"):
+        return None
+    labels = pair_labels(names, truth["pairs"])
+    scores = {"NN": observed, "top-SNP": p_to_score(peers["p_topsnp"]), "PCA": p_to_score(peers["p_pca"]),
+              "SNP-pair": p_to_score(peers["p_snppair_min"])}
+    out = {}
+    for name, s in scores.items():
+        out[name] = {"AP": average_precision(s, labels), "AUROC": auroc(s, labels)}
+        if truth.get("types"):
+            out[name]["AP_by_type"] = per_type_ap(s, names, truth)
+    return out
+
+
+def load(key: str, root=None) -> InteractionResult:
+    st = cache.Store(KIND, root)
+    meta = st.read_meta(key)
+    d = st.path(key)
+    table = pd.read_parquet(d / "table.parquet")
+    with np.load(d / "scores.npz") as z:
+        observed, null = z["observed"], z["null"]
+        peers = {k: z[k] for k in ("p_topsnp", "p_pca", "p_snppair", "p_snppair_min")}
+    return InteractionResult(key, meta["run"], InteractionParams.from_dict(meta["params"]), table, observed, null,
+                             peers, meta["gene_names"], meta)
+
+
+def list_results(run_key: Optional[str] = None, root=None) -> list:
+    return [m for m in cache.Store(KIND, root).list() if run_key is None or m.get("run") == run_key]
+
+
+def job_spec(run_key: str, params: InteractionParams, root=None) -> JobSpec:
+    params.validate()
+    return JobSpec(kind="interactions", key=result_key(run_key, params),
+                   params={"run_key": run_key, "params": params.to_dict(), "root": None if root is None else str(root)},
+                   label=f"interactions {params.index}, B={params.permutations} (Perm {params.perm_method})")
+
+
+def run_job(spec: JobSpec, progress, cancel) -> str:
+    p = spec.params
+    return analyse(p["run_key"], InteractionParams.from_dict(p["params"]), root=p.get("root"),
+                   progress=progress, cancel=cancel).key

@@ -1,0 +1,503 @@
+"""SNP and sample quality control (SPEC §2), in PLINK's order.
+
+Steps, in the order they run (each SNP or sample is counted under the first
+step it fails):
+
+1. ``no_phenotype``      samples whose phenotype is missing (only when a phenotype is loaded)
+2. ``sample_missing``    samples missing more than ``mind`` of their genotypes (only when ``mind`` is set)
+3. ``all_missing_snps``  SNPs with no called genotype at all
+4. ``snp_missing``       SNPs missing in more than ``geno`` of the samples
+5. ``maf``               SNPs with minor allele frequency below ``maf``; monomorphic SNPs always
+6. ``hwe``               SNPs with Hardy-Weinberg exact p below ``hwe`` (controls only for a
+                         binary trait, like PLINK; ``hwe=0`` disables)
+7. ``genes_without_snps`` genes left with no SNP; dropped and named in the report
+
+Boundaries follow PLINK: a SNP whose missing rate equals ``geno``, whose MAF equals
+``maf`` or whose p equals ``hwe`` is kept (comparisons allow 1e-12 of float slack).
+
+The HWE test is the exact test of Wigginton, Cutler & Abecasis (2005, AJHG 76:887),
+the one PLINK uses: conditional on the allele counts, the p-value is the total
+probability of every heterozygote count no more likely than the observed one.
+:func:`hwe_pvalues` evaluates it for all SNPs at once with numpy; only the
+heterozygote counts within a few standard deviations of the mode (and out to the
+observed count) are visited, which is exact to double precision because the
+distribution is log-concave. :func:`_hwe_exact_reference` is the paper's algorithm
+in plain Python, kept for the tests.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from numbers import Real
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+from gxapp.data.cohort import Cohort, validate
+from gxapp.errors import EmptyDataError, ParameterError
+from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
+
+STEPS = (
+    "no_phenotype",
+    "sample_missing",
+    "all_missing_snps",
+    "snp_missing",
+    "maf",
+    "hwe",
+    "genes_without_snps",
+)
+_SLACK = 1e-12  # float slack at the thresholds
+_N_EXAMPLES = 10
+# Two heterozygote counts whose probabilities differ by less than this relative
+# amount are treated as equally likely (ties), as PLINK does with its epsilon.
+_TIE_RTOL = 1e-7
+
+
+# ---------------------------------------------------------------------------
+# parameters
+# ---------------------------------------------------------------------------
+@dataclass
+class QCParams:
+    """QC thresholds (PLINK names).
+
+    geno : max SNP missing rate (SNPs missing in more than this fraction are removed)
+    maf  : min minor allele frequency (SNPs below are removed; monomorphic always)
+    hwe  : min HWE exact-test p-value (SNPs below are removed); 0 disables
+    mind : max sample missing rate, or None to skip the sample filter
+    """
+
+    geno: float = 0.05
+    maf: float = 0.01
+    hwe: float = 1e-6
+    mind: Optional[float] = None
+
+    def validate(self) -> "QCParams":
+        def num(name, value, lo, hi):
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+                raise ParameterError(f"QCParams.{name}: expected a number in [{lo}, {hi}], got {value!r}")
+            if not lo <= float(value) <= hi:
+                raise ParameterError(f"QCParams.{name}: must be in [{lo}, {hi}], got {value}")
+
+        num("geno", self.geno, 0, 1)
+        num("maf", self.maf, 0, 0.5)
+        num("hwe", self.hwe, 0, 1)
+        if self.mind is not None:
+            num("mind", self.mind, 0, 1)
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------
+# genotype counts
+# ---------------------------------------------------------------------------
+def genotype_counts(genotypes: np.ndarray, rows=None, cancel: Optional[CancelFlag] = None,
+                    block: int = 2048) -> np.ndarray:
+    """Per-SNP counts of genotypes 0, 1, 2 and missing over ``rows`` (all rows if None).
+
+    Returns an int64 array (4, P): rows are n(0), n(1), n(2), n(missing).
+    Works in blocks of rows so that no (N, P) temporary is made.
+    """
+    g = np.asarray(genotypes)
+    if rows is not None:
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+    n_rows = g.shape[0] if rows is None else len(rows)
+    out = np.zeros((4, g.shape[1]), dtype=np.int64)
+    for r0 in range(0, n_rows, block):
+        check_cancel(cancel)
+        b = g[r0:r0 + block] if rows is None else g[rows[r0:r0 + block]]
+        for k in range(3):
+            out[k] += np.add.reduce(b == k, axis=0, dtype=np.int32)
+    out[3] = n_rows - out[:3].sum(axis=0)
+    return out
+
+
+def sample_missing_rate(genotypes: np.ndarray, block: int = 4096) -> np.ndarray:
+    """Fraction of missing genotypes per sample (row)."""
+    g = np.asarray(genotypes)
+    n, p = g.shape
+    out = np.zeros(n, dtype=np.float64)
+    if p == 0:
+        return out
+    for r0 in range(0, n, block):
+        out[r0:r0 + block] = np.add.reduce(g[r0:r0 + block] < 0, axis=1, dtype=np.int64) / p
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Hardy-Weinberg exact test
+# ---------------------------------------------------------------------------
+def _hwe_exact_reference(n_het: int, n_hom1: int, n_hom2: int, midp: bool = False) -> float:
+    """Exact HWE p-value, straight from Wigginton, Cutler & Abecasis (2005), in plain Python.
+
+    Slow (visits every heterozygote count) but obviously right; used to test
+    :func:`hwe_pvalues`. Probabilities equal within a relative 1e-7 count as ties.
+    """
+    n_het, n_hom1, n_hom2 = int(n_het), int(n_hom1), int(n_hom2)
+    if min(n_het, n_hom1, n_hom2) < 0:
+        raise ParameterError("HWE: genotype counts must be non-negative")
+    obs_homc = max(n_hom1, n_hom2)
+    obs_homr = min(n_hom1, n_hom2)
+    rare_copies = 2 * obs_homr + n_het
+    genotypes = n_het + obs_homc + obs_homr
+    if genotypes == 0 or rare_copies == 0:  # nothing called, or monomorphic: no information
+        return 1.0
+    het_probs = [0.0] * (rare_copies + 1)
+    # start at the midpoint (close to the mode)
+    mid = rare_copies * (2 * genotypes - rare_copies) // (2 * genotypes)
+    if (rare_copies & 1) ^ (mid & 1):  # same parity as the number of rare alleles
+        mid += 1
+    curr_homr = (rare_copies - mid) // 2
+    curr_homc = genotypes - mid - curr_homr
+    het_probs[mid] = 1.0
+    total = 1.0
+    curr_hets = mid
+    while curr_hets > 1:  # downwards: fewer hets
+        het_probs[curr_hets - 2] = (het_probs[curr_hets] * curr_hets * (curr_hets - 1.0)
+                                    / (4.0 * (curr_homr + 1.0) * (curr_homc + 1.0)))
+        total += het_probs[curr_hets - 2]
+        curr_homr += 1
+        curr_homc += 1
+        curr_hets -= 2
+    curr_hets = mid
+    curr_homr = (rare_copies - mid) // 2
+    curr_homc = genotypes - mid - curr_homr
+    while curr_hets <= rare_copies - 2:  # upwards: more hets
+        het_probs[curr_hets + 2] = (het_probs[curr_hets] * 4.0 * curr_homr * curr_homc
+                                    / ((curr_hets + 2.0) * (curr_hets + 1.0)))
+        total += het_probs[curr_hets + 2]
+        curr_homr -= 1
+        curr_homc -= 1
+        curr_hets += 2
+    het_probs = [x / total for x in het_probs]
+    obs = het_probs[n_het]
+    p = 0.0
+    for i in range(n_het % 2, rare_copies + 1, 2):  # states of the right parity
+        q = het_probs[i]
+        if q > obs * (1.0 + _TIE_RTOL):
+            continue
+        if midp and q >= obs * (1.0 - _TIE_RTOL):
+            p += 0.5 * q
+        else:
+            p += q
+    return min(p, 1.0)
+
+
+def _log_state(n, n_rare, h):
+    """log P(h hets | n genotypes, n_rare rare alleles) up to a constant per SNP."""
+    n_rr = (n_rare - h) / 2.0
+    n_cc = n - h - n_rr
+    return h * math.log(2.0) - gammaln(n_rr + 1.0) - gammaln(h + 1.0) - gammaln(n_cc + 1.0)
+
+
+def hwe_pvalues_from_counts(n_het, n_hom1, n_hom2, midp: bool = False,
+                            cancel: Optional[CancelFlag] = None) -> np.ndarray:
+    """Vectorised exact HWE p-values from per-SNP genotype counts.
+
+    Same numbers as :func:`_hwe_exact_reference` (to ~1e-12 relative; p-values
+    below ~1e-300 come back as 0). SNPs with no called genotype get p = 1 (PLINK).
+    Monomorphic SNPs get p = 1 too.
+    ``midp=True`` gives the mid-p version (half the probability of the observed
+    count and its ties), as in PLINK's ``midp`` modifier and hail.
+    """
+    het = np.atleast_1d(np.asarray(n_het, dtype=np.int64))
+    h1 = np.atleast_1d(np.asarray(n_hom1, dtype=np.int64))
+    h2 = np.atleast_1d(np.asarray(n_hom2, dtype=np.int64))
+    het, h1, h2 = np.broadcast_arrays(het, h1, h2)
+    if (het < 0).any() or (h1 < 0).any() or (h2 < 0).any():
+        raise ParameterError("HWE: genotype counts must be non-negative")
+    m = het.size
+    het, h1, h2 = het.ravel(), h1.ravel(), h2.ravel()
+    n = het + h1 + h2
+    n_rare = 2 * np.minimum(h1, h2) + het
+    pvals = np.ones(m, dtype=np.float64)
+    todo = np.flatnonzero((n > 0) & (n_rare > 0))
+    scalar = np.ndim(n_het) == 0 and np.ndim(n_hom1) == 0 and np.ndim(n_hom2) == 0
+    shape = np.broadcast_shapes(np.shape(n_het), np.shape(n_hom1), np.shape(n_hom2))
+    if len(todo) == 0:
+        return float(pvals[0]) if scalar else pvals.reshape(shape)
+
+    nf = n[todo].astype(np.float64)
+    ra = n_rare[todo].astype(np.float64)
+    hobs = het[todo].astype(np.float64)
+    par = (n_rare[todo] % 2).astype(np.float64)
+    k_max = (n_rare[todo] - n_rare[todo] % 2) // 2  # states h = par + 2k, k = 0..k_max
+    k_obs = ((het[todo] - n_rare[todo] % 2) // 2).astype(np.int64)
+    mid = ra * (2 * nf - ra) / (2 * nf)  # approximate mode of h
+    k_mid = np.clip(np.rint((mid - par) / 2), 0, k_max).astype(np.int64)
+    # distance of the observed count from the mode, in log-probability
+    d_log = _log_state(nf, ra, par + 2 * k_mid) - _log_state(nf, ra, hobs)
+    # asymptotic sd of the het count (F-hat has variance 1/n), in units of k
+    sd_k = np.maximum(ra * (2 * nf - ra) / (2 * nf ** 1.5) / 2.0, 0.5)
+
+    # observed state far out in the tail: p below ~1e-320, i.e. 0 in double precision
+    negligible = d_log > 760.0
+    pvals[todo[negligible]] = 0.0
+    live = np.flatnonzero(~negligible)
+    half = np.ceil(1.1 * sd_k[live] * np.sqrt(2.0 * np.maximum(d_log[live], 0.0) + 100.0)).astype(np.int64) + 10
+    while len(live):
+        check_cancel(cancel)
+        k_lo = np.maximum(np.minimum(k_mid[live] - half, k_obs[live]), 0)
+        k_hi = np.minimum(np.maximum(k_mid[live] + half, k_obs[live]), k_max[live])
+        p_live, ok = _hwe_window(nf[live], ra[live], par[live], k_lo, k_hi, k_obs[live], k_max[live], midp)
+        pvals[todo[live[ok]]] = p_live[ok]
+        live, half = live[~ok], 2 * half[~ok]  # window too narrow: widen and redo
+    pvals = np.minimum(pvals, 1.0)
+    return float(pvals[0]) if scalar else pvals.reshape(shape)
+
+
+def _hwe_window(n, n_rare, par, k_lo, k_hi, k_obs, k_max, midp, max_cells=2_000_000):
+    """p-values over the het-count windows [k_lo, k_hi]; ``ok`` is False where the
+    window edges were not yet negligible (the caller widens those)."""
+    width = k_hi - k_lo + 1
+    order = np.argsort(width, kind="stable")
+    p_out = np.zeros(len(n))
+    ok_out = np.zeros(len(n), dtype=bool)
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        # grow the chunk while the padded block stays small
+        while stop < len(order) and int(width[order[stop]]) * (stop - start + 1) <= max_cells:
+            stop += 1
+        sel = order[start:stop]
+        w = int(width[sel].max())
+        j = np.arange(w)
+        k = k_lo[sel, None] + j[None, :]
+        valid = k <= k_hi[sel, None]
+        h = par[sel, None] + 2.0 * k
+        n_rr = (n_rare[sel, None] - h) / 2.0
+        n_cc = n[sel, None] - h - n_rr
+        # log P(h + 2) / P(h) = log 4 n_rr n_cc / ((h + 1)(h + 2))  (the paper's recursion)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.log(4.0 * n_rr * n_cc) - np.log((h + 1.0) * (h + 2.0))
+        step = np.where(valid & (k < k_hi[sel, None]), step, 0.0)
+        logp = np.zeros_like(step)
+        np.cumsum(step[:, :-1], axis=1, out=logp[:, 1:])
+        logp = np.where(valid, logp, -np.inf)
+        lmax = logp.max(axis=1)
+        l_obs = logp[np.arange(len(sel)), k_obs[sel] - k_lo[sel]]
+        prob = np.exp(logp - lmax[:, None])
+        total = prob.sum(axis=1)
+        tol = math.log1p(_TIE_RTOL)
+        in_tail = logp <= (l_obs + tol)[:, None]
+        if midp:
+            tie = in_tail & (logp >= (l_obs - tol)[:, None])
+            tail = np.where(in_tail, prob, 0.0).sum(axis=1) - 0.5 * np.where(tie, prob, 0.0).sum(axis=1)
+        else:
+            tail = np.where(in_tail, prob, 0.0).sum(axis=1)
+        p_out[sel] = tail / total
+        # window edges must be negligible against both the mode and the observed state
+        floor = np.minimum(l_obs, lmax) - 40.0
+        l_left = logp[:, 0]
+        l_right = logp[np.arange(len(sel)), k_hi[sel] - k_lo[sel]]
+        ok_out[sel] = ((k_lo[sel] == 0) | (l_left < floor)) & ((k_hi[sel] == k_max[sel]) | (l_right < floor))
+        start = stop
+    return p_out, ok_out
+
+
+def hwe_pvalues(genotypes: np.ndarray, rows=None, midp: bool = False,
+                cancel: Optional[CancelFlag] = None) -> np.ndarray:
+    """Exact HWE p-value of every SNP (column) of an int8 genotype matrix.
+
+    Uses the called genotypes of ``rows`` (all rows if None); SNPs with no called
+    genotype get p = 1. See :func:`hwe_pvalues_from_counts`.
+    """
+    c = genotype_counts(genotypes, rows=rows, cancel=cancel)
+    return hwe_pvalues_from_counts(c[1], c[0], c[2], midp=midp, cancel=cancel)
+
+
+# ---------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------
+@dataclass
+class QCReport:
+    """What QC removed, step by step (see the module docstring for the steps).
+
+    steps : ordered list of dicts with keys ``step``, ``unit`` ("samples", "SNPs",
+            "genes"), ``removed``, ``remaining``, ``threshold``, ``detail`` (a short
+            sentence) and ``examples`` (up to 10 removed ids or gene names).
+    """
+
+    steps: list = field(default_factory=list)
+    dropped_genes: list = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+    before: dict = field(default_factory=dict)
+    after: dict = field(default_factory=dict)
+
+    @property
+    def removed(self) -> dict:
+        return {s["step"]: int(s["removed"]) for s in self.steps}
+
+    def to_dict(self) -> dict:
+        return {
+            "params": dict(self.params),
+            "before": dict(self.before),
+            "after": dict(self.after),
+            "steps": [dict(s, examples=list(s["examples"])) for s in self.steps],
+            "removed": self.removed,
+            "dropped_genes": list(self.dropped_genes),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        cols = ["step", "unit", "removed", "remaining", "threshold", "detail"]
+        return pd.DataFrame([{c: s[c] for c in cols} for s in self.steps], columns=cols)
+
+    def _add(self, step, unit, removed, remaining, threshold, detail, examples=()):
+        self.steps.append({
+            "step": step,
+            "unit": unit,
+            "removed": int(removed),
+            "remaining": int(remaining),
+            "threshold": threshold,
+            "detail": detail,
+            "examples": [str(e) for e in list(examples)[:_N_EXAMPLES]],
+        })
+
+
+def _removed_sentence(ids, unit) -> str:
+    ids = [str(i) for i in ids]
+    if not ids:
+        return f"no {unit} removed"
+    shown = ", ".join(ids[:_N_EXAMPLES])
+    more = f" (+{len(ids) - _N_EXAMPLES} more)" if len(ids) > _N_EXAMPLES else ""
+    return f"removed {unit}: {shown}{more}"
+
+
+# ---------------------------------------------------------------------------
+# run
+# ---------------------------------------------------------------------------
+def run_qc(cohort: Cohort, params: Optional[QCParams] = None, progress: Optional[ProgressFn] = None,
+           cancel: Optional[CancelFlag] = None) -> tuple:
+    """Apply sample and SNP QC; return ``(cleaned cohort, QCReport)``.
+
+    The report is also stored in ``cleaned.meta['qc']``. Raises EmptyDataError
+    naming the step (and the threshold to relax) when nothing would be left.
+    """
+    validate(cohort)
+    params = (params if params is not None else QCParams()).validate()
+    rep = QCReport(params=params.to_dict(), before={
+        "n_samples": cohort.n_samples, "n_snps": cohort.n_snps, "n_genes": cohort.n_genes})
+    report(progress, 0.0, "QC: samples")
+    check_cancel(cancel)
+    iids = cohort.samples["iid"].astype(str).to_numpy()
+    snp_ids = cohort.snps["snp"].astype(str).to_numpy()
+
+    # 1. samples without phenotype
+    keep_s = np.ones(cohort.n_samples, dtype=bool)
+    if cohort.phenotype is not None:
+        bad = ~np.isfinite(cohort.phenotype)
+        keep_s &= ~bad
+        rep._add("no_phenotype", "samples", bad.sum(), keep_s.sum(), None,
+                 _removed_sentence(iids[bad], "samples"), iids[bad])
+        if not keep_s.any():
+            raise EmptyDataError(
+                f"QC step 'no_phenotype': none of the {cohort.n_samples} samples has a phenotype value; "
+                "check that the phenotype file's sample ids match the genotype sample ids"
+            )
+    else:
+        rep._add("no_phenotype", "samples", 0, keep_s.sum(), None, "skipped: no phenotype loaded")
+
+    # 2. sample missingness (over all SNPs, before SNP filters, as PLINK)
+    check_cancel(cancel)
+    if params.mind is not None:
+        rate = sample_missing_rate(cohort.genotypes)
+        bad = keep_s & (rate > params.mind + _SLACK)
+        keep_s &= ~bad
+        rep._add("sample_missing", "samples", bad.sum(), keep_s.sum(), params.mind,
+                 _removed_sentence(iids[bad], "samples"), iids[bad])
+        if not keep_s.any():
+            raise EmptyDataError(
+                f"QC step 'sample_missing' removed all remaining {int(bad.sum())} samples: each misses more "
+                f"than mind={params.mind} of its genotypes; relax QCParams.mind (e.g. 0.1) or set it to None"
+            )
+    else:
+        rep._add("sample_missing", "samples", 0, keep_s.sum(), None, "skipped: mind not set")
+
+    report(progress, 0.2, "QC: counting genotypes")
+    rows = None if keep_s.all() else np.flatnonzero(keep_s)
+    counts = genotype_counts(cohort.genotypes, rows=rows, cancel=cancel)
+    n0, n1, n2, nmiss = counts
+    n_kept_samples = int(keep_s.sum())
+    called = n0 + n1 + n2
+    keep = np.ones(cohort.n_snps, dtype=bool)
+
+    def snp_step(name, fails, threshold, detail_extra, relax):
+        nonlocal keep
+        bad = keep & fails
+        keep &= ~bad
+        detail = _removed_sentence(snp_ids[bad], "SNPs")
+        if detail_extra:
+            detail = f"{detail}; {detail_extra}"
+        rep._add(name, "SNPs", bad.sum(), keep.sum(), threshold, detail, snp_ids[bad])
+        if not keep.any():
+            raise EmptyDataError(f"QC step '{name}' removed the last {int(bad.sum())} SNPs; {relax}")
+
+    # 3. all-missing SNPs
+    snp_step("all_missing_snps", called == 0, None, "",
+             "every SNP is missing in every kept sample: check the genotype file (and QCParams.mind)")
+    # 4. SNP missing rate
+    check_cancel(cancel)
+    miss_rate = nmiss / max(n_kept_samples, 1)
+    snp_step("snp_missing", miss_rate > params.geno + _SLACK, params.geno, "",
+             f"every SNP misses more than geno={params.geno} of its genotypes; relax QCParams.geno (e.g. 0.1)")
+    # 5. MAF (monomorphic SNPs always go)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        freq = (n1 + 2.0 * n2) / (2.0 * np.maximum(called, 1))
+    maf = np.minimum(freq, 1.0 - freq)
+    mono = keep & (maf <= 0)
+    snp_step("maf", (maf < params.maf - _SLACK) | (maf <= 0), params.maf,
+             f"{int(mono.sum())} monomorphic",
+             f"every remaining SNP has MAF below maf={params.maf} (or is monomorphic); relax QCParams.maf")
+    # 6. HWE
+    report(progress, 0.5, "QC: Hardy-Weinberg tests")
+    check_cancel(cancel)
+    if params.hwe > 0:
+        hwe_rows, hwe_counts = "all kept samples", counts
+        if cohort.trait == "binary" and cohort.phenotype is not None:
+            ctrl = keep_s & (cohort.phenotype == 0)
+            if ctrl.any():
+                hwe_rows = f"{int(ctrl.sum())} controls"
+                hwe_counts = genotype_counts(cohort.genotypes, rows=np.flatnonzero(ctrl), cancel=cancel)
+            else:
+                hwe_rows = "all kept samples (no controls)"
+        pv = np.ones(cohort.n_snps)
+        idx = np.flatnonzero(keep)
+        pv[idx] = hwe_pvalues_from_counts(hwe_counts[1, idx], hwe_counts[0, idx], hwe_counts[2, idx],
+                                          cancel=cancel)
+        snp_step("hwe", pv < params.hwe * (1 - 1e-9), params.hwe, f"tested in {hwe_rows}",
+                 f"every remaining SNP has HWE p below hwe={params.hwe}; relax QCParams.hwe "
+                 "(smaller, or 0 to disable)")
+    else:
+        rep._add("hwe", "SNPs", 0, keep.sum(), 0.0, "skipped: hwe = 0")
+
+    # 7. subset, genes without SNPs
+    report(progress, 0.8, "QC: subsetting")
+    check_cancel(cancel)
+    out = cohort
+    if rows is not None:
+        out = out.subset_samples(rows)
+    before_genes = list(cohort.gene_names)
+    left_genes = [g for g in before_genes if keep[np.asarray(cohort.gene_snps[g], dtype=np.int64)].any()]
+    dropped = [g for g in before_genes if g not in set(left_genes)]
+    rep.dropped_genes = dropped
+    rep._add("genes_without_snps", "genes", len(dropped), len(left_genes), None,
+             ("dropped genes (all their SNPs failed QC): " + ", ".join(dropped[:_N_EXAMPLES])
+              + (f" (+{len(dropped) - _N_EXAMPLES} more)" if len(dropped) > _N_EXAMPLES else ""))
+             if dropped else "no gene dropped", dropped)
+    if not left_genes:
+        raise EmptyDataError(
+            f"QC step 'genes_without_snps': no gene keeps a SNP after QC ({int(keep.sum())} SNPs left, none "
+            "inside a gene); relax the SNP thresholds or check the SNP-to-gene mapping (flank, genome build)"
+        )
+    out = out.subset_snps(np.flatnonzero(keep))
+    rep.after = {"n_samples": out.n_samples, "n_snps": out.n_snps, "n_genes": out.n_genes}
+    meta = dict(out.meta)
+    meta["qc"] = rep.to_dict()
+    out.meta = meta
+    report(progress, 1.0, "QC done")
+    return out, rep

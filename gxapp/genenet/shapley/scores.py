@@ -1,0 +1,217 @@
+"""Gene-pair interaction scores of trained networks: the entry point (SPEC §5).
+
+``SI_ij = mean_x |I_ij(x)|`` over the test individuals ``rows``, per model, where
+``I`` is SII (default), BII or STII of the head with gene nodes outside a
+coalition set to the model's baseline, the mean gene node over ``baseline_rows``
+(training rows). Exact for up to 14 genes by default, Monte-Carlo beyond.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from gxapp.errors import InputFormatError, ParameterError
+from gxapp.genenet.models import gene_layer, map_params, split_columns
+from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
+from gxapp.genenet.shapley.exact import MAX_EXACT_GENES, exact_scores
+from gxapp.genenet.shapley.montecarlo import DEFAULT_PERMUTATIONS, mc_scores
+from gxapp.genenet.shapley.weights import check_index
+
+AUTO_EXACT_MAX_GENES = 14
+METHODS = ("auto", "exact", "mc")
+
+
+@dataclass
+class PairScores:
+    """Interaction scores of all gene pairs.
+
+    ``per_model (K, M, M)``: each model's global score, symmetric, zero diagonal;
+    ``stderr (K, M, M)``: its Monte-Carlo standard error (None when exact);
+    ``models``: the ids of the models kept (positions in the training result).
+    """
+
+    genes: list
+    index: str
+    method: str
+    per_model: np.ndarray
+    stderr: Optional[np.ndarray]
+    n_rows: int
+    models: np.ndarray
+    n_permutations: Optional[int] = None
+    random_state: Optional[int] = None
+
+    @property
+    def n_models(self) -> int:
+        return int(self.per_model.shape[0])
+
+    @property
+    def mean(self) -> np.ndarray:
+        """``(M, M)``: the score averaged over the models (the ensemble's score)."""
+        return self.per_model.mean(0)
+
+    @property
+    def mean_stderr(self) -> Optional[np.ndarray]:
+        """Standard error of :attr:`mean`: the average of the models' errors, an
+        upper bound (models share their draws, so their errors may correlate)."""
+        return None if self.stderr is None else self.stderr.mean(0)
+
+    def for_models(self, idx) -> "PairScores":
+        """The same scores restricted to models ``idx`` (positions in this object),
+        e.g. the members of one target; :attr:`mean` then averages over those."""
+        idx = np.asarray(idx, dtype=np.int64).ravel()
+        if idx.size == 0 or idx.min() < -self.n_models or idx.max() >= self.n_models:
+            raise ParameterError(f"idx: expected 1+ model positions in [0, {self.n_models}), got {idx.tolist()!r}")
+        return replace(self, per_model=self.per_model[idx], models=self.models[idx],
+                       stderr=None if self.stderr is None else self.stderr[idx])
+
+    def to_frame(self, gene_names: Optional[Sequence] = None):
+        """One row per pair (``gene_a`` before ``gene_b`` in gene order): ``gene_a,
+        gene_b, score`` (+ ``se`` when sampled), highest score first."""
+        import pandas as pd
+
+        names = list(self.genes if gene_names is None else gene_names)
+        M = self.per_model.shape[1]
+        if len(names) != M:
+            raise ParameterError(f"gene_names: expected {M} names, got {len(names)}")
+        i, j = np.triu_indices(M, k=1)
+        frame = pd.DataFrame({"gene_a": [names[a] for a in i], "gene_b": [names[b] for b in j],
+                              "score": self.mean[i, j]})
+        if self.stderr is not None:
+            frame["se"] = self.mean_stderr[i, j]
+        return frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def group_mean(per_model: np.ndarray, targets_of_model) -> np.ndarray:
+    """Average ``per_model (K, M, M)`` over the models of each target:
+    ``(T, M, M)`` with ``T = max(targets_of_model) + 1`` (NaN for a target without
+    models). K models = T targets x E members in a permutation test."""
+    per_model = np.asarray(per_model, dtype=np.float64)
+    targets = np.asarray(targets_of_model, dtype=np.int64).ravel()
+    if targets.size != per_model.shape[0] or (targets.size and targets.min() < 0):
+        raise ParameterError(f"targets_of_model: expected {per_model.shape[0]} non-negative target ids, "
+                             f"got {targets.size}")
+    T = int(targets.max()) + 1 if targets.size else 0
+    sums = np.zeros((T,) + per_model.shape[1:])
+    np.add.at(sums, targets, per_model)
+    counts = np.bincount(targets, minlength=T).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts[:, None, None]
+
+
+def _check_rows(name: str, rows, n: int) -> np.ndarray:
+    idx = np.asarray(rows, dtype=np.int64).ravel()
+    if idx.size == 0:
+        raise ParameterError(f"{name}: no rows given; pass the individuals to score")
+    if idx.min() < 0 or idx.max() >= n:
+        raise ParameterError(f"{name}: expected row indices in [0, {n}), got values from {idx.min()} to {idx.max()}")
+    return idx
+
+
+def _check_method(method, M: int) -> str:
+    if method not in METHODS:
+        raise ParameterError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if method == "auto":
+        return "exact" if M <= AUTO_EXACT_MAX_GENES else "mc"
+    if method == "exact" and M > MAX_EXACT_GENES:
+        raise ParameterError(f"method='exact' supports at most {MAX_EXACT_GENES} genes, got {M}: use 'mc'")
+    return method
+
+
+def _node_batches(result, X: np.ndarray, rows: np.ndarray, batch_rows: int, params):
+    """Yield ``(positions, gene nodes (K, b, M))`` for ``rows`` in batches."""
+    cols = np.concatenate(result.gene_blocks)
+    sizes = [b.size for b in result.gene_blocks]
+    device = params["bo"].device
+    for start in range(0, rows.size, batch_rows):
+        part = rows[start:start + batch_rows]
+        x = np.ascontiguousarray(X[np.ix_(part, cols)], dtype=np.float32)
+        if not np.isfinite(x).all():
+            raise InputFormatError("X: NaN or infinite genotypes in the rows to score; impute them first")
+        xt = torch.from_numpy(x).to(device)
+        yield slice(start, start + part.size), gene_layer(params, split_columns(xt, sizes), result.net)
+
+
+@torch.no_grad()
+def baseline_nodes(result, X: np.ndarray, baseline_rows, batch_rows: int = 4096, params=None) -> torch.Tensor:
+    """Mean gene node of each model over ``baseline_rows``, ``(K, M)`` float32."""
+    params = result.params if params is None else params
+    rows = _check_rows("baseline_rows", baseline_rows, X.shape[0])
+    total = torch.zeros(result.n_models, len(result.gene_blocks), dtype=torch.float64, device=params["bo"].device)
+    for _, nodes in _node_batches(result, X, rows, batch_rows, params):
+        total += nodes.to(torch.float64).sum(1)
+    return (total / rows.size).to(torch.float32)
+
+
+@torch.no_grad()
+def score_pairs(
+    result,
+    X: np.ndarray,
+    rows,
+    baseline_rows,
+    index: str = "SII",
+    method: str = "auto",
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    random_state: int = 0,
+    batch_rows: int = 256,
+    progress: Optional[ProgressFn] = None,
+    cancel: Optional[CancelFlag] = None,
+    gene_names: Optional[Sequence] = None,
+    device: str = "cpu",
+) -> PairScores:
+    """Score every gene pair of every model in ``result`` (a
+    :class:`gxapp.genenet.train.TrainResult`).
+
+    ``X (N, P)``: the genotypes the networks were trained on (all columns);
+    ``rows``: the individuals to explain (test rows); ``baseline_rows``: the rows
+    whose mean gene node is the baseline (training rows). ``index``: "SII", "BII"
+    or "STII"; ``method``: "exact", "mc" or "auto" (exact up to 14 genes).
+    ``n_permutations``/``random_state``: Monte-Carlo draws per individual and seed
+    (each individual's draws depend on its row id only). ``batch_rows``:
+    individuals per step (progress and cancel granularity).
+    """
+    from gxapp.genenet.train import resolve_threads, torch_threads
+
+    index = check_index(index)
+    M = len(result.gene_blocks)
+    if M < 2:
+        raise ParameterError(f"result: interaction scores need at least 2 genes, the networks have {M}")
+    method = _check_method(method, M)
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[1] <= max(int(b.max()) for b in result.gene_blocks):
+        raise InputFormatError("X: expected the (N, P) genotype matrix the networks were trained on")
+    rows = _check_rows("rows", rows, X.shape[0])
+    base_rows = _check_rows("baseline_rows", baseline_rows, X.shape[0])
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, (int, np.integer)) or batch_rows < 1:
+        raise ParameterError(f"batch_rows: expected an integer >= 1, got {batch_rows!r}")
+    genes = list(range(M)) if gene_names is None else list(gene_names)
+    if len(genes) != M:
+        raise ParameterError(f"gene_names: expected {M} names, got {len(genes)}")
+    K = result.n_models
+    dev = torch.device(device)
+    params = map_params(result.params, lambda t: t.to(dev))
+    total = torch.zeros(K, M, M, dtype=torch.float64, device=dev)
+    var = torch.zeros(K, M, M, dtype=torch.float64, device=dev)
+    with torch_threads(resolve_threads(result.cfg.threads)):
+        base = baseline_nodes(result, X, base_rows, params=params)
+        n_batches = math.ceil(rows.size / batch_rows)
+        for b, (pos, nodes) in enumerate(_node_batches(result, X, rows, batch_rows, params)):
+            check_cancel(cancel)
+            if method == "exact":
+                total += exact_scores(params, result.net, nodes, base, index, reduce="mean_abs",
+                                      cancel=cancel).to(torch.float64) * nodes.shape[1]
+            else:
+                mean, se = mc_scores(params, result.net, nodes, base, index, n_permutations, random_state,
+                                     row_keys=rows[pos], reduce="mean_abs", cancel=cancel)
+                total += mean * nodes.shape[1]
+                var += (se * nodes.shape[1]).square()
+            report(progress, (b + 1) / n_batches,
+                   f"{index} scores: {min(pos.stop, rows.size)} of {rows.size} individuals")
+    per_model = (total / rows.size).cpu().numpy()
+    stderr = None if method == "exact" else (var.sqrt() / rows.size).cpu().numpy()
+    return PairScores(genes=genes, index=index, method=method, per_model=per_model, stderr=stderr,
+                      n_rows=int(rows.size), models=np.arange(K),
+                      n_permutations=None if method == "exact" else int(n_permutations),
+                      random_state=None if method == "exact" else int(random_state))
