@@ -65,7 +65,7 @@ else:
         st.rerun()
 
 st.header("Trained runs")
-all_runs = runs.list_runs()
+all_runs = runs.entries()
 if not all_runs:
     st.info("No trained run yet: train one on the Train page.")
 else:

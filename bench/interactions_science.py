@@ -37,9 +37,9 @@ def power(a, root) -> None:
                 t0 = time.perf_counter()
                 c = cohorts.from_simulation(SimParams(scenario="complex", n_samples=n, n_genes=10, snr=snr, mi=1.0,
                                                       prop_causal=0.5, seed=seed), root=root)
-                r = runs.train_run(c.key, runs.RunParams(ensemble=a.ensemble, seed=seed, max_epochs=a.epochs,
+                r = runs.get(c.key, runs.RunParams(ensemble=a.ensemble, seed=seed, max_epochs=a.epochs,
                                                          batch_size=a.batch), root)
-                res = ia.analyse(r.key, ia.InteractionParams(permutations=0, max_rows=a.rows), root)
+                res = ia.get(r.key, ia.InteractionParams(permutations=0, max_rows=a.rows), root)
                 for method, m in res.meta["metrics"].items():
                     rows.append({"N": n, "S/N": snr, "seed": seed, "method": method, "AP": m["AP"],
                                  "AUROC": m["AUROC"], **{f"AP {k}": v for k, v in m["AP_by_type"].items()}})
@@ -60,10 +60,10 @@ def calibration(a, root) -> None:
         t0 = time.perf_counter()
         c = cohorts.from_simulation(SimParams(scenario="null", n_samples=a.n[0], n_genes=10, snr=a.snr[0],
                                               seed=1000 + rep), root=root)
-        r = runs.train_run(c.key, runs.RunParams(ensemble=a.ensemble, seed=rep, max_epochs=a.epochs,
+        r = runs.get(c.key, runs.RunParams(ensemble=a.ensemble, seed=rep, max_epochs=a.epochs,
                                                  batch_size=a.batch), root)
         for method in a.methods:
-            res = ia.analyse(r.key, ia.InteractionParams(permutations=a.permutations, perm_method=method,
+            res = ia.get(r.key, ia.InteractionParams(permutations=a.permutations, perm_method=method,
                                                          max_rows=a.rows), root)
             p = res.table["p"].to_numpy()
             rows.append({"replicate": rep, "method": method, **{f"{al:g}": float((p <= al).mean()) for al in alphas}})
@@ -82,9 +82,9 @@ def protocol(a, root) -> None:
     c = cohorts.from_simulation(SimParams(scenario="complex", n_samples=a.n[0], n_genes=10, snr=a.snr[0], seed=0),
                                 root=root)
     t1 = time.perf_counter()
-    r = runs.train_run(c.key, runs.RunParams(ensemble=a.ensemble, max_epochs=a.epochs, batch_size=a.batch), root)
+    r = runs.get(c.key, runs.RunParams(ensemble=a.ensemble, max_epochs=a.epochs, batch_size=a.batch), root)
     t2 = time.perf_counter()
-    res = ia.analyse(r.key, ia.InteractionParams(permutations=a.permutations, max_rows=a.rows), root)
+    res = ia.get(r.key, ia.InteractionParams(permutations=a.permutations, max_rows=a.rows), root)
     t3 = time.perf_counter()
     models = a.ensemble * (1 + a.permutations)
     print(f"protocol: N={a.n[0]}, 10 genes, E={a.ensemble}, B={a.permutations} -> {models} interaction networks "

@@ -76,6 +76,11 @@ def provenance(**extra) -> dict:
     return info
 
 
+def _digests(folder: Path) -> dict:
+    """relative path -> blake2b of every file under ``folder``."""
+    return {p.relative_to(folder).as_posix(): file_digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 class Store:
     """One kind of cached artefact (``cohorts``, ``runs``...) under the cache root."""
 
@@ -101,7 +106,7 @@ class Store:
         tmp.mkdir()
         try:
             writer(tmp)
-            meta = dict(meta, key=key, kind=self.kind)
+            meta = dict(meta, key=key, kind=self.kind, files=_digests(tmp))
             with open(tmp / "meta.json", "w") as fh:
                 json.dump(meta, fh, indent=1, sort_keys=True, default=str)
             final = self.path(key)
@@ -126,6 +131,23 @@ class Store:
             raise CacheError(f"no cached {self.kind[:-1]} with key {key}") from None
         except (OSError, json.JSONDecodeError) as exc:
             raise CacheError(f"cache entry {p.parent} is unreadable ({exc}); delete it") from None
+
+    def verify(self, key: str) -> dict:
+        """The entry's meta after checking every artefact file against the digest
+        recorded when it was published; a missing, truncated or altered file raises
+        :class:`CacheError` naming the entry to delete (nothing is read silently wrong)."""
+        meta = self.read_meta(key)
+        recorded = meta.get("files")
+        if not isinstance(recorded, dict):
+            raise CacheError(f"cache entry {self.path(key)} has no content digests (written by an older gxapp); "
+                             "delete it and compute it again")
+        d = self.path(key)
+        for name, digest in recorded.items():
+            f = d / name
+            if not f.is_file() or file_digest(f) != digest:
+                raise CacheError(f"cache entry {d} is damaged ({name} {'is missing' if not f.is_file() else 'changed'} "
+                                 "since it was written); delete it and compute it again")
+        return meta
 
     def keys(self) -> list:
         if not self.dir.is_dir():

@@ -179,8 +179,8 @@ def cmd_train(a) -> int:
 
     t0 = time.perf_counter()
     cohort_key = _cohort_for(a)
-    h = runs.train_run(cohort_key, _run_params(a), progress=_progress_printer(a.quiet))
-    r, m = h.run, h.run.metrics
+    h = runs.get(cohort_key, _run_params(a), progress=_progress_printer(a.quiet))
+    r, m = h, h.metrics
     out = {
         "run": h.key, "cohort": cohort_key, "cached": h.cached, "device": r.meta.get("device"),
         "threads": r.meta.get("threads"), "l1": r.meta.get("l1_used"),
@@ -207,10 +207,10 @@ def cmd_interactions(a) -> int:
     t0 = time.perf_counter()
     cohort_key = _cohort_for(a)
     progress = _progress_printer(a.quiet)
-    h = runs.train_run(cohort_key, _run_params(a), progress=progress)
+    h = runs.get(cohort_key, _run_params(a), progress=progress)
     params = ia.InteractionParams(permutations=a.permutations, perm_method=a.perm_method, index=a.index,
                                   max_rows=a.max_rows)
-    res = ia.analyse(h.key, params, progress=progress)
+    res = ia.get(h.key, params, progress=progress)
     cols = ("score", "p", "q", "p_maxt", "p_topsnp", "p_snppair")
     pairs = [{"gene_a": r.gene_a, "gene_b": r.gene_b, **{c: _none_if_nan(getattr(r, c)) for c in cols}}
              for r in res.table.itertuples()]
@@ -247,32 +247,48 @@ def _add_train_source(t: argparse.ArgumentParser) -> None:
 def cmd_epistasis(a) -> int:
     from gxapp.analyses import cohorts
     from gxapp.analyses import comparisons as cmp
-    from gxapp import epistasis as epi
 
     t0 = time.perf_counter()
     models = tuple(m.strip() for m in a.models.split(",") if m.strip())
-    kw = dict(models=models, folds=a.folds, repeats=a.repeats, sparsity=a.sparsity, wiring=a.wiring, seed=a.seed,
-              progress=_progress_printer(a.quiet))
+    params = cmp.ComparisonParams(models=models, folds=a.folds, repeats=a.repeats, sparsity=a.sparsity,
+                                  wiring=a.wiring, seed=a.seed)
+    if not a.pheno:
+        raise GxError("--pheno is required: the comparison needs a case/control phenotype")
+    progress = _progress_printer(a.quiet)
     if a.bfile or a.vcf or a.table:
-        if not a.pheno:
-            raise GxError("--pheno is required: the comparison needs a case/control phenotype")
-        cohort = cohorts.from_files(_file_spec(a), _qc_params(a)).cohort
-        res = epi.compare(cohort, **kw)
+        res = cmp.get(cohorts.from_files(_file_spec(a), _qc_params(a)).key, params, progress=progress)
     else:
-        from gxapp.data.io import gmt, pheno, variants
-
-        if not a.pheno:
-            raise GxError("--pheno is required: the comparison needs a case/control phenotype")
-        ph, trait = pheno.read_pheno(a.pheno, column=a.pheno_name)
-        res = cmp.compare_variant_table(variants.read_variant_table(a.variants), ph, trait,
-                                        pathways=gmt.read_gmt(a.pathways) if a.pathways else None, **kw)
-    out = res.to_dict()
-    out["wall_s"] = round(time.perf_counter() - t0, 3)
+        res = cmp.VARIANT_TABLES.get({"variants": a.variants, "pheno": a.pheno, "pheno_column": a.pheno_name,
+                                      "pathways": a.pathways}, params, progress=progress)
+    out = dict(res.data, analysis=res.key, cached=res.cached, wall_s=round(time.perf_counter() - t0, 3))
     _write_json(a.json, out)
     best = max(out["models"], key=lambda m: out["models"][m]["auc_mean"])
     print(f"epistasis: {len(out['models'])} models, {a.repeats}x{a.folds} CV on {out['n_samples']} samples; best "
           f"{best} AUC {out['models'][best]['auc_mean']:.3f} ± {out['models'][best]['auc_sd']:.3f} "
-          f"in {out['wall_s']:.1f} s")
+          f"{'(cached) ' if res.cached else ''}in {out['wall_s']:.1f} s")
+    return 0
+
+
+def cmd_surface(a) -> int:
+    from gxapp.analyses import runs, surfaces
+
+    t0 = time.perf_counter()
+    progress = _progress_printer(a.quiet)
+    run_key = runs.get(_cohort_for(a), _run_params(a), progress=progress).key
+    params = surfaces.SurfaceParams(gene_a=a.pair[0], gene_b=a.pair[1], grid=a.grid, steps=a.steps, seed=a.seed)
+    res = surfaces.get(run_key, params, progress=progress)
+    surf = res.surface
+    out = {"run": run_key, "analysis": res.key, "cached": res.cached, "gene_a": surf.gene_a, "gene_b": surf.gene_b,
+           "r2_joint": surf.r2_joint, "r2_additive": surf.r2_additive,
+           "interaction_range": [float(surf.grid["interaction"].min()), float(surf.grid["interaction"].max())],
+           "wall_s": round(time.perf_counter() - t0, 3)}
+    if a.grid_csv:
+        surf.grid.to_csv(a.grid_csv, index=False)
+        out["grid_csv"] = a.grid_csv
+    _write_json(a.json, out)
+    print(f"surface: {surf.gene_a} × {surf.gene_b}: training R² joint {surf.r2_joint:.4f} vs additive "
+          f"{surf.r2_additive:.4f}; h − h_a − h_b spans {out['interaction_range'][0]:.3g}…"
+          f"{out['interaction_range'][1]:.3g} {'(cached) ' if res.cached else ''}in {out['wall_s']:.1f} s")
     return 0
 
 
@@ -340,6 +356,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", metavar="OUT", help="per model auc_mean, auc_sd, aucs, n_params; ttest")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_epistasis)
+
+    f = sub.add_parser("surface", help="the interaction surface h − h_a − h_b of one gene pair (paper A Fig. 7b)")
+    _add_train_source(f)
+    f.add_argument("--pair", nargs=2, required=True, metavar=("GENE_A", "GENE_B"), help="the two genes")
+    f.add_argument("--grid", type=int, default=40, help="grid points per axis")
+    f.add_argument("--steps", type=int, default=400, help="Adam steps of each surface fit")
+    f.add_argument("--grid-csv", metavar="OUT", help="write the surface grid (g_a, g_b, interaction) as CSV")
+    f.add_argument("--json", metavar="OUT", help="write R² of the joint and additive fits and the surface range")
+    f.set_defaults(func=cmd_surface)
     return ap
 
 

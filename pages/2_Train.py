@@ -35,7 +35,7 @@ if entries:
                           format_func=lambda k: f"{k[:10]} — {next(m for m in entries if m['key'] == k)['created']}")
     c1, _ = st.columns([1, 4])
     if c1.button("Delete run", help="Removes its weights from cache/."):
-        runs.delete_run(chosen)
+        runs.delete(chosen)
         st.session_state.pop(train_view.RUN_KEY, None)
         st.rerun()
     run = train_view.load(chosen)

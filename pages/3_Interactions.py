@@ -14,7 +14,7 @@ st.title("Interactions")
 key, cohort = session.current_cohort()
 if cohort is None:
     st.stop()
-run_entries = runs.list_runs(key)
+run_entries = runs.entries(key)
 if not run_entries:
     st.info("No trained run on this cohort yet: train one on the Train page first.")
     st.page_link("pages/2_Train.py", label="Go to Train", icon=":material/model_training:")
@@ -35,7 +35,7 @@ job_id = st.session_state.get(view.JOB_KEY)
 if job_id:
     jobs_panel.panel(job_id, view.JOB_KEY, view.RESULT_KEY, "ia", "Scoring")
 
-results = ia.list_results(run_key)
+results = ia.entries(run_key)
 if not results:
     st.info("Press **Score interactions** (B = 0 is quick: scores and classical tests only).")
     st.stop()

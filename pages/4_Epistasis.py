@@ -37,7 +37,7 @@ with compare_tab:
     job_id = st.session_state.get(view.JOB_KEY)
     if job_id:
         jobs_panel.panel(job_id, view.JOB_KEY, view.RESULT_KEY, "epi", "The comparison")
-    results = cmp.list_results(key)
+    results = cmp.entries(key)
     if results:
         keys = [m["key"] for m in results]
         current = st.session_state.get(view.RESULT_KEY)
@@ -46,8 +46,8 @@ with compare_tab:
                                                          f"{', '.join(m['params']['models'])} ({m['created']})"
                                                          for m in results if m["key"] == k))
         with widgets.user_errors("Opening the result"):
-            _, res, meta = cmp.load(chosen)
+            res = cmp.load(chosen)
             {"compare": view.show_compare, "learning_curve": view.show_learning_curve,
-             "sparsity_sweep": view.show_sweep}[meta["analysis"]](res)
+             "sparsity_sweep": view.show_sweep}[res.analysis](res.data)
 with types_tab:
     view.epistasis_types()

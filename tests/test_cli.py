@@ -140,7 +140,11 @@ def test_epistasis_json_from_variants_and_from_plink(tmp_path, cache_dir, capsys
     assert main(["epistasis", "--variants", str(out / "variants.tsv"), "--pheno", str(out / "phenotype.tsv"),
                  "--pathways", str(out / "pathways.gmt"), *common, "--json", str(js)]) == 0
     rep = json.loads(js.read_text())
-    assert list(rep["models"]) == ["logreg", "dense", "l2"]
+    assert list(rep["models"]) == ["logreg", "dense", "l2"] and rep["cached"] is False
+    assert main(["epistasis", "--variants", str(out / "variants.tsv"), "--pheno", str(out / "phenotype.tsv"),
+                 "--pathways", str(out / "pathways.gmt"), *common, "--json", str(js)]) == 0
+    again = json.loads(js.read_text())
+    assert again["cached"] is True and again["analysis"] == rep["analysis"] and again["models"] == rep["models"]
     for m in rep["models"].values():
         assert {"auc_mean", "auc_sd", "aucs", "n_params"} <= set(m) and len(m["aucs"]) == 2
     assert {"model_a", "model_b", "t", "p"} <= set(rep["ttest"][0]) and len(rep["ttest"]) == 3
@@ -151,3 +155,25 @@ def test_epistasis_json_from_variants_and_from_plink(tmp_path, cache_dir, capsys
     assert main(["epistasis", "--variants", str(out / "variants.tsv"), "--pheno", str(out / "phenotype.tsv"),
                  "--models", "logreg,nope", "--quiet"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_surface_command_fits_caches_and_names_bad_genes(tmp_path, cache_dir, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "--scenario", "simple", "--n-samples", "400", "--n-genes", "4", "--genotype-model",
+                 "binomial", "--snps-per-gene", "4", "--snr", "1", "--seed", "3", "--out", str(out)]) == 0
+    train = ["--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"), "--genes", str(out / "genes.tsv"),
+             "--ensemble", "2", "--epochs", "3", "--quiet"]
+    js, grid = tmp_path / "s.json", tmp_path / "grid.csv"
+    genes = [ln.split("\t")[0] for ln in (out / "genes.tsv").read_text().splitlines()[1:3]]
+    cmd = ["surface", *train, "--pair", *genes, "--grid", "8", "--steps", "20", "--json", str(js),
+           "--grid-csv", str(grid)]
+    assert main(cmd) == 0
+    rep = json.loads(js.read_text())
+    assert [rep["gene_a"], rep["gene_b"]] == genes and rep["cached"] is False
+    assert len(grid.read_text().splitlines()) == 1 + 8 * 8
+    assert main(cmd) == 0
+    again = json.loads(js.read_text())
+    assert again["cached"] is True and again["analysis"] == rep["analysis"] and again["r2_joint"] == rep["r2_joint"]
+    capsys.readouterr()
+    assert main(["surface", *train, "--pair", genes[0], "NOPE"]) == 2
+    assert "NOPE not among the run's genes" in capsys.readouterr().err

@@ -19,13 +19,13 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("ia")
     c = cohorts.from_simulation(SimParams(scenario="simple", n_samples=1500, n_genes=5, snr=2.0, mi=0.25, seed=4,
                                           genotype_model="binomial", snps_per_gene=3), root=root)
-    r = runs.train_run(c.key, RUN, root)
+    r = runs.get(c.key, RUN, root)
     return c, r, root
 
 
 def test_scores_table_and_truth_metrics(trained):
     c, r, root = trained
-    res = ia.analyse(r.key, ia.InteractionParams(permutations=0, max_rows=200), root)
+    res = ia.get(r.key, ia.InteractionParams(permutations=0, max_rows=200), root)
     t = res.table
     assert len(t) == 10 and list(t.columns[:3]) == ["gene_a", "gene_b", "score"]
     assert t["score"].is_monotonic_decreasing and t["p"].isna().all()
@@ -33,16 +33,16 @@ def test_scores_table_and_truth_metrics(trained):
     assert set(res.meta["metrics"]) == {"NN", "top-SNP", "PCA", "SNP-pair"}
     # the planted product pairs of the simple scenario dominate the classical SNP-pair test
     assert t.loc[t["true"], "p_snppair"].min() < 1e-6
-    assert ia.analyse(r.key, ia.InteractionParams(permutations=0, max_rows=200), root).key == res.key
+    assert ia.get(r.key, ia.InteractionParams(permutations=0, max_rows=200), root).key == res.key
 
 
 def test_permutations_are_chunk_cached_and_reused(trained):
     _, r, root = trained
     small = ia.InteractionParams(permutations=4, chunk=2, max_rows=200)
-    res4 = ia.analyse(r.key, small, root)
+    res4 = ia.get(r.key, small, root)
     null_store = cache.Store(ia.NULL_KIND, root)
     assert len(null_store.keys()) == 2
-    res6 = ia.analyse(r.key, replace(small, permutations=6), root)
+    res6 = ia.get(r.key, replace(small, permutations=6), root)
     assert len(null_store.keys()) == 3  # only the new chunk was trained
     np.testing.assert_allclose(res6.null[:4], res4.null)
     assert res6.meta["perm_seeds"][:4] == res4.meta["perm_seeds"] and len(set(res6.meta["perm_seeds"])) == 6
@@ -56,4 +56,4 @@ def test_bad_parameters(trained):
     for bad, word in ((dict(permutations=-1), "permutations"), (dict(index="XYZ"), "index"),
                       (dict(perm_method="Q"), "perm_method")):
         with pytest.raises(ParameterError, match=word):
-            ia.analyse(r.key, ia.InteractionParams(**bad), root)
+            ia.get(r.key, ia.InteractionParams(**bad), root)

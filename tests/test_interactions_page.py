@@ -12,7 +12,7 @@ def trained(tmp_path_factory):
     with app_cache(tmp_path_factory.mktemp("iapage")):
         c = cohorts.from_simulation(SimParams(scenario="complex", n_samples=400, n_genes=4, snr=1.0, seed=3,
                                               genotype_model="binomial", snps_per_gene=4))
-        runs.train_run(c.key, runs.RunParams(ensemble=2, gene_hidden=3, head_hidden=8, max_epochs=5, patience=2))
+        runs.get(c.key, runs.RunParams(ensemble=2, gene_hidden=3, head_hidden=8, max_epochs=5, patience=2))
         yield c.key
 
 

@@ -36,18 +36,18 @@ def test_train_in_background_then_cache_hit(small_cohort):
     at.run()
     run_until(at, lambda a: any(m.label.startswith("Test R², interaction") for m in a.metric))
     assert any("Training finished" in s.value for s in at.success)
-    assert len(runs.list_runs(key)) == 1
+    assert len(runs.entries(key)) == 1
     # same knobs again: instant, from the cache, no new run
     _set_small(at)
     at.button(key="tr_submit").click()
     at.run()
     assert any("Loaded from the cache" in s.value for s in at.success)
-    assert len(runs.list_runs(key)) == 1
+    assert len(runs.entries(key)) == 1
 
 
 def test_cancel_a_long_run_leaves_nothing(small_cohort):
     key, d = small_cohort
-    before = len(runs.list_runs(key))
+    before = len(runs.entries(key))
     at = _train_page(key)
     _set_small(at, epochs=5000, patience=5000)
     at.number_input(key="tr_seed").set_value(99)
@@ -57,5 +57,5 @@ def test_cancel_a_long_run_leaves_nothing(small_cohort):
     next(b for b in at.button if b.label == "Cancel").click()
     at.run()
     run_until(at, lambda a: any("cancelled" in w.value for w in a.warning))
-    assert len(runs.list_runs(key)) == before
+    assert len(runs.entries(key)) == before
     assert not list((d / "runs").glob(".tmp-*"))

@@ -8,7 +8,7 @@ permutations (with their seeds), so raising B reuses what was trained.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -16,14 +16,16 @@ import pandas as pd
 
 from gxapp import cache
 from gxapp.analyses import cohorts, runs
-from gxapp.errors import ParameterError
-from gxapp.jobs import JobSpec
+from gxapp.analyses.base import Analysis, Result
+from gxapp.errors import CacheError, ParameterError
+from gxapp.params import Integral, Interval, Options, Params
 from gxapp.genenet.metrics import auroc, average_precision, p_to_score, pair_labels, per_type_ap
 from gxapp.genenet.peers import pca_interaction_test, snp_pair_test, topsnp_interaction_test
 from gxapp.genenet.permutation import METHODS as PERM_METHODS
 from gxapp.genenet.permutation import PermutationResult, null_targets, permutation_seed
 from gxapp.progress import check_cancel, report, sub_progress
 from gxapp.genenet.shapley import DEFAULT_PERMUTATIONS, INDICES, group_mean, score_pairs
+from gxapp.genenet.shapley.scores import METHODS as SCORE_METHODS
 from gxapp.genenet.train import train_ensemble
 
 KIND = "interactions"
@@ -31,7 +33,7 @@ NULL_KIND = "nullscores"
 
 
 @dataclass(frozen=True)
-class InteractionParams:
+class InteractionParams(Params):
     """``permutations`` B (0: scores and baselines only); ``perm_method`` I/R/T;
     ``index`` SII/BII/STII; ``method`` auto/exact/mc (``mc_permutations`` draws);
     ``max_rows``: score at most this many test individuals (a recorded random
@@ -46,55 +48,39 @@ class InteractionParams:
     chunk: int = 10
     seed: int = 0
 
-    def validate(self) -> "InteractionParams":
-        if isinstance(self.permutations, bool) or not isinstance(self.permutations, (int, np.integer)) \
-                or self.permutations < 0:
-            raise ParameterError(f"permutations: B must be an integer >= 0, got {self.permutations!r}")
-        if self.perm_method not in PERM_METHODS:
-            raise ParameterError(f"perm_method: expected one of {', '.join(PERM_METHODS)}, got {self.perm_method!r}")
-        if self.index not in INDICES:
-            raise ParameterError(f"index: expected one of {', '.join(INDICES)}, got {self.index!r}")
-        if self.max_rows is not None and self.max_rows < 10:
-            raise ParameterError(f"max_rows: score at least 10 individuals, got {self.max_rows}")
-        if self.chunk < 1:
-            raise ParameterError(f"chunk: expected >= 1, got {self.chunk}")
-        return self
+    _parameter_constraints = {
+        "permutations": [Interval(Integral, 0, None)],
+        "perm_method": [Options(PERM_METHODS)],
+        "index": [Options(INDICES)],
+        "method": [Options(SCORE_METHODS)],
+        "mc_permutations": [Interval(Integral, 1, None)],
+        "max_rows": [None, Interval(Integral, 10, None)],
+        "chunk": [Interval(Integral, 1, None)],
+        "seed": [Interval(Integral, 0, None)],
+    }
 
     def scoring(self) -> dict:
         """What defines the estimator (shared by observed and null scores)."""
         return {"index": self.index, "method": self.method, "mc_permutations": self.mc_permutations,
                 "max_rows": self.max_rows, "seed": self.seed}
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "InteractionParams":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
 
 @dataclass
-class InteractionResult:
-    key: str
-    run_key: str
-    params: InteractionParams
-    table: pd.DataFrame
-    observed: np.ndarray
-    null: np.ndarray
-    peers: dict
-    gene_names: list
-    meta: dict
+class InteractionResult(Result):
+    """Ranked gene pairs of one run: NN scores, permutation statistics, classical peers."""
+
+    run_key: str = ""
+    table: Optional[pd.DataFrame] = None
+    observed: Optional[np.ndarray] = None
+    null: Optional[np.ndarray] = None
+    peers: dict = field(default_factory=dict)
+    gene_names: list = field(default_factory=list)
 
     @property
     def permutation(self) -> Optional[PermutationResult]:
         if self.null.shape[0] == 0:
             return None
         return PermutationResult(self.observed, self.null, self.params.perm_method, self.meta.get("perm_seeds", []))
-
-
-def result_key(run_key: str, params: InteractionParams) -> str:
-    return cache.make_key("interactions", run_key, params.to_dict())
 
 
 def _scored_rows(test_idx: np.ndarray, params: InteractionParams) -> np.ndarray:
@@ -112,15 +98,10 @@ def _score(result, X, rows, baseline_rows, params, progress, cancel) -> tuple:
     return s.per_model, s.stderr
 
 
-def analyse(run_key: str, params: InteractionParams, root=None, progress=None, cancel=None) -> InteractionResult:
-    """Scores, permutation statistics and peers for one run (cached)."""
-    params.validate()
-    st = cache.Store(KIND, root)
-    key = result_key(run_key, params)
-    if st.exists(key):
-        return load(key, root)
+def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) -> tuple:
+    """Scores, permutation statistics and peers for one run."""
     t0 = time.perf_counter()
-    run = runs.load_run(run_key, root)
+    run = runs.load(run_key, root)
     cohort = cohorts.open_cohort(run.cohort_key, root)
     data = run.params.prepare(cohort)
     if len(data.test_idx) == 0:
@@ -157,18 +138,17 @@ def analyse(run_key: str, params: InteractionParams, root=None, progress=None, c
     table = build_table(names, observed, None if stderr is None else stderr.mean(0), perm, peers, cohort.truth)
     metrics = truth_metrics(names, observed, peers, cohort.truth)
     timings["total_s"] = round(time.perf_counter() - t0, 3)
-    meta = cache.provenance(run=run_key, cohort=run.cohort_key, params=params.to_dict(), perm_seeds=seeds,
-                            scored_rows=int(len(rows)), n_models=int(per_model.shape[0]), timings=timings,
-                            metrics=metrics, gene_names=names, truth=cohort.truth, label=cohort.meta.get("label"))
+    meta = dict(run=run_key, cohort=run.cohort_key, perm_seeds=seeds, scored_rows=int(len(rows)),
+                n_models=int(per_model.shape[0]), timings=timings, metrics=metrics, gene_names=names,
+                truth=cohort.truth, label=cohort.meta.get("label"))
 
     def write(d):
         table.to_parquet(d / "table.parquet", index=False)
         np.savez(d / "scores.npz", observed=observed, null=null, per_model=per_model,
                  **{k: v for k, v in peers.items()})
 
-    st.write(key, write, meta)
-    report(progress, 1.0, "done")
-    return InteractionResult(key, run_key, params, table, observed, null, peers, names, meta)
+    return InteractionResult("", params, meta, run_key=run_key, table=table, observed=observed, null=null,
+                             peers=peers, gene_names=names), write
 
 
 def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, cancel):
@@ -189,9 +169,13 @@ def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, can
         seeds += chunk_seeds
         key = cache.make_key("null", run.key, params.perm_method, params.scoring(), chunk_seeds)
         if st.exists(key):
-            with np.load(st.path(key) / "null.npz") as z:
-                parts.append(z["null"])
-            continue
+            try:
+                st.verify(key)
+                with np.load(st.path(key) / "null.npz") as z:
+                    parts.append(z["null"])
+                continue
+            except (CacheError, OSError, KeyError, ValueError):
+                st.delete(key)  # damaged: train this chunk again
         lo, hi = c / len(starts), (c + 1) / len(starts)
         report(progress, lo, f"permutations {b0 + 1}–{bs[-1] + 1} of {B}: training {len(bs)} × "
                              f"{run.params.ensemble} networks")
@@ -244,30 +228,30 @@ def truth_metrics(names, observed, peers, truth) -> Optional[dict]:
     return out
 
 
-def load(key: str, root=None) -> InteractionResult:
-    st = cache.Store(KIND, root)
-    meta = st.read_meta(key)
-    d = st.path(key)
-    table = pd.read_parquet(d / "table.parquet")
-    with np.load(d / "scores.npz") as z:
-        observed, null = z["observed"], z["null"]
-        peers = {k: z[k] for k in ("p_topsnp", "p_pca", "p_snppair", "p_snppair_min")}
-    return InteractionResult(key, meta["run"], InteractionParams.from_dict(meta["params"]), table, observed, null,
-                             peers, meta["gene_names"], meta)
+class Interactions(Analysis):
+    kind = KIND
+    job_kind = "interactions"
+    params_type = InteractionParams
+
+    def fingerprint(self, run_key: str, root) -> str:
+        return run_key  # a run's key already holds its cohort's fingerprint and every training parameter
+
+    def describe(self, params: InteractionParams) -> str:
+        return f"interactions {params.index}, B={params.permutations} (Perm {params.perm_method})"
+
+    def compute(self, run_key, params, root, progress, cancel) -> tuple:
+        return _analyse(run_key, params, root, progress, cancel)
+
+    def read(self, key, meta, d, root) -> InteractionResult:
+        table = pd.read_parquet(d / "table.parquet")
+        with np.load(d / "scores.npz") as z:
+            observed, null = z["observed"], z["null"]
+            peers = {k: z[k] for k in ("p_topsnp", "p_pca", "p_snppair", "p_snppair_min")}
+        return InteractionResult(key, InteractionParams.from_dict(meta["params"]), meta, run_key=meta["run"],
+                                 table=table, observed=observed, null=null, peers=peers, gene_names=meta["gene_names"])
 
 
-def list_results(run_key: Optional[str] = None, root=None) -> list:
-    return [m for m in cache.Store(KIND, root).list() if run_key is None or m.get("run") == run_key]
-
-
-def job_spec(run_key: str, params: InteractionParams, root=None) -> JobSpec:
-    params.validate()
-    return JobSpec(kind="interactions", key=result_key(run_key, params),
-                   params={"run_key": run_key, "params": params.to_dict(), "root": None if root is None else str(root)},
-                   label=f"interactions {params.index}, B={params.permutations} (Perm {params.perm_method})")
-
-
-def run_job(spec: JobSpec, progress, cancel) -> str:
-    p = spec.params
-    return analyse(p["run_key"], InteractionParams.from_dict(p["params"]), root=p.get("root"),
-                   progress=progress, cancel=cancel).key
+INTERACTIONS = Interactions()
+key, get, load, entries, delete = (INTERACTIONS.key, INTERACTIONS.get, INTERACTIONS.load, INTERACTIONS.entries,
+                                   INTERACTIONS.delete)
+job_spec, run_job = INTERACTIONS.job_spec, INTERACTIONS.run_job

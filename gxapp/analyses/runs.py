@@ -1,15 +1,15 @@
 """Training runs: an ensemble of gene interaction networks and the main-effect
 network on one cohort, cached under (cohort, every parameter, gxapp version).
 
-``train_run`` returns a :class:`RunHandle`; a second call with the same key
-loads the stored weights (``torch.load(weights_only=True)``) in well under a
-second. Device and thread count are execution settings: they are recorded in
+``get(cohort_key, params)`` returns a :class:`Run`; a second call with the same
+key loads the stored weights (``torch.load(weights_only=True)``) in well under
+a second. Device and thread count are execution settings: they are recorded in
 the provenance but do not enter the key.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -18,8 +18,9 @@ import torch
 from gxapp import cache
 from gxapp.analyses import cohorts
 from gxapp.genenet.baselines import additive_topsnp_r2, r2_score
-from gxapp.errors import CacheError, ParameterError
-from gxapp.jobs import JobSpec
+from gxapp.analyses.base import Analysis, Result, source_fingerprint_of_cohort
+from gxapp.errors import ParameterError
+from gxapp.params import Integral, Interval, Params, Real
 from gxapp.genenet.models import NetConfig, n_params
 from gxapp.data.preprocess import prepare
 from gxapp.progress import report, sub_progress
@@ -27,11 +28,10 @@ from gxapp.genenet.train import DEFAULT_L1, TrainConfig, TrainResult, resolve_de
 from gxapp.genenet.tuning import DEFAULT_GRID, choose_l1
 
 KIND = "runs"
-EXECUTION_ONLY = ("device", "threads")
 
 
 @dataclass(frozen=True)
-class RunParams:
+class RunParams(Params):
     """Everything that defines a run (paper A defaults except a smaller ensemble)."""
 
     ensemble: int = 10
@@ -52,16 +52,19 @@ class RunParams:
     device: str = "auto"
     threads: Optional[int] = None
 
-    def validate(self) -> "RunParams":
-        if isinstance(self.ensemble, bool) or not isinstance(self.ensemble, (int, np.integer)) or self.ensemble < 1:
-            raise ParameterError(f"ensemble: the number of members must be an integer >= 1, got {self.ensemble!r}")
-        if not 0 < self.test_fraction < 1:
-            raise ParameterError(f"test_fraction: expected a value in (0, 1), got {self.test_fraction!r}")
-        if self.l1_cv and (not isinstance(self.cv_folds, int) or self.cv_folds < 2):
-            raise ParameterError(f"cv_folds: expected an integer >= 2, got {self.cv_folds!r}")
+    EXECUTION_ONLY = ("device", "threads")
+    _parameter_constraints = {
+        "ensemble": [Interval(Integral, 1, None)],
+        "l1_cv": [bool],
+        "cv_folds": [Interval(Integral, 2, None)],
+        "test_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "covariates": [bool],
+        "inverse_normal": [bool],
+    }
+
+    def _check(self) -> None:
         self.net().validate()
         self.train_config().validate()
-        return self
 
     def prepare(self, cohort):
         """The model-ready data of this run (split, transforms) — the same every time for a cohort."""
@@ -76,105 +79,100 @@ class RunParams:
                            max_epochs=self.max_epochs, patience=self.patience, val_fraction=self.val_fraction,
                            seed=self.seed, device=self.device, threads=self.threads)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "RunParams":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
 
 @dataclass
-class Run:
-    key: str
-    cohort_key: str
-    params: RunParams
-    interaction: TrainResult
-    main: TrainResult
-    train_idx: np.ndarray
-    test_idx: np.ndarray
-    gene_names: list
-    meta: dict
+class Run(Result):
+    """A trained run: the interaction ensemble, the main-effect network and the split."""
+
+    cohort_key: str = ""
+    interaction: Optional[TrainResult] = None
+    main: Optional[TrainResult] = None
+    train_idx: Optional[np.ndarray] = None
+    test_idx: Optional[np.ndarray] = None
+    gene_names: list = field(default_factory=list)
 
     @property
     def metrics(self) -> dict:
         return self.meta.get("metrics", {})
 
 
-@dataclass
-class RunHandle:
-    key: str
-    run: Run
-    cached: bool
+class Runs(Analysis):
+    kind = KIND
+    job_kind = "train"
+    params_type = RunParams
+
+    def fingerprint(self, cohort_key: str, root) -> str:
+        return source_fingerprint_of_cohort(cohort_key, root)
+
+    def describe(self, params: RunParams) -> str:
+        return f"train E={params.ensemble} λ={'CV' if params.l1_cv else f'{params.l1:g}'}"
+
+    def compute(self, cohort_key: str, params: RunParams, root, progress, cancel) -> tuple:
+        resolve_device(params.device)  # fail early on CUDA without a GPU
+        t0 = time.perf_counter()
+        cohort = cohorts.open_cohort(cohort_key, root)
+        report(progress, 0.0, "preparing data")
+        data = params.prepare(cohort)
+        X, y, blocks = data.X, data.y, data.gene_blocks
+        if len(blocks) < 2:
+            raise ParameterError("cohort: a gene interaction network needs at least 2 genes; this cohort has "
+                                 f"{len(blocks)} (load more genes)")
+        l1, cv_table, start = params.l1, None, 0.02
+        if params.l1_cv:
+            l1, cv_table = choose_l1(X, y, blocks, data.train_idx, params.net(), params.train_config(),
+                                     grid=DEFAULT_GRID, folds=params.cv_folds,
+                                     progress=sub_progress(progress, 0.02, 0.4), cancel=cancel)
+            start = 0.4
+        timings = {}
+        t = time.perf_counter()
+        inter = train_ensemble(X, y, blocks, data.train_idx, params.net(), params.train_config(l1), params.ensemble,
+                               progress=_labelled(sub_progress(progress, start, 0.8), "interaction ensemble"),
+                               cancel=cancel)
+        timings["interaction_s"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        main_net = NetConfig(gene_hidden=params.gene_hidden, head_hidden=0)
+        main = train_ensemble(X, y, blocks, data.train_idx, main_net, params.train_config(l1), params.ensemble,
+                              progress=_labelled(sub_progress(progress, 0.8, 0.97), "main-effect network"),
+                              cancel=cancel)
+        timings["main_s"] = round(time.perf_counter() - t, 3)
+        report(progress, 0.98, "scoring the test rows")
+        metrics = _metrics(X, y, blocks, data.train_idx, data.test_idx, inter, main)
+        timings["total_s"] = round(time.perf_counter() - t0, 3)
+        sizes = [len(b) for b in blocks]
+        meta = dict(
+            cohort=cohort_key, label=cohort.meta.get("label"), seed=params.seed,
+            l1_used=l1, l1_cv=cv_table and {f"{k:g}": v for k, v in cv_table.items()},
+            device=inter.device, threads=inter.threads, timings=timings, metrics=metrics,
+            n_params={"interaction": n_params(sizes, params.net()), "main": n_params(sizes, main_net)},
+            preprocessing={k: v for k, v in data.report.items() if k not in ("snp_means", "covariate_coef")},
+            gene_names=list(data.gene_names), n_train=int(len(data.train_idx)), n_test=int(len(data.test_idx)),
+        )
+
+        def write(d):
+            torch.save(inter.state_dict(), d / "interaction.pt")
+            torch.save(main.state_dict(), d / "main.pt")
+            np.savez(d / "split.npz", train_idx=data.train_idx, test_idx=data.test_idx)
+
+        run = Run("", params, meta, cohort_key=cohort_key, interaction=inter, main=main, train_idx=data.train_idx,
+                  test_idx=data.test_idx, gene_names=list(data.gene_names))
+        return run, write
+
+    def read(self, key, meta, d, root) -> Run:
+        inter = TrainResult.from_state_dict(torch.load(d / "interaction.pt", weights_only=True))
+        main = TrainResult.from_state_dict(torch.load(d / "main.pt", weights_only=True))
+        with np.load(d / "split.npz") as z:
+            train_idx, test_idx = z["train_idx"], z["test_idx"]
+        return Run(key, RunParams.from_dict(meta["params"]), meta, cohort_key=meta["cohort"], interaction=inter,
+                   main=main, train_idx=train_idx, test_idx=test_idx, gene_names=meta.get("gene_names", []))
+
+
+RUNS = Runs()
+key, get, load, entries, delete = RUNS.key, RUNS.get, RUNS.load, RUNS.entries, RUNS.delete
+job_spec, run_job = RUNS.job_spec, RUNS.run_job
 
 
 def store(root=None) -> cache.Store:
-    return cache.Store(KIND, root)
-
-
-def run_key(cohort_key: str, params: RunParams, root=None) -> str:
-    meta = cohorts.store(root).read_meta(cohort_key)
-    science = {k: v for k, v in params.to_dict().items() if k not in EXECUTION_ONLY}
-    return cache.make_key("run", meta.get("fingerprint", cohort_key), science)
-
-
-def train_run(cohort_key: str, params: RunParams, root=None, progress=None, cancel=None) -> RunHandle:
-    """Train (or load from the cache) the interaction ensemble and the main-effect network."""
-    params.validate()
-    resolve_device(params.device)  # fail early on CUDA without a GPU
-    key = run_key(cohort_key, params, root)
-    st = store(root)
-    if st.exists(key):
-        return RunHandle(key, load_run(key, root), True)
-    t0 = time.perf_counter()
-    cohort = cohorts.open_cohort(cohort_key, root)
-    report(progress, 0.0, "preparing data")
-    data = params.prepare(cohort)
-    X, y, blocks = data.X, data.y, data.gene_blocks
-    if len(blocks) < 2:
-        raise ParameterError("cohort: a gene interaction network needs at least 2 genes; this cohort has "
-                             f"{len(blocks)} (load more genes)")
-    l1, cv_table, start = params.l1, None, 0.02
-    if params.l1_cv:
-        l1, cv_table = choose_l1(X, y, blocks, data.train_idx, params.net(), params.train_config(),
-                                 grid=DEFAULT_GRID, folds=params.cv_folds,
-                                 progress=sub_progress(progress, 0.02, 0.4), cancel=cancel)
-        start = 0.4
-    timings = {}
-    t = time.perf_counter()
-    inter = train_ensemble(X, y, blocks, data.train_idx, params.net(), params.train_config(l1), params.ensemble,
-                           progress=_labelled(sub_progress(progress, start, 0.8), "interaction ensemble"),
-                           cancel=cancel)
-    timings["interaction_s"] = round(time.perf_counter() - t, 3)
-    t = time.perf_counter()
-    main_net = NetConfig(gene_hidden=params.gene_hidden, head_hidden=0)
-    main = train_ensemble(X, y, blocks, data.train_idx, main_net, params.train_config(l1), params.ensemble,
-                          progress=_labelled(sub_progress(progress, 0.8, 0.97), "main-effect network"),
-                          cancel=cancel)
-    timings["main_s"] = round(time.perf_counter() - t, 3)
-    report(progress, 0.98, "scoring the test rows")
-    metrics = _metrics(X, y, blocks, data.train_idx, data.test_idx, inter, main)
-    timings["total_s"] = round(time.perf_counter() - t0, 3)
-    sizes = [len(b) for b in blocks]
-    meta = cache.provenance(
-        cohort=cohort_key, label=cohort.meta.get("label"), params=params.to_dict(), seed=params.seed,
-        l1_used=l1, l1_cv=cv_table and {f"{k:g}": v for k, v in cv_table.items()},
-        device=inter.device, threads=inter.threads, timings=timings, metrics=metrics,
-        n_params={"interaction": n_params(sizes, params.net()), "main": n_params(sizes, main_net)},
-        preprocessing={k: v for k, v in data.report.items() if k not in ("snp_means", "covariate_coef")},
-        gene_names=list(data.gene_names), n_train=int(len(data.train_idx)), n_test=int(len(data.test_idx)),
-    )
-
-    def write(d):
-        torch.save(inter.state_dict(), d / "interaction.pt")
-        torch.save(main.state_dict(), d / "main.pt")
-        np.savez(d / "split.npz", train_idx=data.train_idx, test_idx=data.test_idx)
-
-    st.write(key, write, meta)
-    report(progress, 1.0, "done")
-    return RunHandle(key, Run(key, cohort_key, params, inter, main, data.train_idx, data.test_idx,
-                              list(data.gene_names), meta), False)
+    return RUNS.store(root)
 
 
 def _labelled(progress, what):
@@ -195,42 +193,3 @@ def _metrics(X, y, blocks, train_idx, test_idx, inter: TrainResult, main: TrainR
         "epochs_interaction": inter.epochs_run.tolist(),
         "epochs_main": main.epochs_run.tolist(),
     }
-
-
-def load_run(key: str, root=None) -> Run:
-    st = store(root)
-    meta = st.read_meta(key)
-    d = st.path(key)
-    try:
-        inter = TrainResult.from_state_dict(torch.load(d / "interaction.pt", weights_only=True))
-        main = TrainResult.from_state_dict(torch.load(d / "main.pt", weights_only=True))
-        with np.load(d / "split.npz") as z:
-            train_idx, test_idx = z["train_idx"], z["test_idx"]
-    except (OSError, RuntimeError, KeyError) as exc:
-        raise CacheError(f"cached run {key} is unreadable ({exc}); delete it and train again") from None
-    return Run(key, meta["cohort"], RunParams.from_dict(meta["params"]), inter, main, train_idx, test_idx,
-               meta.get("gene_names", []), meta)
-
-
-def list_runs(cohort_key: Optional[str] = None, root=None) -> list:
-    return [m for m in store(root).list() if cohort_key is None or m.get("cohort") == cohort_key]
-
-
-def delete_run(key: str, root=None) -> None:
-    store(root).delete(key)
-
-
-# ---- background jobs ---------------------------------------------------------------
-def job_spec(cohort_key: str, params: RunParams, root=None) -> JobSpec:
-    """A plain, picklable description of a training job."""
-    params.validate()
-    return JobSpec(kind="train", key=run_key(cohort_key, params, root),
-                   params={"cohort_key": cohort_key, "params": params.to_dict(),
-                           "root": None if root is None else str(root)},
-                   label=f"train E={params.ensemble} λ={'CV' if params.l1_cv else f'{params.l1:g}'}")
-
-
-def run_job(spec: JobSpec, progress, cancel) -> str:
-    p = spec.params
-    return train_run(p["cohort_key"], RunParams.from_dict(p["params"]), root=p.get("root"),
-                     progress=progress, cancel=cancel).key

@@ -38,7 +38,7 @@ MODELS = NETWORKS + ADDITIVE
 WIRINGS = ("pathway", "random")
 DEFAULT_MODELS = ("logreg", "biosparse", "dense", "linear", "l2")
 
-__all__ = ["compare", "learning_curve", "sparsity_sweep", "make_splits", "corrected_ttest", "ComparisonResult",
+__all__ = ["compare", "compare_arrays", "learning_curve", "sparsity_sweep", "make_splits", "corrected_ttest", "ComparisonResult",
            "LearningCurve", "SweepResult", "MODELS", "NETWORKS", "ADDITIVE", "WIRINGS"]
 
 
@@ -279,11 +279,41 @@ def compare(cohort: Cohort, models: Sequence[str] = DEFAULT_MODELS, folds: int =
     _check_wiring(wiring)
     cfg = _config(config, seed)
     X, y, genes, classes = _prepare(cohort, source)
+    return _compare_checked(X, y, genes, classes, models, folds, repeats, sparsity, wiring, seed, progress, cancel,
+                            pathways=pathways, cohort_pathways=cohort.pathways, config=cfg, dense_hidden=dense_hidden,
+                            ensemble_size=ensemble_size, n_neurons=n_neurons, additive_cs=additive_cs)
+
+
+def compare_arrays(X: np.ndarray, y: np.ndarray, genes: Sequence[str], classes: Sequence[str],
+                   models: Sequence[str] = DEFAULT_MODELS, folds: int = 3, repeats: int = 10, sparsity: float = 1.0,
+                   wiring: str = "pathway", seed: int = 0, progress=None, cancel=None, *,
+                   pathways: Optional[dict] = None, config: Optional[EpiTrainConfig] = None,
+                   dense_hidden: Optional[int] = None, ensemble_size: int = 10, n_neurons: Optional[int] = None,
+                   additive_cs: Sequence[float] = additive.DEFAULT_CS) -> ComparisonResult:
+    """:func:`compare` on arrays: ``X`` (N, G, C) per-gene counts of each class (raw; they are
+    standardised per training fold), ``y`` (N,) case/control as 0/1, ``genes`` the G gene names
+    (matched to ``pathways``), ``classes`` the C class names. Same models, splits and outputs."""
+    X = np.asarray(X)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 3 or X.shape[1] != len(genes) or X.shape[2] != len(classes):
+        raise ParameterError(f"X: expected shape (N, {len(genes)} genes, {len(classes)} classes), got {X.shape}")
+    if y.shape != (X.shape[0],) or not np.isin(y, (0.0, 1.0)).all() or len(np.unique(y)) < 2:
+        raise ParameterError(f"y: expected {X.shape[0]} case/control values 0/1 with both classes present")
+    models = _check_models(models)
+    M._check_connected(sparsity)
+    _check_wiring(wiring)
+    cfg = _config(config, seed)
+    return _compare_checked(X, y, list(genes), list(classes), models, folds, repeats, sparsity, wiring, seed,
+                            progress, cancel, pathways=pathways, cohort_pathways=None, config=cfg,
+                            dense_hidden=dense_hidden, ensemble_size=ensemble_size, n_neurons=n_neurons,
+                            additive_cs=additive_cs)
+
+
+def _compare_checked(X, y, genes, classes, models, folds, repeats, sparsity, wiring, seed, progress, cancel,
+                     **settings) -> ComparisonResult:
     splits = make_splits(y, folds, repeats, seed)
     return _run(X, y, genes, classes, models, splits, wiring=wiring, sparsity=float(sparsity), seed=seed,
-                pathways=pathways, cohort_pathways=cohort.pathways, config=cfg, dense_hidden=dense_hidden,
-                ensemble_size=ensemble_size, n_neurons=n_neurons, additive_cs=additive_cs,
-                progress=progress, cancel=cancel)
+                progress=progress, cancel=cancel, **settings)
 
 
 def nested_subsets(y: np.ndarray, fractions: Sequence[float], seed: int = 0) -> dict:

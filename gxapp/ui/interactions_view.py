@@ -8,10 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from gxapp.analyses import interactions as ia
-from gxapp.analyses import runs
+from gxapp.analyses import surfaces
 from gxapp.genenet.metrics import p_to_score, pair_labels, precision_recall_curve_pairs
-from gxapp.genenet.surface import interaction_surface
-from gxapp.ui import charts
+from gxapp.ui import charts, widgets
 from gxapp.ui.widgets import chart_with_downloads
 
 JOB_KEY = "ia_job_id"
@@ -111,11 +110,13 @@ def plots(res: ia.InteractionResult) -> None:
         pair = _pair_picker(res, "surface_pair")
         if st.toggle("Fit the surface", key="surface_go",
                      help="Fits h(g_i, g_j) and h_i(g_i) + h_j(g_j) on the training rows (a few seconds)."):
-            with st.spinner("Fitting the interaction surface…"):
-                surf = _surface(res.run_key, pair[0], pair[1])
-            chart_with_downloads(charts.surface_chart(surf.grid, surf.points, surf.gene_a, surf.gene_b), "surface")
-            st.caption(f"Training R²: joint h {surf.r2_joint:.4f} vs additive {surf.r2_additive:.4f}. Background: "
-                       "h − h_i − h_j; points: individuals by predicted interaction (tertiles).")
+            with widgets.user_errors("Fitting the interaction surface"):
+                with st.spinner("Fitting the interaction surface (cached once fitted)…"):
+                    surf = _surface(res.run_key, pair[0], pair[1])
+                chart_with_downloads(charts.surface_chart(surf.grid, surf.points, surf.gene_a, surf.gene_b),
+                                     "surface")
+                st.caption(f"Training R²: joint h {surf.r2_joint:.4f} vs additive {surf.r2_additive:.4f}. "
+                           "Background: h − h_i − h_j; points: individuals by predicted interaction (tertiles).")
     with tabs[4]:
         _truth(res, truth)
 
@@ -126,16 +127,9 @@ def _pair_picker(res, key):
                         help="Ordered by the NN score.")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def _surface(run_key: str, gene_a: str, gene_b: str):
-    from gxapp.analyses import cohorts
-
-    run = runs.load_run(run_key)
-    cohort = cohorts.open_cohort(run.cohort_key)
-    data = run.params.prepare(cohort)
-    names = list(data.gene_names)
-    return interaction_surface(run.interaction, data.X, data.y, data.train_idx,
-                               (names.index(gene_a), names.index(gene_b)), names)
+    """The cached surface analysis (fitted once per run and pair, then read from the cache)."""
+    return surfaces.get(run_key, surfaces.SurfaceParams(gene_a=gene_a, gene_b=gene_b)).surface
 
 
 def _truth(res, truth) -> None:

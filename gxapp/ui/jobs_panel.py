@@ -5,16 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from gxapp import cache, jobs
-from gxapp.analyses import comparisons, interactions, runs
+from gxapp.analyses import register_jobs
 
 
 @st.cache_resource
 def manager() -> jobs.JobManager:
     """One manager for the server process: jobs outlive page switches and reloads."""
     m = jobs.manager()
-    m.register("train", runs.run_job)
-    m.register("interactions", interactions.run_job)
-    m.register("comparison", comparisons.run_job)
+    register_jobs(m)
     return m
 
 

@@ -84,7 +84,7 @@ def show_run(run: runs.Run) -> None:
 
 
 def runs_table(cohort_key: str):
-    entries = runs.list_runs(cohort_key)
+    entries = runs.entries(cohort_key)
     if not entries:
         st.info("No run for this cohort yet.")
         return None
@@ -103,7 +103,7 @@ def runs_table(cohort_key: str):
 
 def load(key: str):
     try:
-        return runs.load_run(key)
+        return runs.load(key)
     except GxError as exc:
         st.error(str(exc))
         return None

@@ -1,0 +1,151 @@
+"""Cohorts from files: which files, how to read them, and reading them (genotypes →
+SNP→gene mapping → samples aligned with phenotype and covariates → QC)."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from gxapp import cache
+from gxapp.data.assemble import assemble
+from gxapp.data.cohort import Cohort
+from gxapp.data.qc import QCParams, run_qc
+from gxapp.errors import InputFormatError, ParameterError
+from gxapp.params import InstanceOf, Integral, Interval, Options, Params
+from gxapp.progress import check_cancel, report, sub_progress
+
+FORMATS = ("plink", "vcf", "table")
+
+
+@dataclass
+class FileSpec(Params):
+    """Which files make a cohort, and how to read them (all paths on this machine)."""
+
+    genotypes: str
+    format: str = "auto"
+    pheno: Optional[str] = None
+    pheno_column: Optional[str] = None
+    covar: Optional[str] = None
+    genes: str = "grch37"
+    flank: int = 10_000
+    keep_genes: Optional[list] = None
+    snp_map: Optional[str] = None
+    pathways: Optional[str] = None
+    variants: Optional[str] = None
+    multiallelic: str = "split"
+    label: Optional[str] = None
+
+    _parameter_constraints = {
+        "genotypes": [str, InstanceOf(Path, "a path")],
+        "format": [Options(("auto",) + FORMATS)],
+        "genes": [str, InstanceOf(Path, "a path")],
+        "flank": [Interval(Integral, 0, None)],
+        "multiallelic": [Options(("split", "skip"))],
+    }
+
+    def resolved_format(self) -> str:
+        fmt = self.format
+        if fmt == "auto":
+            fmt = detect_format(self.genotypes)
+        if fmt not in FORMATS:
+            raise ParameterError(f"format: expected one of {FORMATS} or 'auto', got '{self.format}'")
+        return fmt
+
+    def plink_prefix(self) -> str:
+        p = str(self.genotypes)
+        for ext in (".bed", ".bim", ".fam"):
+            if p.endswith(ext):
+                return p[: -len(ext)]
+        return p
+
+    def input_files(self) -> list:
+        fmt = self.resolved_format()
+        files = [self.plink_prefix() + e for e in (".bed", ".bim", ".fam")] if fmt == "plink" else [self.genotypes]
+        for p in (self.pheno, self.covar, self.snp_map, self.pathways, self.variants):
+            if p:
+                files.append(p)
+        if self.genes.lower() not in ("grch37", "grch38", "hg19", "hg38"):
+            files.append(self.genes)
+        return files
+
+
+def detect_format(path) -> str:
+    p = str(path).lower()
+    if p.endswith((".bed", ".bim", ".fam")) or Path(str(path) + ".bed").exists():
+        return "plink"
+    if p.endswith((".vcf", ".vcf.gz", ".bcf", ".vcf.bgz")):
+        return "vcf"
+    if p.endswith((".csv", ".tsv", ".txt", ".parquet", ".csv.gz", ".tsv.gz")):
+        return "table"
+    raise InputFormatError(
+        f"{Path(path).name}: cannot tell the genotype format from the name; use a PLINK prefix, "
+        f".vcf/.vcf.gz/.bcf, or .csv/.tsv/.parquet (or pass format=)"
+    )
+
+
+def digest_inputs(spec: FileSpec) -> dict:
+    out = {}
+    for f in spec.input_files():
+        if not Path(f).is_file():
+            raise InputFormatError(f"{f}: file not found")
+        out[str(f)] = cache.file_digest(f)
+    return out
+
+
+
+def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
+    from gxapp.data.io import genes as genes_io
+    from gxapp.data.io import gmt, pheno, plink, table, variants as variants_io, vcf
+
+    """Read genotypes, map SNPs to genes, align samples with phenotype and covariates, run QC."""
+    spec.validate()
+    qc.validate()
+    fmt = spec.resolved_format()
+    t0 = time.perf_counter()
+    gene_table = genes_io.load_gene_table(spec.genes)
+    keep_genes = list(spec.keep_genes) if spec.keep_genes else None
+    check_cancel(cancel)
+    read_progress = sub_progress(progress, 0.05, 0.7)
+    if fmt == "plink":
+        prefix = spec.plink_prefix()
+        _, bim = plink.check_plink(prefix)
+        whole = genes_io.map_snps_to_genes(bim, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        geno = plink.read_plink(prefix, select=np.flatnonzero(whole.snp_mask), progress=read_progress, cancel=cancel)
+        # re-map on the SNPs read so indices refer to their columns; report on the whole file
+        mapping = genes_io.map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        mapping.report = whole.report
+    elif fmt == "vcf":
+        sel = gene_table if keep_genes is None else gene_table[gene_table["gene"].isin(keep_genes)]
+        regions = list(zip(sel["chrom"], (sel["start"] - spec.flank).clip(lower=1), sel["end"] + spec.flank))
+        geno = vcf.read_vcf(spec.genotypes, regions=regions, multiallelic=spec.multiallelic,
+                            progress=read_progress, cancel=cancel)
+        mapping = genes_io.map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
+    else:
+        geno = table.read_genotype_table(spec.genotypes, snp_map=spec.snp_map)
+        mapping = genes_io.map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
+    check_cancel(cancel)
+    report(progress, 0.75, "reading phenotype, covariates, pathways")
+    pheno_df, trait = (None, "quantitative")
+    if spec.pheno:
+        pheno_df, trait = pheno.read_pheno(spec.pheno, column=spec.pheno_column)
+    covar_df = pheno.read_covar(spec.covar) if spec.covar else None
+    pathways = gmt.read_gmt(spec.pathways) if spec.pathways else None
+    var_df = variants_io.read_variant_table(spec.variants) if spec.variants else None
+    meta = {
+        "label": spec.label or Path(spec.plink_prefix() if fmt == "plink" else spec.genotypes).name,
+        "source": fmt,
+        "spec": {k: v for k, v in asdict(spec).items() if k != "label"},
+        "load_report": dict(geno.meta),
+    }
+    cohort = assemble(geno, mapping, pheno_df, trait, covar_df, pathways, var_df, meta)
+    if pathways is not None:
+        cohort.pathways, cohort.meta["pathway_report"] = gmt.restrict_pathways(pathways, cohort.gene_names, source=spec.pathways)
+    check_cancel(cancel)
+    report(progress, 0.85, "quality control")
+    cohort, qc_report = run_qc(cohort, qc, cancel=cancel)
+    cohort.meta["qc"] = qc_report.to_dict()
+    cohort.meta["seconds"] = round(time.perf_counter() - t0, 3)
+    return cohort
