@@ -78,6 +78,16 @@ def test_params_validate_names_the_field(field, value):
         QCParams(**{field: value}).validate()
 
 
+def test_params_messages_say_what_to_give():
+    with pytest.raises(ParameterError) as e:
+        QCParams(maf=0.6).validate()
+    assert str(e.value) == "maf: expected a number in [0, 0.5], got 0.6"
+    with pytest.raises(ParameterError) as e:
+        QCParams(mind="x").validate()
+    assert str(e.value) == "mind: expected a number in [0, 1] or None, got 'x'"
+    assert QCParams.from_dict(QCParams(geno=0.1).to_dict()) == QCParams(geno=0.1)
+
+
 def test_params_defaults_valid():
     p = QCParams().validate()
     assert (p.geno, p.maf, p.hwe, p.mind) == (0.05, 0.01, 1e-6, None)

@@ -19,9 +19,7 @@ The HWE test is the exact test PLINK uses, in :mod:`gxapp.data.hwe`.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
-from numbers import Real
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -29,7 +27,8 @@ import pandas as pd
 
 from gxapp.data.cohort import Cohort, validate
 from gxapp.data.hwe import hwe_pvalues_from_counts
-from gxapp.errors import EmptyDataError, ParameterError
+from gxapp.errors import EmptyDataError
+from gxapp.params import Interval, Params, Real
 from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 
 STEPS = (
@@ -49,7 +48,7 @@ _N_EXAMPLES = 10
 # parameters
 # ---------------------------------------------------------------------------
 @dataclass
-class QCParams:
+class QCParams(Params):
     """QC thresholds (PLINK names).
 
     geno : max SNP missing rate (SNPs missing in more than this fraction are removed)
@@ -63,22 +62,12 @@ class QCParams:
     hwe: float = 1e-6
     mind: Optional[float] = None
 
-    def validate(self) -> "QCParams":
-        def num(name, value, lo, hi):
-            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-                raise ParameterError(f"QCParams.{name}: expected a number in [{lo}, {hi}], got {value!r}")
-            if not lo <= float(value) <= hi:
-                raise ParameterError(f"QCParams.{name}: must be in [{lo}, {hi}], got {value}")
-
-        num("geno", self.geno, 0, 1)
-        num("maf", self.maf, 0, 0.5)
-        num("hwe", self.hwe, 0, 1)
-        if self.mind is not None:
-            num("mind", self.mind, 0, 1)
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    _parameter_constraints = {
+        "geno": [Interval(Real, 0, 1)],
+        "maf": [Interval(Real, 0, 0.5)],
+        "hwe": [Interval(Real, 0, 1)],
+        "mind": [None, Interval(Real, 0, 1)],
+    }
 
 
 # ---------------------------------------------------------------------------
