@@ -17,7 +17,7 @@ from gxapp import cache
 from gxapp.data.assemble import assemble
 from gxapp.data.cohort import Cohort
 from gxapp.errors import InputFormatError, ParameterError
-from gxapp.data.io.cohort_store import load_cohort_dir, save_cohort
+from gxapp.data.io.cohort_files import load_cohort_dir, save_cohort
 from gxapp.progress import check_cancel, report, sub_progress
 from gxapp.data.qc import QCParams, run_qc
 from gxapp.data.simulate import SimParams, simulate_cohort, simulate_on_cohort
