@@ -137,4 +137,3 @@ def _hwe_window(n, n_rare, par, k_lo, k_hi, k_obs, k_max, midp, max_cells=2_000_
         ok_out[sel] = ((k_lo[sel] == 0) | (l_left < floor)) & ((k_hi[sel] == k_max[sel]) | (l_right < floor))
         start = stop
     return p_out, ok_out
-

@@ -89,4 +89,3 @@ class PermutationResult:
         out[iu] = q
         out[(iu[1], iu[0])] = q
         return out
-

@@ -62,4 +62,3 @@ def hwe_exact_reference(n_het: int, n_hom1: int, n_hom2: int, midp: bool = False
         else:
             p += q
     return min(p, 1.0)
-

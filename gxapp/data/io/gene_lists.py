@@ -49,4 +49,3 @@ def read_gene_list(source, name: Optional[str] = None) -> list:
     if not out:
         raise EmptyDataError(f"{label}: no gene names found; give one gene symbol per line (or comma separated)")
     return out
-

@@ -34,7 +34,6 @@ class MappingResult:
     report: dict = field(default_factory=dict)
 
 
-
 def _expected_coverage(idx: SnpIndex, chrom: np.ndarray, pos: np.ndarray, gchrom, lo_pos, hi_pos) -> float:
     """Fraction of SNPs one would expect to map if they were spread evenly over their span:
     per chromosome, the share of [min pos, max pos] covered by (flanked) gene intervals."""
@@ -57,7 +56,6 @@ def _expected_coverage(idx: SnpIndex, chrom: np.ndarray, pos: np.ndarray, gchrom
         cov = np.maximum(h - np.maximum(l, prev), 0).sum()
         exp += n * (cov / max(b + 1 - a, 1)) if b > a else n * float(cov > 0)
     return exp / total if total else 0.0
-
 
 
 def map_snps_to_genes(snps: pd.DataFrame, genes: Optional[pd.DataFrame], flank: int = 10_000,

@@ -14,14 +14,14 @@ import pandas as pd
 
 from gxapp.errors import EmptyDataError, InputFormatError, ParameterError
 from gxapp.data.io.genotypes import normalise_chrom
-from gxapp.data.io.sources import decode_text, read_bytes, file_suffix
+from gxapp.data.io.sources import decode_text, file_suffix, read_bytes
 
 __all__ = ["BUILTIN", "BUILD_ALIASES", "BUILD_LABEL", "GENE_COLS", "builtin_table", "chrom_rank",
            "drop_duplicate_genes", "genome_order", "load_gene_table"]
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "resources"
 
-#: Built-in gene tables (NCBI Gene via Bioconductor org.Hs.eg.db, see gxapp/data/README.md).
+#: Built-in gene tables (NCBI Gene via Bioconductor org.Hs.eg.db, see gxapp/data/resources/README.md).
 BUILTIN = {
     "grch37": DATA_DIR / "genes_grch37.tsv.gz",
     "grch38": DATA_DIR / "genes_grch38.tsv.gz",
@@ -51,6 +51,7 @@ def _builtin_key(source) -> Optional[str]:
 
 # --------------------------------------------------------------------------- ordering
 def chrom_rank(chrom: str) -> tuple:
+    """Sort key of a chromosome name: 1..22, X, Y, XY, MT, then the others by name."""
     c = str(chrom)
     if c.isdigit():
         return (0, int(c), "")
@@ -72,10 +73,11 @@ def genome_order(df: pd.DataFrame, start: str = "start", end: str = "end") -> pd
     return out
 
 
-
 # --------------------------------------------------------------------------- gene tables
 @functools.lru_cache(maxsize=4)
 def builtin_table(key: str) -> pd.DataFrame:
+    """The built-in table ``key`` ("grch37" / "grch38"), read once and cached: do not modify it
+    (:func:`load_gene_table` hands out copies)."""
     df = pd.read_csv(BUILTIN[key], sep="\t", dtype={"symbol": str, "chrom": str, "gene_type": str, "strand": str})
     df = df.rename(columns={"symbol": "gene"})
     df["chrom"] = normalise_chrom(df["chrom"]).to_numpy()
@@ -261,4 +263,3 @@ def load_gene_table(source, name: Optional[str] = None, gene_types: Optional[Ite
         df = df[keep].reset_index(drop=True)
         df.attrs = attrs
     return df
-

@@ -63,4 +63,3 @@ def guess_build_from_positions(chrom: np.ndarray, pos: np.ndarray) -> dict:
             reason = (f"{frac[top]:.0%} of SNPs fall in protein-coding genes with {BUILD_LABEL[top]} "
                       f"but {frac[other]:.0%} with {BUILD_LABEL[other]}")
     return {"grch37": frac["grch37"], "grch38": frac["grch38"], "beyond_end": beyond, "best": best, "reason": reason}
-

@@ -74,4 +74,3 @@ def expand_ranges(lo: np.ndarray, hi: np.ndarray, order: np.ndarray) -> tuple[np
     starts = np.cumsum(counts) - counts
     slot = np.arange(total, dtype=np.int64) - np.repeat(starts, counts) + np.repeat(lo, counts)
     return gid, order[slot].astype(np.int64)
-
