@@ -37,7 +37,7 @@ def _add_input_flags(p: argparse.ArgumentParser, need_pheno: bool) -> None:
 
 def _file_spec(a):
     from gxapp.analyses.cohorts import FileSpec
-    from gxapp.data.io.genes import read_gene_list
+    from gxapp.data.io.gene_lists import read_gene_list
 
     if a.bfile:
         geno, fmt = a.bfile, "plink"

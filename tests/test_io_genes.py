@@ -7,16 +7,10 @@ import pandas as pd
 import pytest
 
 from gxapp.errors import EmptyDataError, GeneMappingError, InputFormatError, ParameterError
-from gxapp.data.io import genes as G
-from gxapp.data.io.genes import (
-    BUILTIN,
-    CHROM_LENGTHS,
-    MappingResult,
-    guess_build,
-    load_gene_table,
-    map_snps_to_genes,
-    read_gene_list,
-)
+from gxapp.data.io.gene_lists import read_gene_list
+from gxapp.data.io.gene_mapping import MappingResult, map_snps_to_genes
+from gxapp.data.io.gene_tables import BUILTIN, builtin_table, load_gene_table
+from gxapp.data.io.genome_build import CHROM_LENGTHS, guess_build
 
 
 # --------------------------------------------------------------------------- helpers
@@ -69,7 +63,7 @@ def test_builtin_cached_and_copy_safe():
     a.loc[0, "gene"] = "MUTATED"
     b = load_gene_table("grch38")
     assert b.loc[0, "gene"] != "MUTATED"
-    assert G._load_builtin.cache_info().hits >= 1
+    assert builtin_table.cache_info().hits >= 1
 
 
 def test_gene_types_filter():

@@ -79,7 +79,7 @@ def test_restrict_pathways():
 
 
 def test_restrict_real_pathways_to_builtin_genes(shared_data):
-    from gxapp.data.io.genes import load_gene_table
+    from gxapp.data.io.gene_tables import load_gene_table
 
     pw = read_gmt(shared_data / "pathways" / "progeny_top100.gmt")
     genes = load_gene_table("grch38")["gene"]

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from gxapp.errors import ParameterError
-from gxapp.genenet.permutation import PermutationResult, fdr_reference, null_targets, permutation_seed
+from gxapp.genenet.permutation import PermutationResult, null_targets, permutation_seed
+from reference.fdr import fdr_reference
 
 
 def _sym(a):

@@ -1,4 +1,4 @@
-"""SNP / sample QC and the exact HWE test (gxapp.data.qc)."""
+"""SNP / sample QC (gxapp.data.qc) and the exact HWE test (gxapp.data.hwe)."""
 from fractions import Fraction
 from math import factorial
 
@@ -7,16 +7,16 @@ import pytest
 
 from helpers import make_cohort
 from gxapp.errors import Cancelled, EmptyDataError, ParameterError
+from gxapp.data.hwe import hwe_pvalues_from_counts
 from gxapp.data.qc import (
     STEPS,
     QCParams,
     QCReport,
-    _hwe_exact_reference,
     genotype_counts,
     hwe_pvalues,
-    hwe_pvalues_from_counts,
     run_qc,
 )
+from reference.hwe import hwe_exact_reference
 
 
 # ---------------------------------------------------------------------------
@@ -76,6 +76,16 @@ def planted():
 def test_params_validate_names_the_field(field, value):
     with pytest.raises(ParameterError, match=field):
         QCParams(**{field: value}).validate()
+
+
+def test_params_messages_say_what_to_give():
+    with pytest.raises(ParameterError) as e:
+        QCParams(maf=0.6).validate()
+    assert str(e.value) == "maf: expected a number in [0, 0.5], got 0.6"
+    with pytest.raises(ParameterError) as e:
+        QCParams(mind="x").validate()
+    assert str(e.value) == "mind: expected a number in [0, 1] or None, got 'x'"
+    assert QCParams.from_dict(QCParams(geno=0.1).to_dict()) == QCParams(geno=0.1)
 
 
 def test_params_defaults_valid():
@@ -279,7 +289,7 @@ def test_hwe_fast_equals_reference_on_random_triples():
     t = np.array(triples)
     for midp in (False, True):
         fast = hwe_pvalues_from_counts(t[:, 0], t[:, 1], t[:, 2], midp=midp)
-        ref = np.array([_hwe_exact_reference(*tr, midp=midp) for tr in triples])
+        ref = np.array([hwe_exact_reference(*tr, midp=midp) for tr in triples])
         np.testing.assert_allclose(fast, ref, rtol=1e-9, atol=1e-290)
     assert (fast <= 1).all() and (fast >= 0).all()
 
@@ -291,7 +301,7 @@ def test_hwe_both_equal_exact_rational_enumeration_on_all_small_tables():
     for (h, a, b), f in zip(trip, fast):
         exact = float(_hwe_fraction(h, a, b))
         assert f == pytest.approx(exact, rel=1e-12), (h, a, b)
-        assert _hwe_exact_reference(h, a, b) == pytest.approx(exact, rel=1e-12), (h, a, b)
+        assert hwe_exact_reference(h, a, b) == pytest.approx(exact, rel=1e-12), (h, a, b)
 
 
 def test_hwe_known_values():
@@ -336,7 +346,7 @@ def test_hwe_large_counts_agree_with_reference():
         rows.append((c[1], c[0], c[2]))
     t = np.array(rows)
     fast = hwe_pvalues_from_counts(t[:, 0], t[:, 1], t[:, 2])
-    ref = [_hwe_exact_reference(*r) for r in rows]
+    ref = [hwe_exact_reference(*r) for r in rows]
     np.testing.assert_allclose(fast, ref, rtol=1e-9, atol=1e-290)
 
 
@@ -347,8 +357,20 @@ def test_hwe_pvalues_on_genotype_matrix():
     c = genotype_counts(G)
     assert (c.sum(axis=0) == 500).all() and (c[3] == (G < 0).sum(axis=0)).all()
     p = hwe_pvalues(G)
-    ref = [_hwe_exact_reference(int((G[:, j] == 1).sum()), int((G[:, j] == 0).sum()), int((G[:, j] == 2).sum()))
+    ref = [hwe_exact_reference(int((G[:, j] == 1).sum()), int((G[:, j] == 0).sum()), int((G[:, j] == 2).sum()))
            for j in range(30)]
     np.testing.assert_allclose(p, ref, rtol=1e-9)
     rows = np.arange(0, 500, 3)
     np.testing.assert_allclose(hwe_pvalues(G, rows=rows), hwe_pvalues(G[rows]))
+
+
+def test_hwe_module_is_the_kernel_qc_uses():
+    from gxapp.data import hwe, qc
+
+    assert hwe.__all__ == ["TIE_RTOL", "hwe_pvalues_from_counts"]
+    assert qc.hwe_pvalues_from_counts is hwe.hwe_pvalues_from_counts
+    assert not hasattr(qc, "_hwe_exact_reference")
+    rng = np.random.default_rng(5)
+    G = rng.choice(np.array([-1, 0, 1, 2], np.int8), size=(300, 20), p=[0.05, 0.5, 0.3, 0.15])
+    c = genotype_counts(G)
+    np.testing.assert_array_equal(hwe_pvalues(G), hwe.hwe_pvalues_from_counts(c[1], c[0], c[2]))

@@ -9,7 +9,7 @@ from dataclasses import fields, replace
 import numpy as np
 import pytest
 
-from gxapp.data.io.cohort_store import save_cohort
+from gxapp.data.io.cohort_files import save_cohort
 from gxapp.analyses import cohorts, runs
 from gxapp.errors import Cancelled, ParameterError
 from gxapp.data.simulate import SimParams

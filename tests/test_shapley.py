@@ -25,8 +25,8 @@ from gxapp.genenet.shapley import (
     size_distribution,
     weight_matrix,
 )
-from gxapp.genenet.shapley.reference import masked_head, reference_scores
 from gxapp.genenet.train import TrainConfig, train_ensemble
+from reference.shapley import masked_head, reference_scores
 
 
 def random_net(M, K=2, B=3, H=7, seed=0):

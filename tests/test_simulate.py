@@ -346,3 +346,24 @@ def test_casecontrol_needs_four_genes_and_params_roundtrip():
     assert SimParams.from_dict(d) == p
     c = simulate_cohort(p)
     validate(c)
+
+
+def test_param_messages_and_strict_from_dict():
+    cases = [
+        ({"n_samples": 100.5}, "n_samples: expected an integer >= 20, got 100.5"),
+        ({"prop_causal": 0.0}, "prop_causal: expected a number in (0, 1], got 0.0"),
+        ({"seed": -1}, "seed: expected an integer >= 0 or None, got -1"),
+        ({"scenario": "casecontrol", "n_genes": 3},
+         "n_genes: expected an integer >= 4 for the 'casecontrol' scenario, got 3"),
+        ({"n_genes": 10, "n_pathways": 6},
+         "n_pathways: expected None or an integer in 1..5 (at least 2 genes per pathway), got 6"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ParameterError) as e:
+            SimParams(**kwargs).validate()
+        assert str(e.value) == message
+    SimParams(epistasis="positive").validate()
+    assert SimParams(epistasis="positive").to_dict()["epistasis"] == ["positive"]
+    assert SimParams.from_dict({"epistasis": ["negative"]}).epistasis == ("negative",)
+    with pytest.raises(ParameterError, match="bogus: not a parameter of SimParams"):
+        SimParams.from_dict({"bogus": 1})

@@ -93,8 +93,7 @@ class Analysis:
 
     def key(self, source, params, root=None) -> str:
         self.check_params(params)
-        science = params.science() if hasattr(params, "science") else params.to_dict()
-        return cache.make_key(self.kind, self.version, self.fingerprint(source, root), science)
+        return cache.make_key(self.kind, self.version, self.fingerprint(source, root), params.science())
 
     def exists(self, source, params, root=None) -> bool:
         return self.store(root).exists(self.key(source, params, root))

@@ -14,7 +14,7 @@ from gxapp import cache
 from gxapp.analyses.base import Analysis, Result, source_fingerprint_of_cohort
 from gxapp.data.cohort import Cohort
 from gxapp.data.files import FORMATS, FileSpec, detect_format, digest_inputs, read_cohort_files  # noqa: F401
-from gxapp.data.io.cohort_store import load_cohort_dir, save_cohort
+from gxapp.data.io.cohort_files import load_cohort_dir, save_cohort
 from gxapp.data.qc import QCParams
 from gxapp.data.simulate import SimParams, simulate_cohort, simulate_on_cohort
 from gxapp.errors import CacheError
@@ -42,9 +42,7 @@ class _Cohorts(Analysis):
 
     def read(self, key, meta, folder, root) -> CohortResult:
         ptype = _ORIGINS.get(meta.get("origin"), _ORIGINS["files"]).params_type
-        d = meta.get("params") or {}
-        params = ptype.from_dict(d) if hasattr(ptype, "from_dict") else ptype(**d)  # MERGE: QCParams is Params
-        return CohortResult(key, params, meta, cohort=load_cohort_dir(folder))
+        return CohortResult(key, ptype.from_dict(meta.get("params") or {}), meta, cohort=load_cohort_dir(folder))
 
     def _publish(self, cohort: Cohort, extra: dict) -> tuple:
         meta = dict(extra, origin=self.origin, label=cohort.meta.get("label"), source=cohort.meta.get("source"),

@@ -13,7 +13,7 @@ import pandas as pd
 
 from gxapp.data.cohort import Cohort, validate
 from gxapp.errors import SampleMismatchError
-from gxapp.data.io.genes import MappingResult
+from gxapp.data.io.gene_mapping import MappingResult
 from gxapp.data.io.genotypes import Genotypes
 
 
@@ -48,7 +48,7 @@ def assemble(
 ) -> Cohort:
     """Build a validated Cohort.
 
-    ``mapping`` comes from :func:`gxapp.data.io.genes.map_snps_to_genes` on
+    ``mapping`` comes from :func:`gxapp.data.io.gene_mapping.map_snps_to_genes` on
     ``geno.snps``; only SNPs in at least one gene are kept. ``pheno`` has
     columns ``iid``, ``value``; ``covar`` is indexed by iid.
     """

@@ -97,7 +97,8 @@ def digest_inputs(spec: FileSpec) -> dict:
 
 
 def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
-    from gxapp.data.io import genes as genes_io
+    from gxapp.data.io.gene_mapping import map_snps_to_genes
+    from gxapp.data.io.gene_tables import load_gene_table
     from gxapp.data.io import gmt, pheno, plink, table, variants as variants_io, vcf
 
     """Read genotypes, map SNPs to genes, align samples with phenotype and covariates, run QC."""
@@ -105,27 +106,27 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
     qc.validate()
     fmt = spec.resolved_format()
     t0 = time.perf_counter()
-    gene_table = genes_io.load_gene_table(spec.genes)
+    gene_table = load_gene_table(spec.genes)
     keep_genes = list(spec.keep_genes) if spec.keep_genes else None
     check_cancel(cancel)
     read_progress = sub_progress(progress, 0.05, 0.7)
     if fmt == "plink":
         prefix = spec.plink_prefix()
         _, bim = plink.check_plink(prefix)
-        whole = genes_io.map_snps_to_genes(bim, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        whole = map_snps_to_genes(bim, gene_table, flank=spec.flank, keep_genes=keep_genes)
         geno = plink.read_plink(prefix, select=np.flatnonzero(whole.snp_mask), progress=read_progress, cancel=cancel)
         # re-map on the SNPs read so indices refer to their columns; report on the whole file
-        mapping = genes_io.map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
         mapping.report = whole.report
     elif fmt == "vcf":
         sel = gene_table if keep_genes is None else gene_table[gene_table["gene"].isin(keep_genes)]
         regions = list(zip(sel["chrom"], (sel["start"] - spec.flank).clip(lower=1), sel["end"] + spec.flank))
         geno = vcf.read_vcf(spec.genotypes, regions=regions, multiallelic=spec.multiallelic,
                             progress=read_progress, cancel=cancel)
-        mapping = genes_io.map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
     else:
         geno = table.read_genotype_table(spec.genotypes, snp_map=spec.snp_map)
-        mapping = genes_io.map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
     check_cancel(cancel)
     report(progress, 0.75, "reading phenotype, covariates, pathways")
     pheno_df, trait = (None, "quantitative")

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from gxapp.analyses.cohorts import FileSpec
-from gxapp.data.io.genes import read_gene_list
+from gxapp.data.io.gene_lists import read_gene_list
 from gxapp.data.io.uploads import DEFAULT_MAX_MB, save_uploads
 from gxapp.data.qc import QCParams
 from gxapp.data.simulate import SimParams

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from gxapp.errors import DuplicateIdError, EmptyDataError, GeneMappingError, InputFormatError, ParameterError
-from gxapp.data.io.genes import _decode, _read_bytes
+from gxapp.data.io.sources import decode_text, read_bytes
 
 
 def read_gmt(source, name: Optional[str] = None) -> dict:
@@ -17,8 +17,8 @@ def read_gmt(source, name: Optional[str] = None) -> dict:
     (name, description, at least one gene) raises InputFormatError naming the line; a pathway name
     seen twice raises DuplicateIdError; a file without gene sets raises EmptyDataError.
     """
-    data, label = _read_bytes(source, name)
-    text = _decode(data)
+    data, label = read_bytes(source, name)
+    text = decode_text(data)
     out: dict = {}
     first_line: dict = {}
     for no, raw in enumerate(text.splitlines(), start=1):

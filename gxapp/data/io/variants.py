@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
-from gxapp.data.io.genes import _decode, _read_bytes, _suffix
+from gxapp.data.io.sources import decode_text, file_suffix, read_bytes
 
 # ANNOVAR functional classes used by paper B's gene-centric encoding, in a fixed order.
 CLASSES = (
@@ -158,8 +158,8 @@ def read_variant_table(source, name: Optional[str] = None) -> pd.DataFrame:
     repeated (iid, gene, class) rows are summed. Synonymous and intergenic rows are dropped and
     counted in ``attrs["n_rows_ignored"]``; unknown classes raise InputFormatError listing them.
     """
-    data, label = _read_bytes(source, name)
-    suf = _suffix(label)
+    data, label = read_bytes(source, name)
+    suf = file_suffix(label)
     text = None
     if suf in (".parquet", ".pq") or data[:4] == b"PAR1":
         try:
@@ -168,7 +168,7 @@ def read_variant_table(source, name: Optional[str] = None) -> pd.DataFrame:
             raise InputFormatError(f"{label}: cannot read it as parquet ({exc}); export it again as parquet or CSV") from exc
         df = df.astype(object).where(df.notna(), "").astype(str)
     else:
-        text = _decode(data)
+        text = decode_text(data)
         first = next((ln for ln in text.splitlines() if ln.strip()), None)
         if first is None:
             raise EmptyDataError(f"{label}: the variant table is empty; give a table with sample, gene, class[, count]")

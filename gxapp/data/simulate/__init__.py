@@ -7,7 +7,7 @@ from ``numpy.random.default_rng(params.seed)``: the same parameters give the sam
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -15,6 +15,7 @@ import pandas as pd
 
 from gxapp.data.cohort import Cohort, validate
 from gxapp.errors import ParameterError
+from gxapp.params import Integral, Interval, Options, Params, Real, SubsetOf
 from gxapp.data.io.variants import CLASSES
 from gxapp.progress import check_cancel, report, sub_progress
 from gxapp.data.simulate.casecontrol import (
@@ -41,17 +42,13 @@ CLASS_FREQUENCIES = {
 }
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_num(v) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
-
-
 @dataclass(frozen=True)
-class SimParams:
-    """Parameters of a simulated cohort; see SPEC §3 (paper A) and §8 (paper B)."""
+class SimParams(Params):
+    """Parameters of a simulated cohort; see SPEC §3 (paper A) and §8 (paper B).
+
+    ``epistasis`` is one type (a string) or a tuple of types; :meth:`to_dict` always
+    gives a list. :meth:`from_dict` rejects unknown keys.
+    """
 
     scenario: str = "complex"
     n_samples: int = 10_000
@@ -68,62 +65,44 @@ class SimParams:
     n_pairs_per_type: int = 2
     effect: float = 1.0
 
-    def validate(self) -> "SimParams":
-        """Raise :class:`ParameterError` naming the first bad field; return self."""
-        if self.scenario not in SCENARIOS:
-            raise ParameterError(f"scenario: expected one of {SCENARIOS}, got {self.scenario!r}")
-        if not _is_int(self.n_samples) or self.n_samples < 20:
-            raise ParameterError(f"n_samples: expected an integer >= 20, got {self.n_samples!r}")
+    _parameter_constraints = {
+        "scenario": [Options(SCENARIOS)],
+        "n_samples": [Interval(Integral, 20, None)],
+        "n_genes": [Interval(Integral, 2, None)],  # 4 for casecontrol: _check
+        "snr": [Interval(Real, 0, None, closed="neither")],
+        "mi": [Interval(Real, 0, None, closed="neither")],
+        "prop_causal": [Interval(Real, 0, 1, closed="right")],
+        "seed": [None, Interval(Integral, 0, None)],
+        "genotype_model": [Options(GENOTYPE_MODELS)],
+        "snps_per_gene": [Interval(Integral, 1, 1000)],
+        "case_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "epistasis": [Options(EPISTASIS_TYPES), SubsetOf(EPISTASIS_TYPES)],
+        "n_pathways": [None, Interval(Integral, 1, None)],  # at most n_genes // 2: _check
+        "n_pairs_per_type": [Interval(Integral, 1, None)],
+        "effect": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def _check(self) -> None:
         min_genes = 4 if self.scenario == "casecontrol" else 2
-        if not _is_int(self.n_genes) or self.n_genes < min_genes:
+        if self.n_genes < min_genes:
             raise ParameterError(
                 f"n_genes: expected an integer >= {min_genes} for the '{self.scenario}' scenario, got {self.n_genes!r}"
             )
-        for name in ("snr", "mi"):
-            v = getattr(self, name)
-            if not _is_num(v) or v <= 0:
-                raise ParameterError(f"{name}: expected a number > 0, got {v!r}")
-        if not _is_num(self.prop_causal) or not 0 < self.prop_causal <= 1:
-            raise ParameterError(f"prop_causal: expected a number in (0, 1], got {self.prop_causal!r}")
-        if self.seed is not None and (not _is_int(self.seed) or self.seed < 0):
-            raise ParameterError(f"seed: expected a non-negative integer (or None), got {self.seed!r}")
-        if self.genotype_model not in GENOTYPE_MODELS:
-            raise ParameterError(f"genotype_model: expected one of {GENOTYPE_MODELS}, got {self.genotype_model!r}")
-        if not _is_int(self.snps_per_gene) or not 1 <= self.snps_per_gene <= 1000:
-            raise ParameterError(f"snps_per_gene: expected an integer in 1..1000, got {self.snps_per_gene!r}")
-        if not _is_num(self.case_fraction) or not 0 < self.case_fraction < 1:
-            raise ParameterError(f"case_fraction: expected a number in (0, 1), got {self.case_fraction!r}")
-        epi = (self.epistasis,) if isinstance(self.epistasis, str) else tuple(self.epistasis)
-        if not epi or any(t not in EPISTASIS_TYPES for t in epi):
-            raise ParameterError(f"epistasis: expected a non-empty subset of {EPISTASIS_TYPES}, got {self.epistasis!r}")
-        if self.n_pathways is not None and (
-            not _is_int(self.n_pathways) or not 1 <= self.n_pathways <= max(1, self.n_genes // 2)
-        ):
+        max_pathways = max(1, self.n_genes // 2)
+        if self.n_pathways is not None and self.n_pathways > max_pathways:
             raise ParameterError(
-                f"n_pathways: expected None or an integer in 1..{max(1, self.n_genes // 2)} "
+                f"n_pathways: expected None or an integer in 1..{max_pathways} "
                 f"(at least 2 genes per pathway), got {self.n_pathways!r}"
             )
-        if not _is_int(self.n_pairs_per_type) or self.n_pairs_per_type < 1:
-            raise ParameterError(f"n_pairs_per_type: expected an integer >= 1, got {self.n_pairs_per_type!r}")
-        if not _is_num(self.effect) or self.effect <= 0:
-            raise ParameterError(f"effect: expected a number > 0, got {self.effect!r}")
-        return self
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = super().to_dict()
         d["epistasis"] = [self.epistasis] if isinstance(self.epistasis, str) else list(self.epistasis)
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SimParams":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ParameterError(f"{unknown[0]}: not a simulation parameter (known: {sorted(known)})")
-        d = dict(d)
-        if "epistasis" in d and not isinstance(d["epistasis"], str):
-            d["epistasis"] = tuple(d["epistasis"])
-        return cls(**d)
+    def from_dict(cls, d: dict, strict: bool = True) -> "SimParams":
+        return super().from_dict(d, strict=strict)
 
 
 # ---- building blocks ---------------------------------------------------------------

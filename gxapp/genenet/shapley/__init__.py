@@ -3,8 +3,9 @@
 One algorithm per module: :mod:`.weights` (coalition weights of SII, BII,
 STII), :mod:`.exact` (all ``2^M`` coalitions by bit-DP, one product for all
 pairs), :mod:`.montecarlo` (one random permutation/coalition serves every pair),
-:mod:`.reference` (slow loops for tests), :mod:`.scores` (the entry point
-:func:`score_pairs` and its result :class:`PairScores`).
+:mod:`.scores` (the entry point :func:`score_pairs` and its result
+:class:`PairScores`). The slow per-pair loops the tests compare against are
+``tests/reference/shapley.py``.
 """
 from gxapp.genenet.shapley.exact import MAX_EXACT_GENES, coalition_values, exact_scores, weight_matrix
 from gxapp.genenet.shapley.montecarlo import DEFAULT_PERMUTATIONS, mc_scores

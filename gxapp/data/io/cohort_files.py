@@ -1,7 +1,9 @@
-"""A cohort on disk: int8 genotypes (.npy) + Parquet tables + JSON.
+"""A :class:`~gxapp.data.cohort.Cohort` as the files of one folder: int8 genotypes
+(.npy) + Parquet tables + JSON; :func:`save_cohort` writes them, :func:`load_cohort_dir`
+reads them back.
 
-Used by the cohort cache (``gxapp.cohorts``); loading memory-maps nothing and
-parses no text, so a cached cohort opens in well under a second.
+Used by the cohort cache (:mod:`gxapp.analyses.cohorts`); loading memory-maps nothing
+and parses no text, so a cached cohort opens in well under a second.
 """
 from __future__ import annotations
 

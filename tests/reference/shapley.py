@@ -1,4 +1,4 @@
-"""Slow, obviously-correct interaction indices, for tests only.
+"""Slow, obviously-correct Shapley interaction indices of :mod:`gxapp.genenet.shapley`.
 
 One model, one individual: for every pair and every coalition ``S ⊆ F∖{i,j}``
 the FULL head (:func:`gxapp.genenet.models.head_forward`) is run on the gene nodes with

@@ -1,0 +1,1 @@
+"""Slow, obviously-correct versions of fast kernels, for the tests to compare against."""
