@@ -12,11 +12,11 @@ from gxapp.errors import GxError
 
 
 def _add_qc_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--flank", type=int, default=10_000, help="bp added to both ends of each gene (default 10000)")
-    p.add_argument("--maf", type=float, default=0.01, help="drop SNPs with minor allele frequency below X (default 0.01)")
-    p.add_argument("--geno", type=float, default=0.05, help="drop SNPs with missing rate above X (default 0.05)")
-    p.add_argument("--hwe", type=float, default=1e-6, help="drop SNPs with HWE exact p below X (default 1e-6; 0 disables)")
-    p.add_argument("--mind", type=float, default=None, help="drop samples with missing rate above X (default off)")
+    p.add_argument("--flank", type=int, default=_D.file.flank, help="bp added to both ends of each gene (default %(default)s)")
+    p.add_argument("--maf", type=float, default=_D.qc.maf, help="drop SNPs with minor allele frequency below X (default %(default)s)")
+    p.add_argument("--geno", type=float, default=_D.qc.geno, help="drop SNPs with missing rate above X (default %(default)s)")
+    p.add_argument("--hwe", type=float, default=_D.qc.hwe, help="drop SNPs with HWE exact p below X (default %(default)s; 0 disables)")
+    p.add_argument("--mind", type=float, default=_D.qc.mind, help="drop samples with missing rate above X (default off)")
 
 
 def _add_input_flags(p: argparse.ArgumentParser, need_pheno: bool) -> None:
@@ -124,16 +124,16 @@ def cmd_qc(a) -> int:
 
 
 def _train_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ensemble", type=int, default=10, help="ensemble members (paper: 50)")
-    p.add_argument("--l1", type=float, default=None, help="sparsity: L1 strength on all weights")
+    p.add_argument("--ensemble", type=int, default=_D.run.ensemble, help="ensemble members (default %(default)s; paper: 50)")
+    p.add_argument("--l1", type=float, default=_D.run.l1, help="sparsity: L1 strength on all weights (default %(default)s)")
     p.add_argument("--l1-cv", action="store_true", help="choose λ by 5-fold CV on the training rows")
-    p.add_argument("--gene-hidden", type=int, default=10, help="per-gene MLP width (0 = linear gene node)")
-    p.add_argument("--head-hidden", type=int, default=100, help="head MLP width")
-    p.add_argument("--epochs", type=int, default=200, help="max epochs (early stopping ends most members sooner)")
-    p.add_argument("--patience", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=30_000)
-    p.add_argument("--lr", type=float, default=0.005)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gene-hidden", type=int, default=_D.run.gene_hidden, help="per-gene MLP width (0 = linear gene node; default %(default)s)")
+    p.add_argument("--head-hidden", type=int, default=_D.run.head_hidden, help="head MLP width (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=_D.run.max_epochs, help="max epochs (early stopping ends most members sooner; default %(default)s)")
+    p.add_argument("--patience", type=int, default=_D.run.patience, help="epochs without validation gain before a member stops (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=_D.run.batch_size, help="rows per Adam step (default %(default)s)")
+    p.add_argument("--lr", type=float, default=_D.run.lr, help="Adam learning rate (default %(default)s)")
+    p.add_argument("--seed", type=int, default=_D.run.seed)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
 
@@ -144,9 +144,7 @@ def _run_params(a):
     kw = dict(ensemble=a.ensemble, l1_cv=a.l1_cv, gene_hidden=a.gene_hidden, head_hidden=a.head_hidden,
               max_epochs=a.epochs, patience=a.patience, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
               device=a.device, threads=a.threads)
-    if a.l1 is not None:
-        kw["l1"] = a.l1
-    return RunParams(**kw)
+    return RunParams(l1=a.l1, **kw)
 
 
 def _cohort_for(a):
@@ -292,21 +290,38 @@ def cmd_surface(a) -> int:
     return 0
 
 
+class _D:
+    """The declared defaults (one place: each Params class), read when the parser is built."""
+
+
+def _load_defaults() -> None:
+    from gxapp.analyses.comparisons import ComparisonParams
+    from gxapp.analyses.interactions import InteractionParams
+    from gxapp.analyses.runs import RunParams
+    from gxapp.data.files import FileSpec
+    from gxapp.data.qc import QCParams
+    from gxapp.data.simulate import SimParams
+
+    _D.qc, _D.run, _D.sim = QCParams(), RunParams(), SimParams()
+    _D.file, _D.interactions, _D.comparison = FileSpec(genotypes=""), InteractionParams(), ComparisonParams()
+
+
 def build_parser() -> argparse.ArgumentParser:
+    _load_defaults()
     ap = argparse.ArgumentParser(prog="python -m gxapp", description="gxapp: gene-gene interactions with neural networks")
     sub = ap.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("simulate", help="simulate a cohort with planted interactions (paper A / paper B)")
     s.add_argument("--scenario", choices=("complex", "simple", "null", "casecontrol"), default="complex")
-    s.add_argument("--n-samples", type=int, default=10_000)
-    s.add_argument("--n-genes", type=int, default=10)
-    s.add_argument("--snr", type=float, default=0.1, help="signal variance / noise variance")
-    s.add_argument("--mi", type=float, default=1.0, help="main-effect variance / interaction variance")
-    s.add_argument("--prop-causal", type=float, default=0.5, help="fraction of causal SNPs per gene")
+    s.add_argument("--n-samples", type=int, default=_D.sim.n_samples)
+    s.add_argument("--n-genes", type=int, default=_D.sim.n_genes)
+    s.add_argument("--snr", type=float, default=_D.sim.snr, help="signal variance / noise variance (default %(default)s)")
+    s.add_argument("--mi", type=float, default=_D.sim.mi, help="main-effect variance / interaction variance (default %(default)s)")
+    s.add_argument("--prop-causal", type=float, default=_D.sim.prop_causal, help="fraction of causal SNPs per gene (default %(default)s)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--genotype-model", choices=("coalescent", "binomial"), default="coalescent")
-    s.add_argument("--snps-per-gene", type=int, default=40)
-    s.add_argument("--case-fraction", type=float, default=0.5, help="casecontrol: fraction of cases")
+    s.add_argument("--snps-per-gene", type=int, default=_D.sim.snps_per_gene)
+    s.add_argument("--case-fraction", type=float, default=_D.sim.case_fraction, help="casecontrol: fraction of cases")
     s.add_argument("--bfile", metavar="PREFIX", help="simulate on these genotypes instead of coalescent ones")
     s.add_argument("--genes", default="grch37", metavar="FILE|grch37|grch38", help="with --bfile: gene table")
     _add_qc_flags(s)
@@ -328,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--permutations", type=int, default=0, metavar="B", help="permutations (0: scores and peers only)")
     i.add_argument("--perm-method", choices=("I", "R", "T"), default="I", help="Perm I (default), R or T")
     i.add_argument("--index", choices=("SII", "BII", "STII"), default="SII", help="interaction index")
-    i.add_argument("--max-rows", type=int, default=2_000, help="test individuals scored (a recorded sample)")
+    i.add_argument("--max-rows", type=int, default=_D.interactions.max_rows, help="test individuals scored (a recorded sample; default %(default)s)")
     i.add_argument("--json", metavar="OUT", help="write the ranked pairs and statistics as JSON")
     i.set_defaults(func=cmd_interactions)
 
@@ -348,9 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_qc_flags(e)
     e.add_argument("--models", default="logreg,biosparse,dense,linear,l2",
                    help="comma-separated: logreg, biosparse, dense, linear, ensemble, l2, l1")
-    e.add_argument("--folds", type=int, default=3)
+    e.add_argument("--folds", type=int, default=_D.comparison.folds)
     e.add_argument("--repeats", type=int, default=10)
-    e.add_argument("--sparsity", type=float, default=1.0, help="fraction of genes wired, in (0, 1]")
+    e.add_argument("--sparsity", type=float, default=_D.comparison.sparsity, help="fraction of genes wired, in (0, 1]")
     e.add_argument("--wiring", choices=("pathway", "random"), default="pathway")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", metavar="OUT", help="per model auc_mean, auc_sd, aucs, n_params; ttest")

@@ -12,6 +12,7 @@ from gxapp.ui.widgets import chart_with_downloads
 
 JOB_KEY = "epi_job_id"
 RESULT_KEY = "epi_result_key"
+D = cmp.ComparisonParams()  # the declared defaults
 ANALYSIS_LABELS = {"compare": "Compare architectures", "learning_curve": "Learning curve (sample size)",
                    "sparsity_sweep": "Sparsity sweep (wiring degree)"}
 MODEL_HELP = ("logreg: gene neurons → output (additive). biosparse: genes → their pathway neuron (tanh) → output. "
@@ -23,17 +24,17 @@ def params_form(has_pathways: bool):
     with st.form("epistasis"):
         analysis = st.radio("Analysis", list(ANALYSIS_LABELS), format_func=ANALYSIS_LABELS.get, horizontal=True,
                             key="epi_analysis")
-        models = st.multiselect("Models", list(epi.MODELS), default=["logreg", "biosparse", "dense", "linear", "l2"],
+        models = st.multiselect("Models", list(epi.MODELS), default=list(D.models),
                                 key="epi_models", help=MODEL_HELP)
         c1, c2, c3, c4 = st.columns(4)
-        folds = c1.number_input("Folds k", 2, 10, 3, key="epi_folds", help="Stratified k-fold CV (paper: 3).")
-        repeats = c2.number_input("Repeats R", 1, 20, 3, key="epi_repeats",
+        folds = c1.number_input("Folds k", 2, 10, D.folds, key="epi_folds", help="Stratified k-fold CV (paper: 3).")
+        repeats = c2.number_input("Repeats R", 1, 20, D.repeats, key="epi_repeats",
                                   help="Repeats of the k-fold split (paper: 10); same splits for every model.")
-        sparsity = c3.slider("Genes connected", 0.05, 1.0, 1.0, step=0.05, key="epi_sparsity",
+        sparsity = c3.slider("Genes connected", 0.05, 1.0, D.sparsity, step=0.05, key="epi_sparsity",
                              help="Fraction of genes wired to pathway neurons in biosparse/linear/ensemble nets.")
         wiring = c4.selectbox("Wiring", list(epi.WIRINGS), index=0 if has_pathways else 1, key="epi_wiring",
                               help="pathway: from the cohort's GMT; random: same number of connections, random.")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="epi_seed", help="Splits, wirings and initialisation.")
+        seed = st.number_input("Seed", 0, 2**31 - 1, D.seed, key="epi_seed", help="Splits, wirings and initialisation.")
         submitted = st.form_submit_button("Run", type="primary", key="epi_submit")
     if not submitted:
         return None

@@ -13,6 +13,7 @@ from gxapp.data.io.uploads import DEFAULT_MAX_MB, save_uploads
 from gxapp.data.qc import QCParams
 from gxapp.data.simulate import SimParams
 
+SIM, QC, FILES = SimParams(), QCParams(), FileSpec(genotypes="")  # the declared defaults
 SCENARIOS = {
     "complex": "complex — paper A Eq. 1: max, squared-difference and product interactions between gene expressions",
     "simple": "simple — paper A Eq. 2: products of the top SNPs of the same six gene pairs",
@@ -26,22 +27,22 @@ def simulation_form(can_use_current: bool):
         scenario = st.selectbox("Scenario", list(SCENARIOS), format_func=SCENARIOS.get, key="sim_scenario",
                                 help="Which generative model plants the interactions.")
         c1, c2, c3 = st.columns(3)
-        n = c1.number_input("Individuals (N)", 100, 500_000, 10_000, step=1_000, key="sim_n",
+        n = c1.number_input("Individuals (N)", 100, 500_000, SIM.n_samples, step=1_000, key="sim_n",
                             help="Paper A used 40k–120k; 5k–20k trains in minutes on a laptop.")
-        genes = c2.number_input("Genes", 2, 2_000, 10, key="sim_genes", help="Eq. 1 plants pairs among the first 10 genes.")
-        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="sim_seed", help="Same seed, same cohort.")
+        genes = c2.number_input("Genes", 2, 2_000, SIM.n_genes, key="sim_genes", help="Eq. 1 plants pairs among the first 10 genes.")
+        seed = c3.number_input("Seed", 0, 2**31 - 1, SIM.seed, key="sim_seed", help="Same seed, same cohort.")
         c1, c2, c3 = st.columns(3)
-        snr = c1.select_slider("S/N", [0.05, 0.1, 0.25, 0.5, 1.0, 2.0], 0.1, key="sim_snr",
+        snr = c1.select_slider("S/N", [0.05, 0.1, 0.25, 0.5, 1.0, 2.0], SIM.snr, key="sim_snr",
                                help="Signal variance / noise variance. HDL ≈ 0.1, BMI > 1.")
-        mi = c2.select_slider("M/I", [0.25, 0.5, 1.0, 2.0, 4.0], 1.0,
+        mi = c2.select_slider("M/I", [0.25, 0.5, 1.0, 2.0, 4.0], SIM.mi,
                               help="Main-effect variance / interaction variance.")
-        prop = c3.select_slider("Causal SNPs", [0.1, 0.25, 0.5, 0.75, 1.0], 0.5,
+        prop = c3.select_slider("Causal SNPs", [0.1, 0.25, 0.5, 0.75, 1.0], SIM.prop_causal,
                                 format_func=lambda v: f"{v:.0%}", help="Fraction of a gene's SNPs with a non-zero effect.")
         c1, c2, c3 = st.columns(3)
         model = c1.selectbox("Genotypes", ["coalescent", "binomial"], key="sim_model",
                              help="coalescent: msprime ancestry with realistic LD; binomial: independent SNPs.")
-        spg = c2.number_input("SNPs per gene", 1, 1_000, 40, key="sim_spg", help="Upper bound; coalescent genes may hold fewer.")
-        case_fraction = c3.slider("Case fraction", 0.05, 0.95, 0.5, help="case/control scenario only.")
+        spg = c2.number_input("SNPs per gene", 1, 1_000, SIM.snps_per_gene, key="sim_spg", help="Upper bound; coalescent genes may hold fewer.")
+        case_fraction = c3.slider("Case fraction", 0.05, 0.95, SIM.case_fraction, help="case/control scenario only.")
         on_current = st.checkbox(
             "Simulate the phenotype on the current cohort's genotypes (power analysis on your own data)",
             value=False, disabled=not can_use_current,
@@ -108,7 +109,7 @@ def files_form():
                                     format_func={"grch37": "GRCh37 / hg19 (built-in)", "grch38": "GRCh38 / hg38 (built-in)",
                                                  "file": "my own BED/TSV"}.get,
                                     help="Must match the build of the genotype positions.")
-        flank = c2.number_input("Flank (bp)", 0, 1_000_000, 10_000, step=1_000,
+        flank = c2.number_input("Flank (bp)", 0, 1_000_000, FILES.flank, step=1_000,
                                 help="A SNP belongs to a gene when within [start − flank, end + flank].")
         gene_file = _path_or_upload("Gene table file (if 'my own')", ["bed", "tsv", "txt", "csv"], "genes", mode,
                                     "BED (chrom start end name) or a table with gene, chrom, start, end.")
@@ -123,9 +124,9 @@ def files_form():
                                    "sample, gene, class[, count] (ANNOVAR classes) → gene-centric features.")
         with st.expander("Quality control thresholds"):
             c1, c2, c3, c4 = st.columns(4)
-            geno_t = c1.number_input("Max SNP missing rate", 0.0, 1.0, 0.05, format="%.3f", help="PLINK --geno")
-            maf = c2.number_input("Min MAF", 0.0, 0.5, 0.01, format="%.3f", help="PLINK --maf")
-            hwe = c3.number_input("Min HWE p", 0.0, 1.0, 1e-6, format="%.1e", help="PLINK --hwe (0 disables)")
+            geno_t = c1.number_input("Max SNP missing rate", 0.0, 1.0, QC.geno, format="%.3f", help="PLINK --geno")
+            maf = c2.number_input("Min MAF", 0.0, 0.5, QC.maf, format="%.3f", help="PLINK --maf")
+            hwe = c3.number_input("Min HWE p", 0.0, 1.0, QC.hwe, format="%.1e", help="PLINK --hwe (0 disables)")
             mind = c4.number_input("Max sample missing rate", 0.0, 1.0, 1.0, format="%.3f",
                                    help="PLINK --mind (1 disables)")
         submitted = st.form_submit_button("Load cohort", type="primary", key="files_submit")

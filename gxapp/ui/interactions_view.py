@@ -13,6 +13,8 @@ from gxapp.genenet.metrics import p_to_score, pair_labels, precision_recall_curv
 from gxapp.ui import charts, widgets
 from gxapp.ui.widgets import chart_with_downloads
 
+D = ia.InteractionParams()  # the declared defaults
+UI_PERMUTATIONS = 20  # the page starts with a small permutation test; the library's default B is 0 (scores only)
 JOB_KEY = "ia_job_id"
 RESULT_KEY = "ia_result_key"
 
@@ -23,7 +25,7 @@ def params_form():
         index = c1.selectbox("Index", ["SII", "BII", "STII"], key="ia_index",
                              help="SII: Shapley interaction index (default). BII: Banzhaf (subsets uniform). "
                                   "STII: Shapley-Taylor, as the paper's public code computes it.")
-        B = c2.number_input("Permutations B", 0, 1000, 20, key="ia_B",
+        B = c2.number_input("Permutations B", 0, 1000, UI_PERMUTATIONS, key="ia_B",
                             help="Null networks trained per permutation of the phenotype (paper: 50). 0 gives scores "
                                  "and the classical tests only. Raising B later reuses the permutations already trained.")
         method = c3.selectbox("Permutation", ["I", "R", "T"], key="ia_perm",
@@ -31,7 +33,7 @@ def params_form():
                                            "T": "Perm T (phenotype)"}.get,
                               help="Perm I is calibrated for neural networks; R and T are shown for comparison "
                                    "(both anti-conservative, paper A Fig. 8).")
-        rows = c4.number_input("Individuals scored", 10, 1_000_000, 2_000, key="ia_rows",
+        rows = c4.number_input("Individuals scored", 10, 1_000_000, D.max_rows, key="ia_rows",
                                help="Test individuals over which mean |SII| is taken (a recorded random sample).")
         submitted = st.form_submit_button("Score interactions", type="primary", key="ia_submit")
     if not submitted:

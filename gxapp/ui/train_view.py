@@ -8,12 +8,13 @@ import torch
 
 from gxapp.analyses import runs
 from gxapp.errors import GxError
-from gxapp.genenet.train import DEFAULT_L1, resolve_threads
+from gxapp.genenet.train import resolve_threads
 from gxapp.ui import charts
 
 JOB_KEY = "train_job_id"
 RUN_KEY = "train_run_key"
 L1_CHOICES = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+D = runs.RunParams()  # the declared defaults
 
 
 def device_caption() -> str:
@@ -26,27 +27,27 @@ def params_form():
     """The knobs, in one form: one submit means one run. Returns RunParams or None."""
     with st.form("train"):
         c1, c2, c3 = st.columns(3)
-        ensemble = c1.number_input("Ensemble size", 1, 200, 10, key="tr_ensemble",
+        ensemble = c1.number_input("Ensemble size", 1, 200, D.ensemble, key="tr_ensemble",
                                    help="Networks differing only in initialisation; scores are averaged. Paper: 50.")
-        l1 = c2.select_slider("Sparsity λ (L1)", L1_CHOICES, DEFAULT_L1, key="tr_l1",
+        l1 = c2.select_slider("Sparsity λ (L1)", L1_CHOICES, D.l1, key="tr_l1",
                               format_func=lambda v: f"{v:g}",
                               help="L1 penalty on all weights: larger λ zeroes more SNP and gene weights.")
-        l1_cv = c3.checkbox("Choose λ by 5-fold CV", False, key="tr_l1cv",
+        l1_cv = c3.checkbox(f"Choose λ by {D.cv_folds}-fold CV", D.l1_cv, key="tr_l1cv",
                             help="Cross-validates λ on the training rows (paper A); ~20 extra small trainings.")
         c1, c2, c3, c4 = st.columns(4)
-        gh = c1.number_input("Gene hidden units", 0, 256, 10, key="tr_gh",
+        gh = c1.number_input("Gene hidden units", 0, 256, D.gene_hidden, key="tr_gh",
                              help="Per-gene MLP width (m_i → h → 1); 0 = linear gene node (paper's public code).")
-        hh = c2.number_input("Head hidden units", 1, 1024, 100, key="tr_hh",
+        hh = c2.number_input("Head hidden units", 1, 1024, D.head_hidden, key="tr_hh",
                              help="Width of the MLP over the gene nodes (M → H → 1).")
-        epochs = c3.number_input("Max epochs", 1, 5000, 200, key="tr_epochs",
+        epochs = c3.number_input("Max epochs", 1, 5000, D.max_epochs, key="tr_epochs",
                                  help="Each member stops early after `patience` epochs without validation gain.")
-        patience = c4.number_input("Patience", 1, 500, 10, key="tr_patience",
+        patience = c4.number_input("Patience", 1, 500, D.patience, key="tr_patience",
                                    help="Epochs without improvement of the validation loss before a member stops.")
         c1, c2, c3, c4 = st.columns(4)
-        lr = c1.number_input("Learning rate", 1e-5, 1.0, 0.005, format="%.4f", key="tr_lr", help="Adam step size.")
-        batch = c2.number_input("Batch size", 16, 1_000_000, 30_000, key="tr_batch",
+        lr = c1.number_input("Learning rate", 1e-5, 1.0, D.lr, format="%.4f", key="tr_lr", help="Adam step size.")
+        batch = c2.number_input("Batch size", 16, 1_000_000, D.batch_size, key="tr_batch",
                                 help="Rows per step (all training rows when fewer). Paper: 30,000.")
-        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed", help="Initialisation, split and batch order.")
+        seed = c3.number_input("Seed", 0, 2**31 - 1, D.seed, key="tr_seed", help="Initialisation, split and batch order.")
         device = c4.selectbox("Device", ["auto", "cpu", "cuda"], key="tr_device",
                               help="auto: the GPU when there is one.")
         submitted = st.form_submit_button("Train", type="primary", key="tr_submit")
