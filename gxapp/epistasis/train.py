@@ -47,9 +47,7 @@ How the batch works
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -62,15 +60,12 @@ import torch.nn.functional as F
 from gxapp.epistasis import genemodule
 from gxapp.epistasis.features import RowMoments
 from gxapp.epistasis.models import NetSpec, head_forward, init_gene_module, init_head, stack_heads
-from gxapp.errors import GxError, InputFormatError, ParameterError
+from gxapp.errors import InputFormatError, ParameterError
+from gxapp.nn.memory import TrainingMemoryError, memory_errors  # noqa: F401 (re-exported)
+from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam
+from gxapp.nn.threads import torch_threads as _torch_threads
 from gxapp.progress import check_cancel, report
 
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
-
-
-class TrainingMemoryError(GxError, MemoryError):
-    """The networks, batch or activations did not fit in memory."""
 
 
 @dataclass
@@ -152,14 +147,9 @@ class FitResult:
 # ---------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
 def torch_threads(n: Optional[int]):
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n) if n else max(1, len(os.sched_getaffinity(0))))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    """Paper B's thread limit: ``n`` threads, or every core this process may use."""
+    return _torch_threads(n, spare=0)
 
 
 def _seed(*parts) -> int:
@@ -188,36 +178,6 @@ def split_inner(y: np.ndarray, train: np.ndarray, val_fraction: float, seed: int
             "use more samples or fewer folds"
         )
     return fit, val
-
-
-class _Adam:
-    """Adam on stacked weights, elementwise (``torch.optim.Adam``'s formula with coupled weight
-    decay), with a per-network step count so that a network skipped in a step is untouched."""
-
-    def __init__(self, tensors: list, owners: list, n_models: int, lr: float, wd: float):
-        self.tensors, self.owners, self.lr, self.wd = tensors, owners, lr, wd
-        self.m = [torch.zeros_like(t) for t in tensors]
-        self.v = [torch.zeros_like(t) for t in tensors]
-        self.steps = torch.zeros(n_models, dtype=torch.float64)
-
-    @torch.no_grad()
-    def step(self, active: torch.Tensor) -> None:
-        b1, b2 = ADAM_BETAS
-        self.steps += active.double()
-        for p, m, v, own in zip(self.tensors, self.m, self.v, self.owners):
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            act = active[own].view(shape)
-            t = self.steps[own].clamp(min=1)
-            g = p.grad if not self.wd else p.grad.add(p, alpha=self.wd)
-            m_new = torch.where(act, m.lerp(g, 1 - b1), m)
-            v_new = torch.where(act, v * b2 + (1 - b2) * g * g, v)
-            bc1 = (1 - b1 ** t).float().view(shape)
-            bc2s = torch.sqrt(1 - b2 ** t).float().view(shape)
-            upd = m_new / (v_new.sqrt() / bc2s + ADAM_EPS) * (self.lr / bc1)
-            p.copy_(torch.where(act, p - upd, p))
-            m.copy_(m_new)
-            v.copy_(v_new)
-            p.grad = None
 
 
 def _focal(z: torch.Tensor, y: torch.Tensor, alpha_t: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -365,7 +325,7 @@ class _Batch:
         return torch.where(yb > 0.5, wc, 1 - wc)
 
     # -- one optimisation step -----------------------------------------------------
-    def step(self, rows: torch.Tensor, wts: torch.Tensor, active: torch.Tensor, opt: _Adam) -> None:
+    def step(self, rows: torch.Tensor, wts: torch.Tensor, active: torch.Tensor, opt: StackedAdam) -> None:
         J, S, G = self.J, self.S, self.G
         b = rows.shape[1]
         cells = self.cells(rows)
@@ -384,7 +344,7 @@ class _Batch:
         torch.autograd.backward([W_eff, b_eff], [dW, db])
         self.w2.grad = dw2
         self.b2.grad = db2
-        opt.step(active)
+        opt.step(active, zero_grad=True)
 
     # -- prediction ----------------------------------------------------------------
     @torch.no_grad()
@@ -449,23 +409,16 @@ def fit_networks(X: np.ndarray, y, groups: Sequence[RowGroup], specs: Sequence[N
         if g.fit is None or g.val is None:
             g.fit, g.val = split_inner(y, g.train, cfg.val_fraction, cfg.seed, g.key)
     t0 = time.perf_counter()
-    with torch_threads(cfg.threads):
-        try:
-            return _fit(X, y, groups, list(specs), cfg, progress, cancel, t0)
-        except (RuntimeError, MemoryError) as exc:
-            text = str(exc).lower()
-            if isinstance(exc, MemoryError) or "out of memory" in text or "can't allocate memory" in text:
-                raise TrainingMemoryError(
-                    f"out of memory training {len(groups) * len(specs)} networks on {X.shape[1]} genes: use fewer "
-                    "repeats, folds or models at once, or a smaller batch_size"
-                ) from exc
-            raise
+    message = (f"out of memory training {len(groups) * len(specs)} networks on {X.shape[1]} genes: use fewer "
+               "repeats, folds or models at once, or a smaller batch_size")
+    with torch_threads(cfg.threads), memory_errors(message):
+        return _fit(X, y, groups, list(specs), cfg, progress, cancel, t0)
 
 
 def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
     net = _Batch(X, y, groups, specs, cfg)
     J, S, R = net.J, net.S, net.R
-    opt = _Adam(net.tensors, net.owners, R, cfg.lr, cfg.weight_decay)
+    opt = StackedAdam(net.tensors, cfg.lr, ADAM_BETAS, ADAM_EPS, cfg.weight_decay, owners=net.owners, n_models=R)
     best = [t.detach().clone() for t in net.tensors]
     best_val = np.full(R, np.inf)
     best_epoch = np.zeros(R, np.int64)

@@ -17,9 +17,7 @@ batched engine computes the same thing.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from typing import NamedTuple, Optional, Sequence
@@ -28,7 +26,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from gxapp.errors import GxError, InputFormatError, ParameterError
+from gxapp.errors import InputFormatError, ParameterError
+from gxapp.nn.memory import TrainingMemoryError, memory_errors  # noqa: F401 (re-exported)
+from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam
+from gxapp.nn.threads import resolve_threads as _resolve_threads
+from gxapp.nn.threads import torch_threads
 from gxapp.genenet.models import (
     NetConfig,
     Params,
@@ -67,12 +69,6 @@ DEFAULT_L1 = 1e-4
 DEFAULT_THREADS = None
 CPU_ACTIVATION_BYTES = 64 << 20
 GPU_ACTIVATION_BYTES = 4 << 30
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
-
-
-class TrainingMemoryError(GxError, MemoryError):
-    """The models, batch or activations did not fit in memory."""
 
 
 @dataclass
@@ -152,34 +148,16 @@ def activation_budget(cfg: "TrainConfig", device: torch.device) -> int:
 
 def resolve_threads(threads: Optional[int]) -> int:
     """``threads``, or all cores this process may use but one (at least 1)."""
-    return int(threads) if threads is not None else max(1, len(os.sched_getaffinity(0)) - 1)
+    return _resolve_threads(threads, 1)
 
 
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Use ``n`` CPU threads inside the block, then restore the previous count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@contextlib.contextmanager
 def _memory_errors(n_models: int, batch: int, device: torch.device):
     """Turn allocation failures into a TrainingMemoryError that says what to lower."""
-    try:
-        yield
-    except (RuntimeError, MemoryError) as exc:
-        text = str(exc).lower()
-        if isinstance(exc, MemoryError) or "out of memory" in text or "can't allocate memory" in text:
-            raise TrainingMemoryError(
-                f"out of memory training {n_models} models on batches of {batch} rows on {device}: "
-                "train fewer models at once (n_members or fewer targets), or lower batch_size "
-                "or max_activation_bytes"
-            ) from exc
-        raise
+    return memory_errors(
+        f"out of memory training {n_models} models on batches of {batch} rows on {device}: "
+        "train fewer models at once (n_members or fewer targets), or lower batch_size "
+        "or max_activation_bytes"
+    )
 
 
 # ---------------------------------------------------------------- data preparation
@@ -330,35 +308,6 @@ def _l1(params: Params) -> torch.Tensor:
     return sum(w.abs().sum() for w in weight_tensors(params))
 
 
-class StackedAdam:
-    """Adam on stacked parameters, elementwise, exactly ``torch.optim.Adam``'s
-    single-tensor update. All models share the step count (they start together),
-    so the state slices per model like the parameters."""
-
-    def __init__(self, params: Params, lr: float, betas=ADAM_BETAS, eps: float = ADAM_EPS):
-        self.lr, self.betas, self.eps, self.step_count = lr, betas, eps, 0
-        self.exp_avg = map_params(params, torch.zeros_like)
-        self.exp_avg_sq = map_params(params, torch.zeros_like)
-
-    @torch.no_grad()
-    def step(self, params: Params) -> None:
-        self.step_count += 1
-        beta1, beta2 = self.betas
-        bc1 = 1 - beta1 ** self.step_count
-        bc2_sqrt = math.sqrt(1 - beta2 ** self.step_count)
-        step_size = self.lr / bc1
-        for p, m, v in zip(tensors(params), tensors(self.exp_avg), tensors(self.exp_avg_sq)):
-            g = p.grad
-            m.lerp_(g, 1 - beta1)
-            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            denom = (v.sqrt() / bc2_sqrt).add_(self.eps)
-            p.addcdiv_(m, denom, value=-step_size)
-
-    def keep(self, idx: torch.Tensor) -> None:
-        self.exp_avg = slice_models(self.exp_avg, idx)
-        self.exp_avg_sq = slice_models(self.exp_avg_sq, idx)
-
-
 def _leaf(params: Params) -> Params:
     return map_params(params, lambda t: t.detach().requires_grad_(True))
 
@@ -377,7 +326,7 @@ def _train_step(params, opt, xb, yb, gene_sizes, net, l1, chunk) -> torch.Tensor
             loss = loss + l1 * _l1(params)
         loss.backward()
         sq += sq_c.detach()
-    opt.step(params)
+    opt.step(tensors=tensors(params))
     for p in tensors(params):
         p.grad = None
     return sq / n
@@ -558,7 +507,7 @@ def _run(prob: _Problem, net: NetConfig, cfg: TrainConfig, device, progress, can
     """The epoch loop over the shrinking active set of models."""
     K = prob.targets.size
     params = _leaf(init_params(prob.gene_sizes, K, net, prob.seeds, device))
-    opt = StackedAdam(params, cfg.lr)
+    opt = StackedAdam(tensors(params), cfg.lr)
     stop = _EarlyStopping.start(params)
     active = np.arange(K)
     targets = torch.as_tensor(prob.targets, device=device)

@@ -1,0 +1,173 @@
+"""The training toolkit both papers share (gxapp.nn): stacked Adam, thread limiter,
+out-of-memory error."""
+import threading
+
+import pytest
+import torch
+
+from gxapp.errors import GxError
+from gxapp.nn.memory import TrainingMemoryError, is_out_of_memory, memory_errors
+from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam
+from gxapp.nn.threads import resolve_threads, torch_threads
+
+
+def _stacked(K=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(K, 4, 2, generator=g).requires_grad_(), torch.randn(K, 5, generator=g).requires_grad_()]
+
+
+def _loss(ts, step, K):
+    """A different smooth loss per model, summed (each model's gradient is its own)."""
+    w = torch.arange(1, K + 1, dtype=torch.float32) * (1 + 0.1 * step)
+    return sum(((t - 0.3 * step).pow(2).flatten(1).sum(1) * w).sum() + t.sin().sum() for t in ts)
+
+
+def _reference(ts, k, n_steps, lr, wd=0.0):
+    """Model k alone with torch.optim.Adam."""
+    mine = [t.detach()[k:k + 1].clone().requires_grad_() for t in ts]
+    K = ts[0].shape[0]
+    opt = torch.optim.Adam(mine, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=wd, foreach=False)
+    for s in range(n_steps):
+        opt.zero_grad()
+        full = [torch.zeros(K, *t.shape[1:]).index_copy(0, torch.tensor([k]), t) for t in mine]
+        _loss(full, s, K).backward()
+        opt.step()
+    return [t.detach()[0] for t in mine]
+
+
+@pytest.mark.parametrize("wd", [0.0, 0.01])
+def test_all_active_steps_are_bitwise_torch_adam_per_model(wd):
+    K, lr = 3, 0.05
+    ts = _stacked(K)
+    start = [t.detach().clone() for t in ts]
+    opt = StackedAdam(ts, lr, weight_decay=wd)
+    for s in range(6):
+        _loss(ts, s, K).backward()
+        opt.step(zero_grad=True)
+    for k in range(K):
+        ref = _reference([t.requires_grad_() for t in start], k, 6, lr, wd)
+        for a, b in zip(ts, ref):
+            assert torch.equal(a.detach()[k], b)
+
+
+def test_masked_steps_follow_adam_and_freeze_inactive_models():
+    K, lr = 3, 0.05
+    ts = _stacked(K)
+    start = [t.detach().clone() for t in ts]
+    opt = StackedAdam(ts, lr, weight_decay=0.01, owners=[torch.arange(K)] * 2, n_models=K)
+    active = torch.tensor([True, False, True])
+    for s in range(5):
+        _loss(ts, s, K).backward()
+        opt.step(active, zero_grad=True)
+        assert all(p.grad is None for p in ts)
+    for a, b in zip(ts, start):
+        assert torch.equal(a.detach()[1], b[1])  # frozen: weights ...
+    for m in opt.exp_avg + opt.exp_avg_sq:
+        assert torch.equal(m[1], torch.zeros_like(m[1]))  # ... and moments untouched
+    assert opt.steps.tolist() == [5.0, 0.0, 5.0]
+    for k in (0, 2):
+        ref = _reference([t.clone().requires_grad_() for t in start], k, 5, lr, 0.01)
+        for a, b in zip(ts, ref):
+            torch.testing.assert_close(a.detach()[k], b, rtol=1e-5, atol=1e-6)
+
+
+def test_masked_step_with_partial_owners():
+    """A tensor owned by some models only (paper B's head banks) steps with its owners."""
+    K = 3
+    shared = torch.zeros(K, 2, requires_grad=True)
+    head = torch.zeros(2, 2, requires_grad=True)          # rows belong to models 0 and 2
+    opt = StackedAdam([shared, head], 0.1, owners=[torch.arange(K), torch.tensor([0, 2])], n_models=K)
+    (shared.sum() + head.sum()).backward()
+    opt.step(torch.tensor([False, True, True]), zero_grad=True)
+    assert torch.equal(head.detach()[0], torch.zeros(2)) and (head.detach()[1] < 0).all()
+    assert torch.equal(shared.detach()[0], torch.zeros(2)) and (shared.detach()[1:] < 0).all()
+
+
+def test_keep_compacts_the_state_and_steps_go_on_exactly():
+    K, lr = 4, 0.05
+    ts = _stacked(K, seed=1)
+    opt = StackedAdam(ts, lr)
+    twin = [t.detach().clone().requires_grad_() for t in ts]
+    twin_opt = StackedAdam(twin, lr)
+    for s in range(3):
+        for xs, o in ((ts, opt), (twin, twin_opt)):
+            _loss(xs, s, K).backward()
+            o.step(zero_grad=True)
+    keep = torch.tensor([0, 2])
+    small = [t.detach().index_select(0, keep).requires_grad_() for t in ts]
+    opt.keep(keep)
+    for s in range(3, 5):
+        _loss([torch.zeros(K, *t.shape[1:]).index_copy(0, keep, t) for t in small], s, K).backward()
+        opt.step(tensors=small, zero_grad=True)
+        _loss(twin, s, K).backward()
+        twin_opt.step(zero_grad=True)
+    for a, b in zip(small, twin):
+        assert torch.equal(a.detach(), b.detach().index_select(0, keep))
+
+
+def test_unequal_steps_need_the_mask():
+    ts = _stacked(2)
+    opt = StackedAdam(ts, 0.1)
+    _loss(ts, 0, 2).backward()
+    opt.step(torch.tensor([True, False]))
+    _loss(ts, 1, 2).backward()
+    with pytest.raises(RuntimeError, match="active mask"):
+        opt.step()
+    with pytest.raises(ValueError, match="owners"):
+        StackedAdam(ts, 0.1, owners=[torch.arange(2)] * 2, n_models=2).keep(torch.tensor([0]))
+
+
+def test_thread_limiter_restores_the_previous_count():
+    before = torch.get_num_threads()
+    with torch_threads(1) as n:
+        assert n == 1 and torch.get_num_threads() == 1
+        with torch_threads(2):
+            assert torch.get_num_threads() == 2
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(KeyError):
+        with torch_threads(1):
+            raise KeyError("boom")
+    assert torch.get_num_threads() == before
+
+
+def test_thread_limiter_is_safe_across_threads():
+    before = torch.get_num_threads()
+    inside, release = threading.Barrier(2), threading.Event()
+
+    def worker():
+        with torch_threads(1):
+            inside.wait()
+            release.wait()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    with torch_threads(2):
+        inside.wait()
+        release.set()
+        t.join()
+        assert torch.get_num_threads() == 2  # the other block ended: this one's count stays
+    assert torch.get_num_threads() == before
+
+
+def test_resolve_threads_default_leaves_spare_cores(monkeypatch):
+    import gxapp.nn.threads as th
+
+    monkeypatch.setattr(th, "available_cores", lambda: 8)
+    assert resolve_threads(None) == 7 and resolve_threads(None, spare=0) == 8 and resolve_threads(3) == 3
+    monkeypatch.setattr(th, "available_cores", lambda: 1)
+    assert resolve_threads(None) == 1
+
+
+def test_memory_errors_become_one_typed_error():
+    with pytest.raises(TrainingMemoryError, match="lower batch_size") as info:
+        with memory_errors("out of memory: lower batch_size"):
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert isinstance(info.value, GxError) and isinstance(info.value, MemoryError)
+    assert is_out_of_memory(MemoryError()) and is_out_of_memory(RuntimeError("[enforce fail] can't allocate memory"))
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        with memory_errors("unused"):
+            raise RuntimeError("shape mismatch")
+    from gxapp.epistasis.train import TrainingMemoryError as epi_error
+    from gxapp.genenet.train import TrainingMemoryError as genenet_error
+    assert epi_error is genenet_error is TrainingMemoryError
