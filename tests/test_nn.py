@@ -2,6 +2,7 @@
 out-of-memory error."""
 import threading
 
+import numpy as np
 import pytest
 import torch
 
@@ -171,3 +172,20 @@ def test_memory_errors_become_one_typed_error():
     from gxapp.epistasis.train import TrainingMemoryError as epi_error
     from gxapp.genenet.train import TrainingMemoryError as genenet_error
     assert epi_error is genenet_error is TrainingMemoryError
+
+
+def test_early_stopping_keeps_the_best_epoch_and_stops_after_patience():
+    from gxapp.nn.early_stopping import EarlyStopping
+
+    es = EarlyStopping(3, patience=2)
+    losses = [[3.0, 3.0, 3.0], [2.0, 3.5, 2.5], [2.5, 3.6, 2.0], [2.6, 3.7, 1.0], [1.0, 1.0, 0.5]]
+    for epoch, val in enumerate(losses, start=1):
+        active = es.active
+        improved, go_on = es.update(epoch, active, np.array(val)[active])
+        if epoch == 2:
+            assert improved.tolist() == [True, False, True] and go_on.all()
+        if epoch == 3:  # model 1 has not improved since epoch 1
+            assert go_on.tolist() == [True, False, True]
+    assert es.stopped.tolist() == [True, True, False]
+    assert es.best_epoch.tolist() == [2, 1, 5] and es.epochs_run.tolist() == [4, 3, 5]
+    assert es.best_val.tolist() == [2.0, 3.0, 0.5]

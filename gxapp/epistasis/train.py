@@ -61,6 +61,7 @@ from gxapp.epistasis import genemodule
 from gxapp.epistasis.features import RowMoments
 from gxapp.epistasis.models import NetSpec, head_forward, init_gene_module, init_head, stack_heads
 from gxapp.errors import InputFormatError, ParameterError
+from gxapp.nn.early_stopping import EarlyStopping
 from gxapp.nn.memory import TrainingMemoryError, memory_errors  # noqa: F401 (re-exported)
 from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam
 from gxapp.nn.threads import torch_threads as _torch_threads
@@ -420,9 +421,8 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
     J, S, R = net.J, net.S, net.R
     opt = StackedAdam(net.tensors, cfg.lr, ADAM_BETAS, ADAM_EPS, cfg.weight_decay, owners=net.owners, n_models=R)
     best = [t.detach().clone() for t in net.tensors]
-    best_val = np.full(R, np.inf)
-    best_epoch = np.zeros(R, np.int64)
-    stopped = np.zeros(R, bool)
+    stop = EarlyStopping(R, cfg.patience)
+    stopped = stop.stopped
     val_idx, val_w = _pad([g.val for g in groups])
     yv = net.y[val_idx]
     atv = net.alpha_t(yv)
@@ -452,16 +452,15 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
         fl = _focal(z, yv[:, None, :], atv[:, None, :], cfg.gamma)
         vl = ((fl * val_w[:, None, :]).sum(2) / val_w.sum(1).clamp(min=1)[:, None]).reshape(R).double().numpy()
         curve.append(vl.reshape(J, S))
-        improved = (vl < best_val) & ~stopped
+        active = stop.active
+        improved = np.zeros(R, bool)
+        improved[active[stop.update(epoch, active, vl[active])[0]]] = True
         if improved.any():
-            best_val[improved] = vl[improved]
-            best_epoch[improved] = epoch
             imp = torch.from_numpy(improved)
             with torch.no_grad():
                 for k, (t_, own) in enumerate(zip(net.tensors, net.owners)):
                     m = imp[own].view((-1,) + (1,) * (t_.dim() - 1))
                     best[k] = torch.where(m, t_.detach(), best[k])
-        stopped |= (epoch - best_epoch) >= cfg.patience
         if stopped.all():
             break
     # restore the best weights and predict the test rows
@@ -473,7 +472,7 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
     prob = torch.sigmoid(zt.double()).numpy()
     inv = np.argsort(net.order)                                # internal -> given spec order
     test_prob = [prob[j][inv][:, : len(g.test)] for j, g in enumerate(groups)]
-    be = best_epoch.reshape(J, S)[:, inv]
+    be = stop.best_epoch.reshape(J, S)[:, inv]
     cv = np.array(curve).reshape(len(curve), J, S)[:, :, inv] if curve else np.zeros((0, J, S))
     report(progress, 1.0, f"trained {R} networks in {epoch} epochs")
     return FitResult(specs=list(specs), groups=groups, test_prob=test_prob, best_epoch=be, epochs_run=epoch,
