@@ -189,3 +189,25 @@ def test_early_stopping_keeps_the_best_epoch_and_stops_after_patience():
     assert es.stopped.tolist() == [True, True, False]
     assert es.best_epoch.tolist() == [2, 1, 5] and es.epochs_run.tolist() == [4, 3, 5]
     assert es.best_val.tolist() == [2.0, 3.0, 0.5]
+
+
+@pytest.mark.parametrize("make, change, message", [
+    ("genenet.config.TrainConfig", {"threads": 0}, "threads: expected an integer >= 1 or None, got 0"),
+    ("genenet.config.TrainConfig", {"val_fraction": 1.0}, "val_fraction: expected a number in (0, 1), got 1.0"),
+    ("genenet.config.TrainConfig", {"device": "tpu"}, "device: expected 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    ("genenet.models.NetConfig", {"gene_hidden": -1}, "gene_hidden: expected an integer in [0, 100000], got -1"),
+    ("epistasis.train.EpiTrainConfig", {"dropout": 1.0}, "dropout: expected a number in [0, 1), got 1.0"),
+    ("epistasis.train.EpiTrainConfig", {"batch_size": True}, "batch_size: expected an integer >= 1, got True"),
+])
+def test_training_configs_declare_their_constraints(make, change, message):
+    import importlib
+
+    from gxapp.errors import ParameterError
+    from gxapp.params import Params
+
+    module, name = make.rsplit(".", 1)
+    cls = getattr(importlib.import_module("gxapp." + module), name)
+    assert issubclass(cls, Params) and cls().validate() is not None
+    with pytest.raises(ParameterError) as info:
+        cls(**change).validate()
+    assert str(info.value).startswith(message)

@@ -47,7 +47,6 @@ How the batch works
 """
 from __future__ import annotations
 
-import math
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -65,12 +64,13 @@ from gxapp.nn.early_stopping import EarlyStopping
 from gxapp.nn.memory import TrainingMemoryError, memory_errors  # noqa: F401 (re-exported)
 from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam
 from gxapp.nn.threads import torch_threads as _torch_threads
+from gxapp.params import Integral, Interval, Params, Real
 from gxapp.progress import check_cancel, report
 
 
 
 @dataclass
-class EpiTrainConfig:
+class EpiTrainConfig(Params):
     """Optimisation settings (paper B where it gives them: Adam lr 1e-3, batch 128, focal
     loss gamma 2; weight decay and dropout are used but their values are in the paper's
     supplementary grid, so ours are defaults to tune)."""
@@ -88,31 +88,18 @@ class EpiTrainConfig:
     block_elements: int = genemodule.DEFAULT_BLOCK_ELEMENTS
     eval_bytes: int = 64 << 20
 
-    def validate(self) -> "EpiTrainConfig":
-        def num(name, lo, hi, lo_open=False, hi_open=False):
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            ok = ok and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
-            if not ok:
-                raise ParameterError(f"{name}: expected a number in {'(' if lo_open else '['}{lo}, {hi}"
-                                     f"{')' if hi_open else ']'}, got {v!r}")
-
-        def integer(name, lo):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-                raise ParameterError(f"{name}: expected an integer >= {lo}, got {v!r}")
-
-        num("lr", 0, math.inf, lo_open=True)
-        num("val_fraction", 0, 1, lo_open=True, hi_open=True)
-        num("weight_decay", 0, math.inf)
-        num("dropout", 0, 1, hi_open=True)
-        num("gamma", 0, math.inf)
-        for name in ("batch_size", "max_epochs", "patience", "block_elements", "eval_bytes"):
-            integer(name, 1)
-        integer("seed", 0)
-        if self.threads is not None:
-            integer("threads", 1)
-        return self
+    _parameter_constraints = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "val_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None)],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "gamma": [Interval(Real, 0, None)],
+        **{name: [Interval(Integral, 1, None)]
+           for name in ("batch_size", "max_epochs", "patience", "block_elements", "eval_bytes")},
+        "seed": [Interval(Integral, 0, None)],
+        "threads": [None, Interval(Integral, 1, None)],
+    }
+    EXECUTION_ONLY = ("threads",)
 
 
 @dataclass

@@ -84,7 +84,7 @@ class TrainConfig(Params):
         "seed": [Interval(Integral, 0, None)],
         "threads": [None] + _POSITIVE_INT,
     }
-    EXECUTION_ONLY = ("device", "threads", "max_activation_bytes")
+    EXECUTION_ONLY = ("device", "threads")
 
     def _check(self) -> None:
         if not _is_device(self.device):

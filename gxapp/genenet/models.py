@@ -39,6 +39,7 @@ from typing import Callable, Sequence, Union
 
 import torch
 
+from gxapp import params as gp
 from gxapp.errors import ParameterError
 
 Params = dict  # str -> Tensor | list[Tensor]
@@ -47,19 +48,17 @@ _MAX_WIDTH = 100_000
 
 
 @dataclass
-class NetConfig:
+class NetConfig(gp.Params):
     """Widths of the two MLPs. ``gene_hidden=0``: linear gene nodes (the paper's
     public code); ``head_hidden=0``: linear head, i.e. the main-effect network."""
 
     gene_hidden: int = 10
     head_hidden: int = 100
 
-    def validate(self) -> "NetConfig":
-        for name in ("gene_hidden", "head_hidden"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= _MAX_WIDTH:
-                raise ParameterError(f"{name}: expected an integer in [0, {_MAX_WIDTH}], got {v!r}")
-        return self
+    _parameter_constraints = {
+        "gene_hidden": [gp.Interval(gp.Integral, 0, _MAX_WIDTH)],
+        "head_hidden": [gp.Interval(gp.Integral, 0, _MAX_WIDTH)],
+    }
 
 
 def _check_gene_sizes(gene_sizes: Sequence[int]) -> list:
