@@ -211,3 +211,32 @@ def test_training_configs_declare_their_constraints(make, change, message):
     with pytest.raises(ParameterError) as info:
         cls(**change).validate()
     assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize("h, H", [(4, 8), (0, 0), (0, 6), (3, 0)])
+def test_declared_shapes_are_the_networks_shapes(h, H):
+    from gxapp.genenet.models import NetConfig, init_params, n_params, param_shapes, tensors
+
+    net, sizes = NetConfig(gene_hidden=h, head_hidden=H), (3, 4, 5)
+    actual = [tuple(t.shape[1:]) for t in tensors(init_params(sizes, 2, net, seeds=[0, 1]))]
+    assert [tuple(s) for s in param_shapes(sizes, net)] == actual
+    assert n_params(sizes, net) == sum(int(np.prod(s)) for s in actual)
+
+
+def test_epistasis_counts_follow_the_initialised_weights():
+    from gxapp.epistasis import additive, genemodule
+    from gxapp.epistasis import models as M
+    from gxapp.nn.count import count_params
+
+    gen = torch.Generator().manual_seed(0)
+    gm = M.init_gene_module(gen, 16)
+    assert {k: tuple(v.shape) for k, v in gm.items()} == genemodule.param_shapes(16)
+    assert genemodule.n_params(16) == count_params(genemodule.param_shapes(16)) == 901
+    for spec in (M.NetSpec("lr", "logreg"), M.NetSpec("d", "dense", n_neurons=4)):
+        head = M.init_head(gen, spec, 10)
+        assert {k: tuple(v.shape) for k, v in head.items()} == M.head_shapes(spec, 10)
+    sparse = M.NetSpec("s", "sparse", wiring=np.array([0, 2, 0, -1, 2]), n_neurons=4)
+    head = M.init_head(gen, sparse, 5, n_neurons_pad=6)
+    nonzero = sum(int((v != 0).sum()) for v in head.values())  # padding and unconnected weights are zero
+    assert M.n_params(sparse, 5, 16) == 901 + nonzero == 901 + 4 + 2 * 2 + 1
+    assert additive.n_params(10, 16) == 161
