@@ -240,3 +240,17 @@ def test_epistasis_counts_follow_the_initialised_weights():
     nonzero = sum(int((v != 0).sum()) for v in head.values())  # padding and unconnected weights are zero
     assert M.n_params(sparse, 5, 16) == 901 + nonzero == 901 + 4 + 2 * 2 + 1
     assert additive.n_params(10, 16) == 161
+
+
+def test_gene_blocks_are_checked_in_one_place():
+    from gxapp.data.cohort import check_gene_blocks
+    from gxapp.errors import EmptyDataError, ParameterError
+
+    out = check_gene_blocks([[0, 1], np.array([2])], 3, min_genes=2)
+    assert [b.dtype for b in out] == [np.int64, np.int64] and out[1].tolist() == [2]
+    with pytest.raises(ParameterError, match="gene_blocks: a gene interaction network needs at least 2 genes, got 1"):
+        check_gene_blocks([[0]], 3, min_genes=2, purpose="a gene interaction network")
+    with pytest.raises(EmptyDataError, match="cohort.gene_snps: gene 'B' has no SNP"):
+        check_gene_blocks([[0], []], 3, names=["A", "B"], field="cohort.gene_snps", empty_error=EmptyDataError)
+    with pytest.raises(ParameterError, match=r"gene 1 has a column index out of range 0\.\.2"):
+        check_gene_blocks([[0], [3]], 3)

@@ -35,6 +35,7 @@ import contextlib
 import numpy as np
 from scipy import stats
 
+from gxapp.data.cohort import check_gene_blocks
 from gxapp.genenet.baselines import top_snps
 from gxapp.errors import ParameterError
 from gxapp.progress import check_cancel, report
@@ -85,16 +86,7 @@ def _rows_and_y(X, y, rows):
 
 
 def _check_blocks(X, gene_blocks) -> list:
-    blocks = [np.asarray(b, dtype=np.int64).ravel() for b in gene_blocks]
-    if len(blocks) < 2:
-        raise ParameterError(f"gene_blocks: at least 2 genes are needed to test gene pairs, got {len(blocks)}")
-    p = X.shape[1]
-    for k, b in enumerate(blocks):
-        if b.size == 0:
-            raise ParameterError(f"gene_blocks: gene {k} has no SNP")
-        if b.min() < 0 or b.max() >= p:
-            raise ParameterError(f"gene_blocks: gene {k} has a column index outside 0..{p - 1}")
-    return blocks
+    return check_gene_blocks(gene_blocks, X.shape[1], min_genes=2, purpose="testing gene pairs")
 
 
 def _centred(X, rows, cols) -> np.ndarray:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from gxapp.data.cohort import check_gene_blocks
 from gxapp.errors import InputFormatError, ParameterError
 from gxapp.params import Integral, Interval, check_param
 
@@ -37,18 +38,6 @@ def _as_targets(Y) -> np.ndarray:
     if Y.ndim != 2 or not np.issubdtype(Y.dtype, np.number):
         raise InputFormatError(f"Y: expected a numeric (N,) or (N, T) array, got shape {Y.shape} {Y.dtype}")
     return Y
-
-
-def _check_blocks(gene_blocks, n_cols: int) -> list:
-    blocks = [np.asarray(b, dtype=np.int64).ravel() for b in gene_blocks]
-    if len(blocks) < 2:
-        raise ParameterError(
-            f"gene_blocks: a gene interaction network needs at least 2 genes, got {len(blocks)}"
-        )
-    for i, b in enumerate(blocks):
-        if b.size == 0 or b.min() < 0 or b.max() >= n_cols:
-            raise ParameterError(f"gene_blocks[{i}]: expected 1+ SNP column indices in [0, {n_cols}), got {b!r}")
-    return blocks
 
 
 def _check_finite(name: str, parts, what: str) -> None:
@@ -117,7 +106,7 @@ def prepare_problem(X, Y, gene_blocks, train_idx, cfg, n_members, targets_of_mod
     Y = _as_targets(Y)
     if Y.shape[0] != X.shape[0]:
         raise InputFormatError(f"Y: has {Y.shape[0]} rows but X has {X.shape[0]}")
-    blocks = _check_blocks(gene_blocks, X.shape[1])
+    blocks = check_gene_blocks(gene_blocks, X.shape[1], min_genes=2, purpose="a gene interaction network")
     rows = _check_rows(train_idx, X.shape[0])
     if targets_of_model is None:
         targets = default_targets(Y.shape[1], n_members)
