@@ -1,4 +1,5 @@
-"""The CPU thread count of torch while training or scoring: one limiter for the app.
+"""CPU thread counts while training or scoring: one torch limiter for the app (and the
+BLAS limiter of the numpy-based peer tests).
 
 ``torch.set_num_threads`` is process-wide, so :func:`torch_threads` changes it under a
 lock and keeps a record of the blocks that are open: when a block ends, the count goes
@@ -10,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from numbers import Integral
 from typing import Optional
 
 import torch
 
-__all__ = ["resolve_threads", "torch_threads", "available_cores"]
+from gxapp.errors import ParameterError
+
+__all__ = ["resolve_threads", "torch_threads", "available_cores", "blas_threads"]
 
 _LOCK = threading.Lock()
 _OPEN: list = []          # [(token, n)] of the blocks inside torch_threads, oldest first
@@ -51,3 +55,17 @@ def torch_threads(threads: Optional[int] = None, spare: int = 1):
         with _LOCK:
             _OPEN[:] = [entry for entry in _OPEN if entry[0] is not token]
             torch.set_num_threads(_OPEN[-1][1] if _OPEN else _BEFORE[0])
+
+
+def blas_threads(threads: Optional[int]):
+    """Context limiting numpy's BLAS to ``threads`` threads (a no-op for None, or without
+    threadpoolctl). Paper A's peer tests run their large products in numpy, not torch."""
+    if threads is None:
+        return contextlib.nullcontext()
+    if isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 1:
+        raise ParameterError(f"threads: expected a positive integer or None, got {threads!r}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(threads), user_api="blas")
