@@ -45,8 +45,9 @@ from gxapp.epistasis import models as M  # noqa: E402
 from gxapp.epistasis.cv import make_splits  # noqa: E402
 from gxapp.epistasis.genemodule import HIDDEN  # noqa: E402
 from gxapp.epistasis.train import (  # noqa: E402
-    ADAM_BETAS, ADAM_EPS, EpiTrainConfig, RowGroup, StackedAdam, _Batch, _pad, split_inner, torch_threads,
+    EpiTrainConfig, RowGroup, _Batch, _pad, split_inner, torch_threads,
 )
+from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam  # noqa: E402
 
 
 def peak_gflops(n: int = 4096, reps: int = 3) -> float:
