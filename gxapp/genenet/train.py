@@ -101,9 +101,7 @@ def _train_step(params, opt, xb, yb, gene_sizes, net, l1, chunk) -> torch.Tensor
             loss = loss + l1 * _l1(params)
         loss.backward()
         sq += sq_c.detach()
-    opt.step(tensors=tensors(params))
-    for p in tensors(params):
-        p.grad = None
+    opt.step(tensors=tensors(params), zero_grad=True)
     return sq / n
 
 
