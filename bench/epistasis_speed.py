@@ -45,8 +45,9 @@ from gxapp.epistasis import models as M  # noqa: E402
 from gxapp.epistasis.cv import make_splits  # noqa: E402
 from gxapp.epistasis.genemodule import HIDDEN  # noqa: E402
 from gxapp.epistasis.train import (  # noqa: E402
-    EpiTrainConfig, RowGroup, _Adam, _Batch, _pad, split_inner, torch_threads,
+    EpiTrainConfig, RowGroup, _Batch, _pad, split_inner, torch_threads,
 )
+from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam  # noqa: E402
 
 
 def peak_gflops(n: int = 4096, reps: int = 3) -> float:
@@ -71,7 +72,7 @@ def head_flops(spec, G, P) -> float:
 def time_steps(X, y, groups, specs, cfg, steps, batch):
     """Seconds per optimisation step (after one warm-up step) and per validation row-chunk."""
     net = _Batch(X, y, groups, specs, cfg)
-    opt = _Adam(net.tensors, net.owners, net.R, cfg.lr, cfg.weight_decay)
+    opt = StackedAdam(net.tensors, cfg.lr, ADAM_BETAS, ADAM_EPS, cfg.weight_decay, owners=net.owners, n_models=net.R)
     active = torch.ones(net.R, dtype=torch.bool)
     rngs = [np.random.default_rng(i) for i in range(len(groups))]
     perms = [g.fit[r.permutation(g.fit.size)] for g, r in zip(groups, rngs)]

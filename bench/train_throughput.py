@@ -1,5 +1,5 @@
 """Training throughput: the batched engine (gxapp.genenet.train.train_ensemble) vs a
-per-model Python loop (gxapp.genenet.train.train_single_reference: one nn.Module and one
+per-model Python loop (tests/reference/train.py train_single_reference: one nn.Module and one
 torch.optim.Adam per model), same architecture, hyper-parameters, batches and
 epochs; early stopping is disabled (patience = epochs) so both run every epoch.
 
@@ -27,6 +27,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # reference implementations
 
 from gxapp.genenet.models import NetConfig  # noqa: E402
 from gxapp.genenet.train import (  # noqa: E402
@@ -34,8 +35,8 @@ from gxapp.genenet.train import (  # noqa: E402
     resolve_threads,
     torch_threads,
     train_ensemble,
-    train_single_reference,
 )
+from reference.train import train_single_reference  # noqa: E402
 
 
 def make_data(n: int, n_genes: int, snps_per_gene: int, seed: int = 0):

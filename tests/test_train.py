@@ -1,5 +1,5 @@
 """The batched training engine (gxapp.genenet.models, gxapp.genenet.train) against a one-model-
-at-a-time nn.Module reference, plus early stopping, learning, errors, caching."""
+at-a-time nn.Module reference (tests/reference/train.py), plus early stopping, learning, errors, caching."""
 import threading
 
 import numpy as np
@@ -13,8 +13,8 @@ from gxapp.genenet.train import (
     TrainingMemoryError,
     TrainResult,
     train_ensemble,
-    train_single_reference,
 )
+from reference.train import train_single_reference
 
 SIZES = (3, 4, 5)
 BLOCKS = [np.arange(0, 3), np.arange(3, 7), np.arange(7, 12)]

@@ -30,7 +30,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
+from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
 
 TRAITS = ("quantitative", "binary")
 SNP_COLUMNS = ("snp", "chrom", "pos", "a1", "a2")
@@ -183,6 +183,24 @@ class Cohort:
         return out
 
 
+def check_gene_blocks(blocks, n_snps: int, *, names=None, min_genes: int = 1, purpose: str = "",
+                      field: str = "gene_blocks", empty_error=ParameterError, range_error=ParameterError) -> list:
+    """Gene blocks (one array of SNP column indices per gene) as int64 arrays, checked:
+    at least ``min_genes`` genes (``purpose`` says what needs them), each with 1+ column
+    indices in ``[0, n_snps)``. ``names`` label the genes in messages (else their
+    position); ``field`` names the argument; the error types default to ParameterError."""
+    out = [np.asarray(b, dtype=np.int64).ravel() for b in blocks]
+    if len(out) < min_genes:
+        raise ParameterError(f"{field}: {purpose or 'this'} needs at least {min_genes} genes, got {len(out)}")
+    for k, b in enumerate(out):
+        label = f"'{names[k]}'" if names is not None else str(k)
+        if b.size == 0:
+            raise empty_error(f"{field}: gene {label} has no SNP; drop the gene")
+        if b.min() < 0 or b.max() >= n_snps:
+            raise range_error(f"{field}: gene {label} has a column index out of range 0..{n_snps - 1}")
+    return out
+
+
 def validate(cohort: Cohort) -> Cohort:
     """Check ``cohort`` against the data spec; raise a typed error naming the fault."""
     if not isinstance(cohort, Cohort):
@@ -230,12 +248,8 @@ def validate(cohort: Cohort) -> Cohort:
         raise EmptyDataError("cohort: no genes are left")
     if set(cohort.gene_snps) != set(names):
         raise InputFormatError("cohort.gene_snps: keys must be exactly the genes of cohort.genes")
-    for gname in names:
-        idx = np.asarray(cohort.gene_snps[gname])
-        if len(idx) == 0:
-            raise EmptyDataError(f"cohort: gene '{gname}' has no SNP; drop it (and report it)")
-        if idx.min() < 0 or idx.max() >= p:
-            raise InputFormatError(f"cohort.gene_snps['{gname}']: column index out of range")
+    check_gene_blocks([cohort.gene_snps[g] for g in names], p, names=names, field="cohort.gene_snps",
+                      empty_error=EmptyDataError, range_error=InputFormatError)
     if cohort.trait not in TRAITS:
         raise InputFormatError(f"cohort.trait: expected one of {TRAITS}, got '{cohort.trait}'")
     if cohort.phenotype is not None:

@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from gxapp.errors import ParameterError
+from gxapp.nn.count import count_params
 from gxapp.data.io.variants import standardise_counts
 from gxapp.progress import check_cancel, report
 
@@ -80,4 +81,5 @@ def fit_additive(X: np.ndarray, y: np.ndarray, groups, penalty: str = "l2", Cs: 
 
 
 def n_params(n_genes: int, n_classes: int) -> int:
-    return n_genes * n_classes + 1
+    """Coefficients (one per gene and class) and the intercept."""
+    return count_params([(n_genes * n_classes,), ()])

@@ -34,14 +34,21 @@ from __future__ import annotations
 
 import torch
 
+from gxapp.nn.count import count_params
+
 HIDDEN = 50
 DEFAULT_MIN_CELLS = 4096         # cells per group per block before groups are batched together
 DEFAULT_BLOCK_ELEMENTS = 1 << 20  # activations per block (4 MiB): fastest of 64 Ki-4 Mi on the dev CPU
 
 
+def param_shapes(n_classes: int, hidden: int = HIDDEN) -> dict:
+    """Shapes of ONE network's gene-module parameters (shared by its genes)."""
+    return {"W1": (n_classes, hidden), "b1": (hidden,), "w2": (hidden,), "b2": ()}
+
+
 def n_params(n_classes: int, hidden: int = HIDDEN) -> int:
     """Trainable parameters of the shared gene module."""
-    return n_classes * hidden + hidden + hidden + 1
+    return count_params(param_shapes(n_classes, hidden))
 
 
 def effective_first_layer(W1, b1, mean, scale, J: int, S: int):

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 
 from gxapp.epistasis import genemodule
 from gxapp.errors import ParameterError
+from gxapp.nn.count import count_params
 
 HEADS = ("logreg", "sparse", "dense")
 #: user-facing network names -> head
@@ -86,16 +87,22 @@ class NetSpec:
         return np.unique(w)
 
 
+def head_shapes(spec: NetSpec, n_genes: int) -> dict:
+    """Shapes of ONE network's trained head parameters: a sparse head's connected gene
+    weights and its used neurons only (padding and unconnected weights stay zero)."""
+    if spec.head == "logreg":
+        return {"wo": (n_genes,), "bo": ()}
+    if spec.head == "dense":
+        H = spec.n_neurons
+        return {"Wh": (n_genes, H), "bh": (H,), "wo": (H,), "bo": ()}
+    P = len(spec.used_neurons())
+    return {"w": (spec.n_connections,), "bp": (P,), "wo": (P,), "bo": ()}
+
+
 def n_params(spec: NetSpec, n_genes: int, n_classes: int, hidden: int = genemodule.HIDDEN) -> int:
     """Trainable parameters of ONE network (gene module + head); padded or unconnected
     weights are not counted."""
-    gm = genemodule.n_params(n_classes, hidden)
-    if spec.head == "logreg":
-        return gm + n_genes + 1
-    if spec.head == "dense":
-        H = spec.n_neurons
-        return gm + n_genes * H + 2 * H + 1
-    return gm + spec.n_connections + 2 * len(spec.used_neurons()) + 1
+    return count_params(genemodule.param_shapes(n_classes, hidden)) + count_params(head_shapes(spec, n_genes))
 
 
 # ------------------------------------------------------------------ wiring

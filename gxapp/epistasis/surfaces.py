@@ -36,6 +36,7 @@ from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 
 from gxapp.errors import ParameterError
+from gxapp.nn.threads import torch_threads
 
 TYPES = ("additive", "positive", "negative", "reciprocal")
 HEADS = ("logreg", "biosparse", "dense")
@@ -140,17 +141,6 @@ class Surfaces:
                 "effect": self.effect, "noise": self.noise}
 
 
-class _one_thread:
-    """Tiny full-batch problems run fastest on one thread."""
-
-    def __enter__(self):
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.before)
-
-
 def decision_surfaces(types=TYPES, heads=HEADS, grid: int = 41, n: int = 2000, effect: float = 3.0,
                       noise: float = 0.1, seed: int = 0, lo: float = -0.5, hi: float = 1.5) -> Surfaces:
     """Fit each head on a toy 2-gene data set of each epistasis type; return the decision
@@ -172,7 +162,7 @@ def decision_surfaces(types=TYPES, heads=HEADS, grid: int = 41, n: int = 2000, e
     pts = np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32)
     states = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
     rows, summary = [], []
-    with _one_thread():
+    with torch_threads(1):  # tiny full-batch problems run fastest on one thread
         for t in types:
             x, y, p_true = toy_data(t, n, effect, noise, seed)
             st_p = expit(_state_eta(t, effect))

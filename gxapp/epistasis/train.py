@@ -47,9 +47,6 @@ How the batch works
 """
 from __future__ import annotations
 
-import contextlib
-import math
-import os
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -62,19 +59,18 @@ import torch.nn.functional as F
 from gxapp.epistasis import genemodule
 from gxapp.epistasis.features import RowMoments
 from gxapp.epistasis.models import NetSpec, head_forward, init_gene_module, init_head, stack_heads
-from gxapp.errors import GxError, InputFormatError, ParameterError
+from gxapp.errors import InputFormatError, ParameterError
+from gxapp.nn.early_stopping import EarlyStopping
+from gxapp.nn.memory import TrainingMemoryError, memory_errors  # noqa: F401 (re-exported)
+from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam
+from gxapp.nn.threads import torch_threads as _torch_threads
+from gxapp.params import Integral, Interval, Params, Real
 from gxapp.progress import check_cancel, report
 
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
-
-
-class TrainingMemoryError(GxError, MemoryError):
-    """The networks, batch or activations did not fit in memory."""
 
 
 @dataclass
-class EpiTrainConfig:
+class EpiTrainConfig(Params):
     """Optimisation settings (paper B where it gives them: Adam lr 1e-3, batch 128, focal
     loss gamma 2; weight decay and dropout are used but their values are in the paper's
     supplementary grid, so ours are defaults to tune)."""
@@ -92,31 +88,18 @@ class EpiTrainConfig:
     block_elements: int = genemodule.DEFAULT_BLOCK_ELEMENTS
     eval_bytes: int = 64 << 20
 
-    def validate(self) -> "EpiTrainConfig":
-        def num(name, lo, hi, lo_open=False, hi_open=False):
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            ok = ok and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
-            if not ok:
-                raise ParameterError(f"{name}: expected a number in {'(' if lo_open else '['}{lo}, {hi}"
-                                     f"{')' if hi_open else ']'}, got {v!r}")
-
-        def integer(name, lo):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-                raise ParameterError(f"{name}: expected an integer >= {lo}, got {v!r}")
-
-        num("lr", 0, math.inf, lo_open=True)
-        num("val_fraction", 0, 1, lo_open=True, hi_open=True)
-        num("weight_decay", 0, math.inf)
-        num("dropout", 0, 1, hi_open=True)
-        num("gamma", 0, math.inf)
-        for name in ("batch_size", "max_epochs", "patience", "block_elements", "eval_bytes"):
-            integer(name, 1)
-        integer("seed", 0)
-        if self.threads is not None:
-            integer("threads", 1)
-        return self
+    _parameter_constraints = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "val_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None)],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "gamma": [Interval(Real, 0, None)],
+        **{name: [Interval(Integral, 1, None)]
+           for name in ("batch_size", "max_epochs", "patience", "block_elements", "eval_bytes")},
+        "seed": [Interval(Integral, 0, None)],
+        "threads": [None, Interval(Integral, 1, None)],
+    }
+    EXECUTION_ONLY = ("threads",)
 
 
 @dataclass
@@ -152,14 +135,9 @@ class FitResult:
 # ---------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
 def torch_threads(n: Optional[int]):
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n) if n else max(1, len(os.sched_getaffinity(0))))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    """Paper B's thread limit: ``n`` threads, or every core this process may use."""
+    return _torch_threads(n, spare=0)
 
 
 def _seed(*parts) -> int:
@@ -188,36 +166,6 @@ def split_inner(y: np.ndarray, train: np.ndarray, val_fraction: float, seed: int
             "use more samples or fewer folds"
         )
     return fit, val
-
-
-class _Adam:
-    """Adam on stacked weights, elementwise (``torch.optim.Adam``'s formula with coupled weight
-    decay), with a per-network step count so that a network skipped in a step is untouched."""
-
-    def __init__(self, tensors: list, owners: list, n_models: int, lr: float, wd: float):
-        self.tensors, self.owners, self.lr, self.wd = tensors, owners, lr, wd
-        self.m = [torch.zeros_like(t) for t in tensors]
-        self.v = [torch.zeros_like(t) for t in tensors]
-        self.steps = torch.zeros(n_models, dtype=torch.float64)
-
-    @torch.no_grad()
-    def step(self, active: torch.Tensor) -> None:
-        b1, b2 = ADAM_BETAS
-        self.steps += active.double()
-        for p, m, v, own in zip(self.tensors, self.m, self.v, self.owners):
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            act = active[own].view(shape)
-            t = self.steps[own].clamp(min=1)
-            g = p.grad if not self.wd else p.grad.add(p, alpha=self.wd)
-            m_new = torch.where(act, m.lerp(g, 1 - b1), m)
-            v_new = torch.where(act, v * b2 + (1 - b2) * g * g, v)
-            bc1 = (1 - b1 ** t).float().view(shape)
-            bc2s = torch.sqrt(1 - b2 ** t).float().view(shape)
-            upd = m_new / (v_new.sqrt() / bc2s + ADAM_EPS) * (self.lr / bc1)
-            p.copy_(torch.where(act, p - upd, p))
-            m.copy_(m_new)
-            v.copy_(v_new)
-            p.grad = None
 
 
 def _focal(z: torch.Tensor, y: torch.Tensor, alpha_t: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -365,7 +313,7 @@ class _Batch:
         return torch.where(yb > 0.5, wc, 1 - wc)
 
     # -- one optimisation step -----------------------------------------------------
-    def step(self, rows: torch.Tensor, wts: torch.Tensor, active: torch.Tensor, opt: _Adam) -> None:
+    def step(self, rows: torch.Tensor, wts: torch.Tensor, active: torch.Tensor, opt: StackedAdam) -> None:
         J, S, G = self.J, self.S, self.G
         b = rows.shape[1]
         cells = self.cells(rows)
@@ -384,7 +332,7 @@ class _Batch:
         torch.autograd.backward([W_eff, b_eff], [dW, db])
         self.w2.grad = dw2
         self.b2.grad = db2
-        opt.step(active)
+        opt.step(active, zero_grad=True)
 
     # -- prediction ----------------------------------------------------------------
     @torch.no_grad()
@@ -449,27 +397,19 @@ def fit_networks(X: np.ndarray, y, groups: Sequence[RowGroup], specs: Sequence[N
         if g.fit is None or g.val is None:
             g.fit, g.val = split_inner(y, g.train, cfg.val_fraction, cfg.seed, g.key)
     t0 = time.perf_counter()
-    with torch_threads(cfg.threads):
-        try:
-            return _fit(X, y, groups, list(specs), cfg, progress, cancel, t0)
-        except (RuntimeError, MemoryError) as exc:
-            text = str(exc).lower()
-            if isinstance(exc, MemoryError) or "out of memory" in text or "can't allocate memory" in text:
-                raise TrainingMemoryError(
-                    f"out of memory training {len(groups) * len(specs)} networks on {X.shape[1]} genes: use fewer "
-                    "repeats, folds or models at once, or a smaller batch_size"
-                ) from exc
-            raise
+    message = (f"out of memory training {len(groups) * len(specs)} networks on {X.shape[1]} genes: use fewer "
+               "repeats, folds or models at once, or a smaller batch_size")
+    with torch_threads(cfg.threads), memory_errors(message):
+        return _fit(X, y, groups, list(specs), cfg, progress, cancel, t0)
 
 
 def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
     net = _Batch(X, y, groups, specs, cfg)
     J, S, R = net.J, net.S, net.R
-    opt = _Adam(net.tensors, net.owners, R, cfg.lr, cfg.weight_decay)
+    opt = StackedAdam(net.tensors, cfg.lr, ADAM_BETAS, ADAM_EPS, cfg.weight_decay, owners=net.owners, n_models=R)
     best = [t.detach().clone() for t in net.tensors]
-    best_val = np.full(R, np.inf)
-    best_epoch = np.zeros(R, np.int64)
-    stopped = np.zeros(R, bool)
+    stop = EarlyStopping(R, cfg.patience)
+    stopped = stop.stopped
     val_idx, val_w = _pad([g.val for g in groups])
     yv = net.y[val_idx]
     atv = net.alpha_t(yv)
@@ -499,16 +439,15 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
         fl = _focal(z, yv[:, None, :], atv[:, None, :], cfg.gamma)
         vl = ((fl * val_w[:, None, :]).sum(2) / val_w.sum(1).clamp(min=1)[:, None]).reshape(R).double().numpy()
         curve.append(vl.reshape(J, S))
-        improved = (vl < best_val) & ~stopped
+        active = stop.active
+        improved = np.zeros(R, bool)
+        improved[active[stop.update(epoch, active, vl[active])[0]]] = True
         if improved.any():
-            best_val[improved] = vl[improved]
-            best_epoch[improved] = epoch
             imp = torch.from_numpy(improved)
             with torch.no_grad():
                 for k, (t_, own) in enumerate(zip(net.tensors, net.owners)):
                     m = imp[own].view((-1,) + (1,) * (t_.dim() - 1))
                     best[k] = torch.where(m, t_.detach(), best[k])
-        stopped |= (epoch - best_epoch) >= cfg.patience
         if stopped.all():
             break
     # restore the best weights and predict the test rows
@@ -520,7 +459,7 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
     prob = torch.sigmoid(zt.double()).numpy()
     inv = np.argsort(net.order)                                # internal -> given spec order
     test_prob = [prob[j][inv][:, : len(g.test)] for j, g in enumerate(groups)]
-    be = best_epoch.reshape(J, S)[:, inv]
+    be = stop.best_epoch.reshape(J, S)[:, inv]
     cv = np.array(curve).reshape(len(curve), J, S)[:, :, inv] if curve else np.zeros((0, J, S))
     report(progress, 1.0, f"trained {R} networks in {epoch} epochs")
     return FitResult(specs=list(specs), groups=groups, test_prob=test_prob, best_epoch=be, epochs_run=epoch,

@@ -39,7 +39,9 @@ from typing import Callable, Sequence, Union
 
 import torch
 
+from gxapp import params as gp
 from gxapp.errors import ParameterError
+from gxapp.nn.count import count_params
 
 Params = dict  # str -> Tensor | list[Tensor]
 WEIGHT_KEYS = ("W1", "w2", "Wh", "wo")  # L1-penalised; every other key is a bias
@@ -47,19 +49,17 @@ _MAX_WIDTH = 100_000
 
 
 @dataclass
-class NetConfig:
+class NetConfig(gp.Params):
     """Widths of the two MLPs. ``gene_hidden=0``: linear gene nodes (the paper's
     public code); ``head_hidden=0``: linear head, i.e. the main-effect network."""
 
     gene_hidden: int = 10
     head_hidden: int = 100
 
-    def validate(self) -> "NetConfig":
-        for name in ("gene_hidden", "head_hidden"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= _MAX_WIDTH:
-                raise ParameterError(f"{name}: expected an integer in [0, {_MAX_WIDTH}], got {v!r}")
-        return self
+    _parameter_constraints = {
+        "gene_hidden": [gp.Interval(gp.Integral, 0, _MAX_WIDTH)],
+        "head_hidden": [gp.Interval(gp.Integral, 0, _MAX_WIDTH)],
+    }
 
 
 def _check_gene_sizes(gene_sizes: Sequence[int]) -> list:
@@ -69,13 +69,22 @@ def _check_gene_sizes(gene_sizes: Sequence[int]) -> list:
     return sizes
 
 
-def n_params(gene_sizes: Sequence[int], cfg: NetConfig) -> int:
-    """Number of trainable parameters of ONE model."""
+def param_shapes(gene_sizes: Sequence[int], cfg: NetConfig) -> list:
+    """Shapes of ONE model's parameters, in :func:`tensors` order (keys sorted, gene
+    lists in gene order)."""
     sizes = _check_gene_sizes(gene_sizes)
     h, H, M = cfg.gene_hidden, cfg.head_hidden, len(sizes)
-    gene = sum(m * h + 2 * h + 1 for m in sizes) if h else sum(m + 1 for m in sizes)
-    head = M * H + 2 * H + 1 if H else M + 1
-    return gene + head
+    shapes = {"W1": [(m, h) if h else (m,) for m in sizes], "b2": [(M,)], "wo": [(H,) if H else (M,)], "bo": [()]}
+    if h:
+        shapes.update(b1=[(M, h)], w2=[(M, h)])
+    if H:
+        shapes.update(Wh=[(M, H)], bh=[(H,)])
+    return [shape for key in sorted(shapes) for shape in shapes[key]]
+
+
+def n_params(gene_sizes: Sequence[int], cfg: NetConfig) -> int:
+    """Number of trainable parameters of ONE model."""
+    return count_params(param_shapes(gene_sizes, cfg))
 
 
 def _uniform(gen: torch.Generator, shape, fan_in: int) -> torch.Tensor:

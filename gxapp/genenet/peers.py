@@ -30,13 +30,13 @@ Pairs whose test is undefined (a monomorphic SNP, ``a·b`` collinear with ``a`` 
 """
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 from scipy import stats
 
+from gxapp.data.cohort import check_gene_blocks
 from gxapp.genenet.baselines import top_snps
 from gxapp.errors import ParameterError
+from gxapp.nn.threads import blas_threads
 from gxapp.progress import check_cancel, report
 
 __all__ = [
@@ -85,16 +85,7 @@ def _rows_and_y(X, y, rows):
 
 
 def _check_blocks(X, gene_blocks) -> list:
-    blocks = [np.asarray(b, dtype=np.int64).ravel() for b in gene_blocks]
-    if len(blocks) < 2:
-        raise ParameterError(f"gene_blocks: at least 2 genes are needed to test gene pairs, got {len(blocks)}")
-    p = X.shape[1]
-    for k, b in enumerate(blocks):
-        if b.size == 0:
-            raise ParameterError(f"gene_blocks: gene {k} has no SNP")
-        if b.min() < 0 or b.max() >= p:
-            raise ParameterError(f"gene_blocks: gene {k} has a column index outside 0..{p - 1}")
-    return blocks
+    return check_gene_blocks(gene_blocks, X.shape[1], min_genes=2, purpose="testing gene pairs")
 
 
 def _centred(X, rows, cols) -> np.ndarray:
@@ -240,7 +231,7 @@ def topsnp_interaction_test(X, y, gene_blocks, rows=None, dist: str = "t", threa
     _check_dist(dist)
     rows, yc = _rows_and_y(X, y, rows)
     blocks = _check_blocks(X, gene_blocks)
-    with _blas_threads(threads):
+    with blas_threads(threads):
         cols = top_snps(X, y, blocks, rows)
         U = np.asarray(X[np.ix_(rows, cols)], dtype=np.float64)
         return _gene_pair_matrix(U, yc, dist)
@@ -277,7 +268,7 @@ def pca_interaction_test(X, y, gene_blocks, rows=None, dist: str = "t", threads:
     _check_dist(dist)
     rows, yc = _rows_and_y(X, y, rows)
     blocks = _check_blocks(X, gene_blocks)
-    with _blas_threads(threads):
+    with blas_threads(threads):
         return _gene_pair_matrix(gene_pcs(X, blocks, rows), yc, dist)
 
 
@@ -319,21 +310,8 @@ def snp_pair_test(X, y, gene_blocks, rows=None, progress=None, cancel=None, dist
     _check_dist(dist)
     rows, yc = _rows_and_y(X, y, rows)
     blocks = _check_blocks(X, gene_blocks)
-    with _blas_threads(threads):
+    with blas_threads(threads):
         return _snp_pair_test(X, rows, yc, blocks, progress, cancel, dist)
-
-
-def _blas_threads(threads):
-    """Context limiting BLAS to ``threads`` threads (no-op for None or without threadpoolctl)."""
-    if threads is None:
-        return contextlib.nullcontext()
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ParameterError(f"threads: expected a positive integer or None, got {threads!r}")
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn depends on it
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=int(threads), user_api="blas")
 
 
 def _snp_pair_test(X, rows, yc, blocks, progress, cancel, dist) -> dict:

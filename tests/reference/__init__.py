@@ -1,1 +1,2 @@
-"""Slow, obviously-correct versions of fast kernels, for the tests to compare against."""
+"""Slow, obviously-correct reference implementations the tests (and bench/) compare
+the fast production kernels with; never imported by gxapp."""

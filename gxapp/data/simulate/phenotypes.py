@@ -27,6 +27,7 @@ from typing import Optional
 
 import numpy as np
 
+from gxapp.data.cohort import check_gene_blocks
 from gxapp.errors import ParameterError
 
 SCENARIOS = ("complex", "simple", "null")
@@ -78,13 +79,7 @@ def check_inputs(genotypes, gene_blocks, gene_names) -> None:
         raise ParameterError("gene_names: at least one gene is needed")
     if len(set(gene_names)) != len(gene_names):
         raise ParameterError("gene_names: gene names must be unique")
-    p = genotypes.shape[1]
-    for name, cols in zip(gene_names, gene_blocks):
-        cols = np.asarray(cols)
-        if cols.size == 0:
-            raise ParameterError(f"gene_blocks: gene '{name}' has no SNP")
-        if cols.min() < 0 or cols.max() >= p:
-            raise ParameterError(f"gene_blocks: gene '{name}' has a column index outside 0..{p - 1}")
+    check_gene_blocks(gene_blocks, genotypes.shape[1], names=list(gene_names))
 
 
 def _check_params(scenario, snr, mi, prop_causal) -> None:

@@ -173,7 +173,8 @@ def score_pairs(
     (each individual's draws depend on its row id only). ``batch_rows``:
     individuals per step (progress and cancel granularity).
     """
-    from gxapp.genenet.train import resolve_threads, torch_threads
+    from gxapp.genenet.config import resolve_threads
+    from gxapp.nn.threads import torch_threads
 
     index = check_index(index)
     M = len(result.gene_blocks)
