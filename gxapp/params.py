@@ -24,7 +24,8 @@ from typing import ClassVar, Iterable
 
 from gxapp.errors import ParameterError
 
-__all__ = ["Interval", "Options", "SubsetOf", "InstanceOf", "Params", "check_param", "Integral", "Real"]
+__all__ = ["Interval", "Options", "SubsetOf", "InstanceOf", "Params", "check_param", "check_int", "check_number",
+           "Integral", "Real"]
 
 
 class Constraint:
@@ -154,6 +155,18 @@ def check_param(name: str, value, constraints) -> None:
     # None last reads better: "an integer >= 1 or None"
     cons.sort(key=lambda c: isinstance(c, _NoneConstraint))
     raise ParameterError(f"{name}: expected {' or '.join(c.describe() for c in cons)}, got {value!r}")
+
+
+def check_int(name: str, value, low=None, high=None) -> int:
+    """``value`` as an int, else ``ParameterError("name: expected an integer …, got …")``."""
+    check_param(name, value, [Interval(Integral, low, high)])
+    return int(value)
+
+
+def check_number(name: str, value, low=None, high=None, closed: str = "both") -> float:
+    """``value`` as a float, else ``ParameterError("name: expected a number …, got …")``."""
+    check_param(name, value, [Interval(Real, low, high, closed)])
+    return float(value)
 
 
 class Params:

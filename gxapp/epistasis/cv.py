@@ -31,6 +31,7 @@ from gxapp.epistasis.train import EpiTrainConfig, RowGroup, fit_networks
 from gxapp.errors import ParameterError
 from gxapp.data.io.gmt import restrict_pathways
 from gxapp.progress import check_cancel, report, sub_progress
+from gxapp.params import check_int
 
 NETWORKS = ("logreg", "biosparse", "dense", "linear", "ensemble")
 ADDITIVE = ("l2", "l1")
@@ -46,9 +47,7 @@ __all__ = ["compare", "compare_arrays", "learning_curve", "sparsity_sweep", "mak
 
 
 def _int(name, v, lo):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ParameterError(f"{name}: expected an integer >= {lo}, got {v!r}")
-    return int(v)
+    return check_int(name, v, lo)
 
 
 def _check_models(models) -> list:

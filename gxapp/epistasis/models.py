@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from gxapp.epistasis import genemodule
 from gxapp.errors import ParameterError
 from gxapp.nn.count import count_params
+from gxapp.params import check_number
 
 HEADS = ("logreg", "sparse", "dense")
 #: user-facing network names -> head
@@ -109,11 +110,7 @@ def n_params(spec: NetSpec, n_genes: int, n_classes: int, hidden: int = genemodu
 
 
 def _check_connected(connected) -> float:
-    ok = isinstance(connected, (int, float, np.integer, np.floating)) and not isinstance(connected, bool)
-    if not ok or not np.isfinite(connected) or not 0 < float(connected) <= 1:
-        raise ParameterError(
-            f"sparsity: the fraction of genes connected must be in (0, 1] (e.g. 0.25, 0.5, 0.75, 1), got {connected!r}"
-        )
+    check_number("sparsity", connected, 0, 1, closed="right")
     return float(connected)
 
 

@@ -37,6 +37,7 @@ from sklearn.metrics import roc_auc_score
 
 from gxapp.errors import ParameterError
 from gxapp.nn.threads import torch_threads
+from gxapp.params import check_int
 
 TYPES = ("additive", "positive", "negative", "reciprocal")
 HEADS = ("logreg", "biosparse", "dense")
@@ -153,8 +154,7 @@ def decision_surfaces(types=TYPES, heads=HEADS, grid: int = 41, n: int = 2000, e
     for h in heads:
         if h not in HEADS:
             raise ParameterError(f"heads: expected a subset of {HEADS}, got {h!r}")
-    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or not 2 <= grid <= 401:
-        raise ParameterError(f"grid: expected an integer in 2..401, got {grid!r}")
+    check_int("grid", grid, 2, 401)
     if not (np.isfinite(effect) and effect > 0) or not (np.isfinite(noise) and noise >= 0):
         raise ParameterError("effect must be > 0 and noise >= 0")
     axis = np.linspace(lo, hi, grid)

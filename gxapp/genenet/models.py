@@ -42,6 +42,7 @@ import torch
 from gxapp import params as gp
 from gxapp.errors import ParameterError
 from gxapp.nn.count import count_params
+from gxapp.params import check_int
 
 Params = dict  # str -> Tensor | list[Tensor]
 WEIGHT_KEYS = ("W1", "w2", "Wh", "wo")  # L1-penalised; every other key is a bias
@@ -133,8 +134,7 @@ def init_params(
     whether it is trained alone or in a batch."""
     cfg.validate()
     sizes = _check_gene_sizes(gene_sizes)
-    if isinstance(n_models, bool) or not isinstance(n_models, int) or n_models < 1:
-        raise ParameterError(f"n_models: expected an integer >= 1, got {n_models!r}")
+    check_int("n_models", n_models, 1)
     if len(seeds) != n_models:
         raise ParameterError(f"seeds: expected {n_models} seeds (one per model), got {len(seeds)}")
     per_model = [_init_one(sizes, cfg, s) for s in seeds]

@@ -11,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from numbers import Integral
 from typing import Optional
 
 import torch
 
-from gxapp.errors import ParameterError
+from gxapp.params import check_int
 
 __all__ = ["resolve_threads", "torch_threads", "available_cores", "blas_threads"]
 
@@ -62,8 +61,7 @@ def blas_threads(threads: Optional[int]):
     threadpoolctl). Paper A's peer tests run their large products in numpy, not torch."""
     if threads is None:
         return contextlib.nullcontext()
-    if isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 1:
-        raise ParameterError(f"threads: expected a positive integer or None, got {threads!r}")
+    check_int("threads", threads, 1)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - scikit-learn depends on it

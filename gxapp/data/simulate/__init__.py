@@ -16,7 +16,6 @@ import pandas as pd
 from gxapp.data.cohort import Cohort, validate
 from gxapp.errors import ParameterError
 from gxapp.params import Integral, Interval, Options, Params, Real, SubsetOf
-from gxapp.data.io.variants import CLASSES
 from gxapp.progress import check_cancel, report, sub_progress
 from gxapp.data.simulate.casecontrol import (
     CLASS_WEIGHTS, EPISTASIS_TYPES, gene_centric_counts, simulate_casecontrol,

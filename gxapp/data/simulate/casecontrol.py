@@ -35,6 +35,7 @@ from scipy.special import expit
 from gxapp.errors import ParameterError
 from gxapp.data.io.variants import CLASSES
 from gxapp.data.simulate.phenotypes import check_inputs, pair_key
+from gxapp.params import check_int, check_number
 
 EPISTASIS_TYPES = ("additive", "positive", "negative", "reciprocal")
 HIT_TARGET = 0.3
@@ -140,14 +141,11 @@ def _check(epistasis, case_fraction, n_pairs_per_type, effect, n_additive):
     epistasis = tuple(epistasis)
     if not epistasis or any(t not in EPISTASIS_TYPES for t in epistasis):
         raise ParameterError(f"epistasis: expected a non-empty subset of {EPISTASIS_TYPES}, got {epistasis!r}")
-    if not (isinstance(case_fraction, (int, float, np.number)) and 0 < case_fraction < 1):
-        raise ParameterError(f"case_fraction: expected a number in (0, 1), got {case_fraction!r}")
-    if isinstance(n_pairs_per_type, bool) or not isinstance(n_pairs_per_type, (int, np.integer)) or n_pairs_per_type < 1:
-        raise ParameterError(f"n_pairs_per_type: expected an integer >= 1, got {n_pairs_per_type!r}")
-    if not (isinstance(effect, (int, float, np.number)) and np.isfinite(effect) and effect > 0):
-        raise ParameterError(f"effect: expected a number > 0, got {effect!r}")
-    if n_additive is not None and (not isinstance(n_additive, (int, np.integer)) or n_additive < 0):
-        raise ParameterError(f"n_additive: expected an integer >= 0, got {n_additive!r}")
+    check_number("case_fraction", case_fraction, 0, 1, closed="neither")
+    check_int("n_pairs_per_type", n_pairs_per_type, 1)
+    check_number("effect", effect, 0, None, closed="neither")
+    if n_additive is not None:
+        check_int("n_additive", n_additive, 0)
     return tuple(dict.fromkeys(epistasis))
 
 

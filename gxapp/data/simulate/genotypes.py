@@ -17,6 +17,7 @@ import numpy as np
 
 from gxapp.errors import EmptyDataError, ParameterError
 from gxapp.progress import check_cancel, report
+from gxapp.params import check_int
 
 POPULATION_SIZE = 10_000
 RECOMBINATION_RATE = 1e-8
@@ -35,8 +36,7 @@ def region_length(snps_per_gene: int) -> int:
 
 def _check_sizes(n_samples, n_genes, snps_per_gene):
     for name, value, low in (("n_samples", n_samples, 1), ("n_genes", n_genes, 1), ("snps_per_gene", snps_per_gene, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ParameterError(f"{name}: expected an integer >= {low}, got {value!r}")
+        check_int(name, value, low)
 
 
 def _spread(n_have: int, n_want: int) -> np.ndarray:

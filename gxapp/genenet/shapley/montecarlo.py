@@ -61,6 +61,7 @@ from gxapp.genenet.shapley.exact import (
     relu_dot,
 )
 from gxapp.genenet.shapley.weights import check_index
+from gxapp.params import check_int
 
 DEFAULT_PERMUTATIONS = 64
 # Blocks of draws: 16 MiB was the fastest of 1-64 MiB on the development machine
@@ -146,9 +147,7 @@ class _Moments:
 
 
 def _check_count(name, v, low) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise ParameterError(f"{name}: expected an integer >= {low}, got {v!r}")
-    return int(v)
+    return check_int(name, v, low)
 
 
 @torch.no_grad()

@@ -20,6 +20,7 @@ from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 from gxapp.genenet.shapley.exact import MAX_EXACT_GENES, exact_scores
 from gxapp.genenet.shapley.montecarlo import DEFAULT_PERMUTATIONS, mc_scores
 from gxapp.genenet.shapley.weights import check_index
+from gxapp.params import check_int
 
 AUTO_EXACT_MAX_GENES = 14
 METHODS = ("auto", "exact", "mc")
@@ -185,8 +186,7 @@ def score_pairs(
         raise InputFormatError("X: expected the (N, P) genotype matrix the networks were trained on")
     rows = _check_rows("rows", rows, X.shape[0])
     base_rows = _check_rows("baseline_rows", baseline_rows, X.shape[0])
-    if isinstance(batch_rows, bool) or not isinstance(batch_rows, (int, np.integer)) or batch_rows < 1:
-        raise ParameterError(f"batch_rows: expected an integer >= 1, got {batch_rows!r}")
+    check_int("batch_rows", batch_rows, 1)
     genes = list(range(M)) if gene_names is None else list(gene_names)
     if len(genes) != M:
         raise ParameterError(f"gene_names: expected {M} names, got {len(genes)}")
