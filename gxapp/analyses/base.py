@@ -163,3 +163,18 @@ def source_fingerprint_of_cohort(cohort_key: str, root=None) -> str:
     from gxapp.analyses import cohorts
 
     return cohorts.store(root).read_meta(cohort_key).get("fingerprint", cohort_key)
+
+
+class OnCohort(Analysis):
+    """An analysis of a cached cohort (source: its key; identity: its content fingerprint)."""
+
+    def fingerprint(self, cohort_key: str, root) -> str:
+        return source_fingerprint_of_cohort(cohort_key, root)
+
+
+class OnRun(Analysis):
+    """An analysis of a trained run (source: its key, which already holds the cohort's
+    fingerprint and every training parameter)."""
+
+    def fingerprint(self, run_key: str, root) -> str:
+        return run_key

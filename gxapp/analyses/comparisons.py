@@ -12,7 +12,7 @@ import numpy as np
 
 from gxapp import cache
 from gxapp import epistasis as epi
-from gxapp.analyses.base import Analysis, Result, source_fingerprint_of_cohort
+from gxapp.analyses.base import OnCohort, Result
 from gxapp.errors import ParameterError, SampleMismatchError
 from gxapp.params import Integral, Interval, Options, Params, Real, SubsetOf
 
@@ -62,15 +62,12 @@ class Comparison(Result):
         return self.params.analysis
 
 
-class Comparisons(Analysis):
+class Comparisons(OnCohort):
     """On a cached cohort (source: its key)."""
 
     kind = KIND
     job_kind = "comparison"
     params_type = ComparisonParams
-
-    def fingerprint(self, cohort_key: str, root) -> str:
-        return source_fingerprint_of_cohort(cohort_key, root)
 
     def describe(self, params: ComparisonParams) -> str:
         return f"{params.analysis.replace('_', ' ')} ({params.repeats}×{params.folds} CV)"

@@ -1,5 +1,5 @@
 """Gene-pair interactions of a trained run: Shapley scores, permutation
-p-values / FDR / max-T, and the classical peers side by side (SPEC §5–7).
+p-values / FDR / max-T, and the classical peers side by side (docs/method.md#shapley, #permutation-test, #classical-tests).
 
 Observed and null networks share the run's split, architecture, λ, training
 budget, estimator and scored individuals. Null scores are cached per chunk of
@@ -16,7 +16,7 @@ import pandas as pd
 
 from gxapp import cache
 from gxapp.analyses import cohorts, runs
-from gxapp.analyses.base import Analysis, Result
+from gxapp.analyses.base import OnRun, Result
 from gxapp.errors import CacheError, ParameterError
 from gxapp.params import Integral, Interval, Options, Params
 from gxapp.genenet.metrics import auroc, average_precision, p_to_score, pair_labels, per_type_ap
@@ -228,13 +228,10 @@ def truth_metrics(names, observed, peers, truth) -> Optional[dict]:
     return out
 
 
-class Interactions(Analysis):
+class Interactions(OnRun):
     kind = KIND
     job_kind = "interactions"
     params_type = InteractionParams
-
-    def fingerprint(self, run_key: str, root) -> str:
-        return run_key  # a run's key already holds its cohort's fingerprint and every training parameter
 
     def describe(self, params: InteractionParams) -> str:
         return f"interactions {params.index}, B={params.permutations} (Perm {params.perm_method})"

@@ -18,13 +18,13 @@ import torch
 from gxapp import cache
 from gxapp.analyses import cohorts
 from gxapp.genenet.baselines import additive_topsnp_r2, r2_score
-from gxapp.analyses.base import Analysis, Result, source_fingerprint_of_cohort
+from gxapp.analyses.base import OnCohort, Result
 from gxapp.errors import ParameterError
 from gxapp.params import Integral, Interval, Params, Real
 from gxapp.genenet.models import NetConfig, n_params
 from gxapp.data.preprocess import prepare
 from gxapp.progress import report, sub_progress
-from gxapp.genenet.train import DEFAULT_L1, TrainConfig, TrainResult, resolve_device, train_ensemble
+from gxapp.genenet.train import TrainConfig, TrainResult, resolve_device, train_ensemble
 from gxapp.genenet.tuning import DEFAULT_GRID, choose_l1
 
 KIND = "runs"
@@ -35,16 +35,16 @@ class RunParams(Params):
     """Everything that defines a run (paper A defaults except a smaller ensemble)."""
 
     ensemble: int = 10
-    l1: float = DEFAULT_L1
+    l1: float = TrainConfig.l1  # network and optimiser defaults are declared once, in NetConfig / TrainConfig
     l1_cv: bool = False
     cv_folds: int = 5
-    gene_hidden: int = 10
-    head_hidden: int = 100
-    lr: float = 0.005
-    batch_size: int = 30_000
-    max_epochs: int = 200
-    patience: int = 10
-    val_fraction: float = 0.2
+    gene_hidden: int = NetConfig.gene_hidden
+    head_hidden: int = NetConfig.head_hidden
+    lr: float = TrainConfig.lr
+    batch_size: int = TrainConfig.batch_size
+    max_epochs: int = TrainConfig.max_epochs
+    patience: int = TrainConfig.patience
+    val_fraction: float = TrainConfig.val_fraction
     test_fraction: float = 0.3
     covariates: bool = True
     inverse_normal: bool = True
@@ -96,13 +96,10 @@ class Run(Result):
         return self.meta.get("metrics", {})
 
 
-class Runs(Analysis):
+class Runs(OnCohort):
     kind = KIND
     job_kind = "train"
     params_type = RunParams
-
-    def fingerprint(self, cohort_key: str, root) -> str:
-        return source_fingerprint_of_cohort(cohort_key, root)
 
     def describe(self, params: RunParams) -> str:
         return f"train E={params.ensemble} λ={'CV' if params.l1_cv else f'{params.l1:g}'}"

@@ -11,7 +11,7 @@ from typing import Optional
 
 import pandas as pd
 
-from gxapp.analyses.base import Analysis, Result
+from gxapp.analyses.base import OnRun, Result
 from gxapp.errors import ParameterError
 from gxapp.genenet.surface import Surface, interaction_surface
 from gxapp.params import Integral, Interval, Params
@@ -54,13 +54,10 @@ class SurfaceResult(Result):
     surface: Optional[Surface] = None
 
 
-class Surfaces(Analysis):
+class Surfaces(OnRun):
     kind = KIND
     job_kind = "surface"
     params_type = SurfaceParams
-
-    def fingerprint(self, run_key: str, root) -> str:
-        return run_key
 
     def describe(self, params: SurfaceParams) -> str:
         return f"interaction surface {params.gene_a} × {params.gene_b}"

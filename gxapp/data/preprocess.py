@@ -1,4 +1,4 @@
-"""Phenotype and genotype preprocessing (SPEC §2, paper A Methods).
+"""Phenotype and genotype preprocessing (docs/method.md#preprocessing, paper A Methods).
 
 - quantitative phenotype: regress out the covariates by OLS, then a rank-based
   inverse-normal transform (Blom) of the residual;

@@ -1,4 +1,4 @@
-"""SNP and sample quality control (SPEC §2), in PLINK's order.
+"""SNP and sample quality control (docs/method.md#preprocessing), in PLINK's order.
 
 Steps, in the order they run (each SNP or sample is counted under the first
 step it fails):

@@ -1,4 +1,4 @@
-"""Architecture comparison of paper B (Verplaetse et al. 2023; SPEC §8).
+"""Architecture comparison of paper B (Verplaetse et al. 2023; docs/method.md#architecture-comparison).
 
 Public API::
 

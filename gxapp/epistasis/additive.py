@@ -1,7 +1,7 @@
 """Additive baselines of the architecture comparison (paper B, "Baseline additive ... models").
 
 L2- and L1-penalised logistic regression on the flattened per-gene features (G x C
-columns), standardised per fold on the fold's training rows (SPEC §1). Paper B fits them on
+columns), standardised per fold on the fold's training rows (docs/method.md#gene-centric-encoding). Paper B fits them on
 the individual variants with a fixed penalty (SGDClassifier, alpha 1 for L2, 0.01 for L1);
 we fit them on the same per-gene features the networks see, and choose the inverse penalty
 ``C`` from ``Cs`` by an inner stratified 3-fold CV on the training rows (ROC AUC), so the

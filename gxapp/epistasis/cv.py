@@ -1,4 +1,4 @@
-"""Cross-validated architecture comparison (paper B; SPEC §8).
+"""Cross-validated architecture comparison (paper B; docs/method.md#architecture-comparison).
 
 * :func:`make_splits` - R repeats of stratified k-fold (sklearn ``RepeatedStratifiedKFold``
   with a recorded seed); the SAME splits serve every model of a comparison.

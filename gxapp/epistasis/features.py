@@ -1,4 +1,4 @@
-"""Per-gene input features of the architecture comparison (paper B; SPEC §1, §8).
+"""Per-gene input features of the architecture comparison (paper B; docs/method.md#gene-centric-encoding, #architecture-comparison).
 
 ``gene_features(cohort)`` gives the (N samples, G genes, C classes) tensor of RAW counts
 the shared gene module reads:
@@ -13,7 +13,7 @@ the shared gene module reads:
 * ``"auto"`` - variants when the cohort has a variant table, else SNPs.
 
 Counts are NOT standardised here: standardisation is per fold on the fold's training rows
-only (SPEC §1). :func:`class_stats` gives those per-class statistics with exactly the rule
+only (docs/method.md#gene-centric-encoding). :func:`class_stats` gives those per-class statistics with exactly the rule
 of :func:`gxapp.data.io.variants.standardise_counts`; the trainer folds them into the first
 layer of each fold's networks instead of copying the tensor once per fold.
 """

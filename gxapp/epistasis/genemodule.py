@@ -16,7 +16,7 @@ has its own training rows and its own standardisation) times ``S`` network specs
 the same rows. A group's networks share one read of its rows: the first layer of all S
 specs is ONE matrix ``(C, S*50)``, and the J groups run as one batched matmul.
 
-Standardisation per fold (SPEC §1) is folded into the first layer: for group ``j`` with
+Standardisation per fold (docs/method.md#gene-centric-encoding) is folded into the first layer: for group ``j`` with
 class means ``m_j`` and scales ``s_j``, ``((x - m_j)/s_j) W1 + b1 = x (W1/s_j) + (b1 -
 (m_j/s_j) W1)``. The raw counts are shared by every fold; gradients flow to ``W1, b1``
 exactly as if each fold had its own standardised copy of the data.

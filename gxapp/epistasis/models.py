@@ -1,4 +1,4 @@
-"""Network specs and batched heads of the architecture comparison (paper B, Fig. 1; SPEC §8).
+"""Network specs and batched heads of the architecture comparison (paper B, Fig. 1; docs/method.md#architecture-comparison).
 
 Every network = the shared gene module (:mod:`gxapp.epistasis.genemodule`) giving G gene
 neurons, then a head:

@@ -1,4 +1,4 @@
-"""Batched training of many paper-B networks at once (SPEC §8).
+"""Batched training of many paper-B networks at once (docs/method.md#architecture-comparison).
 
 ``fit_networks(X, y, groups, specs, cfg)`` trains every network spec (``S`` of them) on
 every row group (``J``: CV folds x repeats, or subsets) as ONE batched model of ``R = J*S``

@@ -15,7 +15,7 @@ __all__ = ["DEFAULT_L1", "DEFAULT_THREADS", "CPU_ACTIVATION_BYTES", "GPU_ACTIVAT
            "resolve_device", "resolve_threads", "activation_budget"]
 
 # Default L1 strength for targets with variance ~1 (the inverse-normal
-# transformed phenotype of SPEC §2). At 1e-3 the penalty of a freshly initialised
+# transformed phenotype of docs/method.md#preprocessing). At 1e-3 the penalty of a freshly initialised
 # 10-gene x 50-SNP network is ~0.5, half the MSE of predicting the mean. Held-out
 # R^2 of 4-member ensembles on the "complex" simulator (10 genes x 30 SNPs) for
 # l1 = 0 / 1e-4 / 1e-3 / 1e-2: S/N 0.1, N 30k: .029 / .040 / .015 / .000;

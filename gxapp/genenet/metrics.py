@@ -1,4 +1,4 @@
-"""Scoring gene-pair rankings against the planted truth of a simulation (SPEC §7).
+"""Scoring gene-pair rankings against the planted truth of a simulation (docs/method.md#evaluation).
 
 Scores are (M, M) matrices over genes, larger = more likely an interaction
 (use :func:`p_to_score` for p-values: −log10 p). Only the upper triangle

@@ -1,4 +1,4 @@
-"""Gene interaction network and main-effect network (paper A; SPEC §4), batched.
+"""Gene interaction network and main-effect network (paper A; docs/method.md#networks), batched.
 
 Every weight carries a leading *model* dimension ``K``: one parameter dict holds
 ``K`` independent networks (ensemble members, permutations, targets) that share the

@@ -1,4 +1,4 @@
-"""Classical gene-pair interaction tests shown beside the neural network (SPEC §7).
+"""Classical gene-pair interaction tests shown beside the neural network (docs/method.md#classical-tests).
 
 Every test fits, for a pair of variables ``a`` and ``b``, the OLS model
 

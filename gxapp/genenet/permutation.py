@@ -1,4 +1,4 @@
-"""Permutation test for gene-pair interaction scores (SPEC §6, paper A Fig. 1c/8).
+"""Permutation test for gene-pair interaction scores (docs/method.md#permutation-test, paper A Fig. 1c/8).
 
 Null targets (B of them) are built from the observed phenotype:
 

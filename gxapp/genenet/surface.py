@@ -1,4 +1,4 @@
-"""The shape of one gene-pair interaction (paper A, Fig. 7b; SPEC §7).
+"""The shape of one gene-pair interaction (paper A, Fig. 7b; docs/method.md#interaction-surface).
 
 On the gene representations ``g_i, g_j`` learned by the run (the gene nodes of
 its best member), fit a small MLP ``h(g_i, g_j)`` and an additive network

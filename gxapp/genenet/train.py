@@ -1,4 +1,4 @@
-"""Batched training of many gene interaction networks at once (SPEC §4).
+"""Batched training of many gene interaction networks at once (docs/method.md#networks).
 
 All models (ensemble members x targets) share ``X``; only their target column and
 initialisation differ. They are trained as ONE batched model (see

@@ -94,8 +94,8 @@ def _prepared_summary(key: str, _cohort: Cohort):
 
 def _preprocessing(key: str, cohort: Cohort) -> None:
     st.markdown("#### Model-ready data")
-    st.caption("What training will see (SPEC §2): covariates regressed out by OLS and a rank-based inverse-normal "
-               "transform for quantitative traits; SNPs mean-imputed and centred with the training rows' means; "
+    st.caption("What training will see (method: docs/method.md#preprocessing): covariates regressed out by OLS and "
+               "a rank-based inverse-normal transform for quantitative traits; SNPs mean-imputed and centred with the training rows' means; "
                "a 70/30 train/test split with a recorded seed.")
     if cohort.phenotype is None:
         st.info("No phenotype yet.")

@@ -1,4 +1,4 @@
-"""SNP -> gene mapping (SPEC §1) and its report.
+"""SNP -> gene mapping (docs/method.md#data-model) and its report.
 
 A SNP belongs to a gene when it lies on the gene's chromosome inside
 ``[start - flank, end + flank]`` (1-based, both ends included); a SNP may belong

@@ -1,5 +1,5 @@
 """Annotated variant tables (sample, gene, functional class[, count]) and the
-gene-centric tensor of SPEC §1 (paper B)."""
+gene-centric tensor of docs/method.md#gene-centric-encoding (paper B)."""
 from __future__ import annotations
 
 import io
@@ -323,7 +323,7 @@ def gene_centric_tensor(variants: pd.DataFrame, iids: Sequence[str], genes: Sequ
 
 def standardise_counts(tensor: np.ndarray, train_rows, return_stats: bool = False):
     """Standardise each class (last axis) over all (sample, gene) cells of the training rows only
-    (SPEC §1): ``(x - mean_c) / sd_c`` with mean and population sd from ``tensor[train_rows]``.
+    (docs/method.md#gene-centric-encoding): ``(x - mean_c) / sd_c`` with mean and population sd from ``tensor[train_rows]``.
     A class with zero variance in the training rows is only centred. Returns a new array of the
     tensor's float dtype (``return_stats=True``: ``(array, mean, sd)``)."""
     x = np.asarray(tensor)

@@ -1,4 +1,4 @@
-"""Simulated cohorts with planted gene-gene interactions (SPEC §3).
+"""Simulated cohorts with planted gene-gene interactions (docs/method.md#simulators).
 
 ``simulate_cohort(params)`` builds a whole :class:`~gxapp.data.cohort.Cohort` (genotypes,
 SNP / gene tables, phenotype, truth); ``simulate_on_cohort(cohort, params)`` plants a
@@ -43,7 +43,7 @@ CLASS_FREQUENCIES = {
 
 @dataclass(frozen=True)
 class SimParams(Params):
-    """Parameters of a simulated cohort; see SPEC §3 (paper A) and §8 (paper B).
+    """Parameters of a simulated cohort; see docs/method.md#simulators.
 
     ``epistasis`` is one type (a string) or a tuple of types; :meth:`to_dict` always
     gives a list. :meth:`from_dict` rejects unknown keys.

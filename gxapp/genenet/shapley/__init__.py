@@ -1,4 +1,4 @@
-"""Shapley interaction scores between genes (paper A, Eqs. 8–12; SPEC §5).
+"""Shapley interaction scores between genes (paper A, Eqs. 8–12; docs/method.md#shapley).
 
 One algorithm per module: :mod:`.weights` (coalition weights of SII, BII,
 STII), :mod:`.exact` (all ``2^M`` coalitions by bit-DP, one product for all

@@ -1,4 +1,4 @@
-"""Exact pairwise interaction indices of the head, all pairs at once (SPEC §5).
+"""Exact pairwise interaction indices of the head, all pairs at once (docs/method.md#shapley).
 
 Players are the ``M`` gene nodes; the value of a coalition ``T`` at one individual
 is the head's output with the nodes outside ``T`` set to the baseline. The head's

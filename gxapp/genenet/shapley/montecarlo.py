@@ -1,5 +1,5 @@
 """Monte-Carlo interaction indices for many genes: one random draw serves every
-pair (SPEC §5).
+pair (docs/method.md#shapley).
 
 Each individual gets its own stream of draws, seeded by ``(random_state,
 row_key)``, shared by all ``K`` models (common random numbers: observed and

@@ -1,4 +1,4 @@
-"""Gene-pair interaction scores of trained networks: the entry point (SPEC §5).
+"""Gene-pair interaction scores of trained networks: the entry point (docs/method.md#shapley).
 
 ``SI_ij = mean_x |I_ij(x)|`` over the test individuals ``rows``, per model, where
 ``I`` is SII (default), BII or STII of the head with gene nodes outside a

@@ -1,4 +1,4 @@
-"""Coalition weights of the three pairwise interaction indices (SPEC §5).
+"""Coalition weights of the three pairwise interaction indices (docs/method.md#shapley).
 
 For players ``F`` (``|F| = M``) and a pair ``i != j`` every index is a weighted
 sum of discrete second differences over the coalitions ``S ⊆ F∖{i,j}``::
