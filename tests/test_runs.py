@@ -153,12 +153,12 @@ def test_cancel_flag_stops_training(cohort):
                                                                  seed=8), root))
 
 
-def test_bad_parameters_name_the_parameter(cohort):
+@pytest.mark.parametrize("change, match", [({"ensemble": 0}, "ensemble"), ({"l1": -1.0}, "l1")],
+                         ids=["ensemble-zero", "negative-l1"])
+def test_bad_parameters_name_the_parameter(cohort, change, match):
     key, root = cohort
-    with pytest.raises(ParameterError, match="ensemble"):
-        runs.train_run(key, replace(SMALL, ensemble=0), root)
-    with pytest.raises(ParameterError, match="l1"):
-        runs.train_run(key, replace(SMALL, l1=-1.0), root)
+    with pytest.raises(ParameterError, match=match):
+        runs.train_run(key, replace(SMALL, **change), root)
 
 
 def test_one_gene_cohort_is_refused(tmp_path):
