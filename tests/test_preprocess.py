@@ -129,9 +129,12 @@ def test_split_reproducible_and_about_30_percent():
     assert not np.array_equal(te, te3)
     tr0, te0 = train_test_split_idx(10, test_fraction=0)
     assert len(tr0) == 10 and len(te0) == 0
-    for bad in (1.0, -0.1, 1.5):
-        with pytest.raises(ParameterError, match="test_fraction"):
-            train_test_split_idx(10, test_fraction=bad)
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, 1.5])
+def test_split_bad_test_fraction(bad):
+    with pytest.raises(ParameterError, match="test_fraction"):
+        train_test_split_idx(10, test_fraction=bad)
 
 
 def test_split_stratification_keeps_case_fraction():

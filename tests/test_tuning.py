@@ -81,12 +81,16 @@ def test_deterministic_for_a_fixed_seed_and_test_rows_are_never_used():
     assert other[1] != a[1]  # the seed matters (folds and initialisations)
 
 
-def test_cancel_before_and_during():
+def test_cancel_before_the_first_fit():
     X, y, blocks = tiny(0, signal=False)
     flag = threading.Event()
     flag.set()
     with pytest.raises(Cancelled):
         choose_l1(X, y, blocks, TRAIN, NET, cfg(0), grid=GRID, folds=3, cancel=flag)
+
+
+def test_cancel_during_the_search():
+    X, y, blocks = tiny(0, signal=False)
     flag = threading.Event()
     seen = []
 
