@@ -79,20 +79,35 @@ def browser(server):
         b.close()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser context per test: no cookies, storage or open session carried over."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser context for the module, so the app's static files are fetched once (HTTP cache)."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    yield pg
+    yield ctx
     ctx.close()
 
 
 @pytest.fixture
+def page(context):
+    """A fresh tab per test: each test opens its own Streamlit session (its own goto), and server-side
+    state it needs comes from fixtures, never from an earlier test."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg = context.new_page()
+    yield pg
+    pg.close()
+
+
+@pytest.fixture
 def demo_run(server_cache):
-    """A small trained run on the demo cohort, written straight into the server's cache (so the
-    Interactions page has something to score whatever ran before)."""
+    """A trained run on the demo cohort in the server's cache, so the Interactions page has something
+    to score whatever ran before: a run already there (the Train test's) or else a small one trained
+    here, straight into that cache."""
+    import json
+
+    for meta in sorted(server_cache.glob("runs/*/meta.json")):  # cheap look first (no torch import)
+        cohort_meta = server_cache / "cohorts" / json.loads(meta.read_text())["cohort"] / "meta.json"
+        if cohort_meta.is_file() and json.loads(cohort_meta.read_text()).get("label", "").startswith("demo: complex"):
+            return meta.parent.name
     from gxapp.analyses import cohorts, runs
 
     key = cohorts.demo(root=server_cache).key

@@ -40,7 +40,7 @@ def cfg(seed):
     return TrainConfig(**{**CFG.__dict__, "seed": seed})
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_strong_signal_picks_a_small_lambda(seed):
     X, y, blocks = tiny(seed, signal=True)
     lam, table = choose_l1(X, y, blocks, TRAIN, NET, cfg(seed), grid=GRID, folds=3)
@@ -48,7 +48,7 @@ def test_strong_signal_picks_a_small_lambda(seed):
     assert table[1.0] - table[lam] > 0.2  # λ=1 shrinks the signal away
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_pure_noise_gives_a_flat_cv_curve(seed):
     X, y, blocks = tiny(seed, signal=False)
     lam, table = choose_l1(X, y, blocks, TRAIN, NET, cfg(seed), grid=GRID, folds=3)
