@@ -113,11 +113,12 @@ def _start_and_kill_at(target, args, marker, timeout=60.0):
 def test_killed_training_leaves_nothing(cohort, tmp_path):
     key, root = cohort
     before = runs.list_runs(key, root)
+    tmp_before = set(root.glob("runs/.tmp-*"))
     marker = tmp_path / "mid-training"
     _start_and_kill_at(_train_until_killed, (key, root, marker), marker)
     assert runs.list_runs(key, root) == before
     assert not runs.store(root).exists(runs.run_key(key, FOREVER, root))
-    assert not list(root.glob("runs/.tmp-*"))  # killed before the write began
+    assert set(root.glob("runs/.tmp-*")) == tmp_before  # killed before the write began: no leftover
 
 
 def test_killed_while_writing_publishes_no_half_entry_and_a_rerun_trains(cohort, tmp_path):
@@ -139,7 +140,7 @@ def test_killed_while_writing_publishes_no_half_entry_and_a_rerun_trains(cohort,
     assert not again.cached and again.key == rkey and st.exists(rkey)
     assert runs.train_run(key, WRITE_KILLED, root).cached
     assert [m["key"] for m in runs.list_runs(key, root) if m["key"] == rkey] == [rkey]
-    assert st.sweep(older_than=0) == 1 and not half.exists()  # the killed writer's leftover is swept
+    assert st.sweep(older_than=0) >= 1 and not half.exists()  # the killed writer's leftover is swept
 
 
 def test_cancel_flag_stops_training(cohort):
