@@ -194,7 +194,8 @@ def test_dense_beats_logreg_on_reciprocal_sign_pair():
 
 
 def test_sweep_and_learning_curve_run_on_the_same_splits(monkeypatch):
-    from helpers import same_groups as _same_groups, spy_epistasis_fits
+    from helpers import same_groups as _same_groups
+    from helpers import spy_epistasis_fits
 
     cohort = additive_cohort(n=300)
     y = cohort.phenotype
@@ -232,9 +233,8 @@ def test_sweep_and_learning_curve_run_on_the_same_splits(monkeypatch):
 
 
 def test_ensemble_averages_random_wirings(monkeypatch):
-    from sklearn.metrics import roc_auc_score
-
     from helpers import spy_epistasis_fits
+    from sklearn.metrics import roc_auc_score
 
     cfg = EpiTrainConfig(**{**FAST, "max_epochs": 2})
     cohort = additive_cohort(n=200)

@@ -75,7 +75,7 @@ def test_planted_pair_shows_the_product_and_a_null_pair_is_flat(fitted, seed, be
 
 
 def test_shapes_grid_points_and_groups(fitted):
-    X, y, g, res = fitted(0, 1.0)
+    X, y, _, res = fitted(0, 1.0)
     sf = interaction_surface(res, X, y, TRAIN, (1, 0), GENES, grid=7, steps=20, width=8, max_points=250, seed=0)
     assert (sf.gene_a, sf.gene_b) == ("B", "A")
     assert list(sf.grid.columns) == ["g_a", "g_b", "interaction"] and len(sf.grid) == 49
@@ -97,7 +97,7 @@ def test_shapes_grid_points_and_groups(fitted):
 
 
 def test_same_seed_same_surface(fitted):
-    X, y, g, res = fitted(0, 1.0)
+    X, y, _, res = fitted(0, 1.0)
     kw = dict(grid=5, steps=20, width=8, max_points=100)
     a = interaction_surface(res, X, y, TRAIN, (0, 1), GENES, seed=3, **kw)
     b = interaction_surface(res, X, y, TRAIN, (0, 1), GENES, seed=3, **kw)
@@ -108,6 +108,6 @@ def test_same_seed_same_surface(fitted):
 @pytest.mark.parametrize("pair", [(0, 0), (0, 4), (-1, 1), (4, 5)], ids=["same-gene", "j-too-big", "negative",
                                                                           "both-out-of-range"])
 def test_bad_pair_is_a_parameter_error(fitted, pair):
-    X, y, g, res = fitted(0, 1.0)
+    X, y, _, res = fitted(0, 1.0)
     with pytest.raises(ParameterError, match="pair"):
         interaction_surface(res, X, y, TRAIN, pair, GENES, grid=5, steps=5)
