@@ -32,6 +32,43 @@ def make_cohort(G, genes=None, phenotype=None, trait="quantitative", covariates=
                   phenotype=ph, trait=trait, covariates=covariates)
 
 
+# ---- paper B (epistasis) spies ------------------------------------------------------
+def spy_epistasis_fits(monkeypatch):
+    """Record every batched network fit (spec names, row groups, result) and additive fit (groups)."""
+    from gxapp.epistasis import cv as cvmod
+
+    calls = {"nn": [], "add": []}
+    real_fit, real_add = cvmod.fit_networks, cvmod.additive.fit_additive
+
+    def fit_spy(X, y, groups, specs, *a, **k):
+        res = real_fit(X, y, groups, specs, *a, **k)
+        calls["nn"].append({"names": [s.name for s in specs], "specs": list(specs), "result": res,
+                            "groups": [(g.key, np.asarray(g.train).copy(), np.asarray(g.test).copy())
+                                       for g in groups]})
+        return res
+
+    def add_spy(X, y, groups, penalty, *a, **k):
+        calls["add"].append({"penalty": penalty,
+                             "groups": [(g.key, np.asarray(g.train).copy(), np.asarray(g.test).copy())
+                                        for g in groups]})
+        return real_add(X, y, groups, penalty, *a, **k)
+
+    monkeypatch.setattr(cvmod, "fit_networks", fit_spy)
+    monkeypatch.setattr(cvmod.additive, "fit_additive", add_spy)
+    return calls
+
+
+def same_groups(got, ref_splits, subset=0):
+    """``got`` (key, train, test) per group equals make_splits' (r, f, train, test)."""
+    import numpy as np
+
+    assert len(got) == len(ref_splits)
+    for (key, tr, te), (r, f, rtr, rte) in zip(got, ref_splits):
+        assert key == (subset, r, f)
+        np.testing.assert_array_equal(np.sort(tr), rtr)
+        np.testing.assert_array_equal(np.sort(te), rte)
+
+
 # ---- AppTest helpers -------------------------------------------------------------------
 import time  # noqa: E402
 from contextlib import contextmanager  # noqa: E402

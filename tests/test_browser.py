@@ -26,16 +26,23 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_cache(tmp_path_factory) -> Path:
+    """The cache folder the app server reads (shared by this module's tests)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def server(server_cache):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser test skipped")
     pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
     port = _free_port()
-    env = dict(os.environ, GXAPP_CACHE=str(tmp_path_factory.mktemp("cache")))
+    env = dict(os.environ, GXAPP_CACHE=str(server_cache))
+    log = open(server_cache.parent / "streamlit.log", "wb")  # a file, not an unread pipe that can fill up
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -55,21 +62,57 @@ def server(tmp_path_factory):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
+        b = pw.chromium.launch(
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"],
         )
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield pg
-        browser.close()
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser context for the module, so the app's static files are fetched once (HTTP cache)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    """A fresh tab per test: each test opens its own Streamlit session (its own goto), and server-side
+    state it needs comes from fixtures, never from an earlier test."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg = context.new_page()
+    yield pg
+    pg.close()
+
+
+@pytest.fixture
+def demo_run(server_cache):
+    """A trained run on the demo cohort in the server's cache, so the Interactions page has something
+    to score whatever ran before: a run already there (the Train test's) or else a small one trained
+    here, straight into that cache."""
+    import json
+
+    for meta in sorted(server_cache.glob("runs/*/meta.json")):  # cheap look first (no torch import)
+        cohort_meta = server_cache / "cohorts" / json.loads(meta.read_text())["cohort"] / "meta.json"
+        if cohort_meta.is_file() and json.loads(cohort_meta.read_text()).get("label", "").startswith("demo: complex"):
+            return meta.parent.name
+    from gxapp.analyses import cohorts, runs
+
+    key = cohorts.demo(root=server_cache).key
+    params = runs.RunParams(ensemble=1, gene_hidden=3, head_hidden=8, max_epochs=5, patience=2, seed=11)
+    return runs.get(key, params, server_cache).key
 
 
 def _fill(pg, values: dict) -> None:
@@ -102,7 +145,6 @@ def _no_exception(pg):
 
 
 def test_home_opens_on_the_demo_cohort(server, page):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.goto(server, wait_until="networkidle")
     page.get_by_text("Current cohort").wait_for(timeout=90_000)
     page.get_by_text("demo: complex interactions").first.wait_for(timeout=30_000)
@@ -125,6 +167,9 @@ def test_data_page_deep_link_draws_the_charts(server, page):
 def test_upload_real_plink_files_in_the_browser(server, page, shared_data):
     """A new user's path: Data page → Files → upload .bed/.bim/.fam → Load cohort."""
     page.goto(server + "/Data", wait_until="networkidle")
+    page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
+    # on a cold cache the page first builds the demo cohort and reruns: wait until it has settled
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=60_000)
     page.get_by_role("tab", name="Files").click()
     prefix = shared_data / "plink_eur_test" / "EUR_test"
     uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]').first
@@ -150,8 +195,8 @@ def test_train_the_demo_and_see_the_curves(server, page):
     _tall_screenshot(page, "train_page.png")
 
 
-def test_interactions_after_training(server, page):
-    """Interactions page on the run trained above: scores, permutations, heatmap."""
+def test_interactions_after_training(server, page, demo_run):
+    """Interactions page on a trained run of the demo cohort: scores, permutations, heatmap."""
     page.goto(server + "/Interactions", wait_until="networkidle")
     page.get_by_role("heading", name="Interactions").wait_for(timeout=60_000)
     _fill(page, {"Permutations B": "2", "Individuals scored": "300"})

@@ -82,8 +82,13 @@ def test_unreadable_meta_is_a_cache_error(tmp_path):
     with pytest.raises(CacheError, match="unreadable"):
         st.read_meta(key)
     assert st.list() == []
-    with pytest.raises(CacheError):
-        st.path("../../etc")
+
+
+@pytest.mark.parametrize("key", ["../../etc", "", "ABCDEF", "0a/1b"], ids=["traversal", "empty", "upper-hex",
+                                                                         "slash"])
+def test_non_hex_key_is_a_cache_error(tmp_path, key):
+    with pytest.raises(CacheError, match="not a hex key"):
+        cache.Store("things", tmp_path).path(key)
 
 
 def test_second_writer_of_same_key_is_harmless(tmp_path):

@@ -60,11 +60,16 @@ def test_ld_r2_matches_numpy_corrcoef_and_handles_missing_and_monomorphic():
     assert np.isfinite(ld_r2(g2)).all()
 
 
+@pytest.mark.parametrize("name, size, kw, exc, match", [
+    ("x.bed", 0, {}, EmptyDataError, "x.bed: the uploaded file is empty"),
+    ("big.vcf", 2 * 1024 * 1024, {"max_mb": 1}, UploadTooLargeError, "over the 1 MB upload limit"),
+], ids=["empty", "too-large"])
+def test_upload_check_errors(name, size, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        check_upload(name, size, **kw)
+
+
 def test_upload_checks(tmp_path):
-    with pytest.raises(EmptyDataError, match="x.bed: the uploaded file is empty"):
-        check_upload("x.bed", 0)
-    with pytest.raises(UploadTooLargeError, match="over the 1 MB upload limit"):
-        check_upload("big.vcf", 2 * 1024 * 1024, max_mb=1)
     folder = save_uploads({"a.bim": b"1 rs1 0 1 A G\n", "a.bed": b"\x6c\x1b\x01"}, root=tmp_path)
     assert (folder / "a.bim").read_bytes().startswith(b"1 rs1")
     assert save_uploads({"a.bed": b"\x6c\x1b\x01", "a.bim": b"1 rs1 0 1 A G\n"}, root=tmp_path) == folder

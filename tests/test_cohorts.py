@@ -93,11 +93,11 @@ def test_partial_phenotype_reports_matches_and_qc_drops_the_rest(sim, tmp_path):
     assert c.meta["qc"]["removed"]["no_phenotype"] == 100
 
 
-def test_missing_file_and_unknown_format(tmp_path):
-    with pytest.raises(InputFormatError, match="not found"):
-        cohorts.from_files(cohorts.FileSpec(genotypes=str(tmp_path / "x.vcf")), root=tmp_path)
-    with pytest.raises(InputFormatError, match="cannot tell the genotype format"):
-        cohorts.from_files(cohorts.FileSpec(genotypes=str(tmp_path / "x.xyz")), root=tmp_path)
+@pytest.mark.parametrize("name, match", [("x.vcf", "not found"), ("x.xyz", "cannot tell the genotype format")],
+                         ids=["missing-file", "unknown-format"])
+def test_missing_file_and_unknown_format(tmp_path, name, match):
+    with pytest.raises(InputFormatError, match=match):
+        cohorts.from_files(cohorts.FileSpec(genotypes=str(tmp_path / name)), root=tmp_path)
 
 
 def test_real_plink_grch37(shared_data, tmp_path):

@@ -193,28 +193,75 @@ def test_dense_beats_logreg_on_reciprocal_sign_pair():
     assert max(dense.aucs) > 0.9
 
 
-def test_sweep_and_learning_curve_run_on_the_same_splits():
+def test_sweep_and_learning_curve_run_on_the_same_splits(monkeypatch):
+    from helpers import same_groups as _same_groups
+    from helpers import spy_epistasis_fits
+
     cohort = additive_cohort(n=300)
+    y = cohort.phenotype
     cfg = EpiTrainConfig(**{**FAST, "max_epochs": 2})
-    sw = sparsity_sweep(cohort, degrees=(0.5, 1.0), wiring=("random", "pathway"), folds=2, repeats=1, config=cfg)
+    calls = spy_epistasis_fits(monkeypatch)
+    sw = sparsity_sweep(cohort, degrees=(0.5, 1.0), wiring=("random", "pathway"), folds=2, repeats=1, config=cfg,
+                        baselines=("l2",))
     t = sw.table()
-    assert list(t["model"]) == ["random@50%", "random@100%", "pathway@50%", "pathway@100%", "dense"]
+    assert list(t["model"]) == ["random@50%", "random@100%", "pathway@50%", "pathway@100%", "dense", "l2"]
     assert list(t["n_connections"][:4]) == [4, 8, 4, 8]
     assert t["n_params"].iloc[1] < t["n_params"].iloc[4]
+    # every sweep network is trained in ONE batched fit, on the splits make_splits gives; the
+    # additive baseline gets the very same rows
+    ref = make_splits(y, 2, 1, 0)
+    assert len(calls["nn"]) == 1 and len(calls["add"]) == 1
+    assert set(calls["nn"][0]["names"]) == {"random@50%", "random@100%", "pathway@50%", "pathway@100%", "dense"}
+    _same_groups(calls["nn"][0]["groups"], ref)
+    _same_groups(calls["add"][0]["groups"], ref)
+    assert sw.comparison.splits == [(0, 0), (0, 1)]
+
+    calls["nn"].clear(), calls["add"].clear()
     lc = learning_curve(cohort, fractions=(0.5, 1.0), models=("biosparse", "l2"), folds=2, repeats=1, config=cfg)
     tab = lc.table()
     assert list(tab["n_samples"].unique()) == [150, 300]
     json.loads(lc.to_json())
+    subsets = cvmod.nested_subsets(y, (0.5, 1.0), 0)
+    assert np.isin(subsets[0.5], subsets[1.0]).all()
+    assert len(calls["nn"]) == 2 and len(calls["add"]) == 2
+    for i, f in enumerate((0.5, 1.0)):
+        # within one subset the network and the additive model see identical splits of that subset
+        ref = make_splits(y[subsets[f]], 2, 1, 0)
+        _same_groups(calls["nn"][i]["groups"], ref, subset=i)
+        _same_groups(calls["add"][i]["groups"], ref, subset=i)
+        assert lc.results[f].splits == [(0, 0), (0, 1)]
 
 
-def test_ensemble_averages_random_wirings():
+def test_ensemble_averages_random_wirings(monkeypatch):
+    from helpers import spy_epistasis_fits
+    from sklearn.metrics import roc_auc_score
+
     cfg = EpiTrainConfig(**{**FAST, "max_epochs": 2})
-    res = compare(additive_cohort(n=200), models=("biosparse", "ensemble"), folds=2, repeats=1, config=cfg,
+    cohort = additive_cohort(n=200)
+    calls = spy_epistasis_fits(monkeypatch)
+    res = compare(cohort, models=("biosparse", "ensemble"), folds=2, repeats=1, config=cfg,
                   ensemble_size=3, wiring="random")
     gm_and_out = len(CLASSES) * 50 + 50 + 50 + 1 + 1 + 8       # gene module, output bias, 8 connections
     n_par = res.models["ensemble"].n_params
     assert 3 * (gm_and_out + 2) <= n_par <= 3 * (gm_and_out + 2 * 3)  # + 2 per used neuron (1-3 of 3)
     assert res.models["ensemble"].details["n_networks"] == 3
+    (call,) = calls["nn"]
+    members = [s for s in call["specs"] if s.member_of == "ensemble"]
+    assert [s.name for s in members] == ["ensemble[0]", "ensemble[1]", "ensemble[2]"]
+    # random wirings: every member is a sparse net with all 8 genes connected, and no two are wired alike
+    assert all(s.head == "sparse" and s.n_connections == 8 for s in members)
+    wirings = {tuple(s.wiring) for s in members}
+    assert len(wirings) == 3
+    # the ensemble's AUC is that of the members' mean probability (not of one member, not of the sum
+    # of AUCs): recompute it from the fitted probabilities on each test fold
+    fit = call["result"]
+    idx = [call["names"].index(s.name) for s in members]
+    y = cohort.phenotype
+    for j, g in enumerate(fit.groups):
+        p = fit.test_prob[j][idx]
+        assert p.shape == (3, len(g.test))
+        assert res.models["ensemble"].aucs[j] == pytest.approx(roc_auc_score(y[g.test], p.mean(0)), abs=1e-12)
+        assert not np.allclose(p[0], p[1])  # the members really differ
 
 
 # ------------------------------------------------------------------ wiring

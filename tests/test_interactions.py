@@ -51,9 +51,10 @@ def test_permutations_are_chunk_cached_and_reused(trained):
     assert t["q"].between(0, 1).all()
 
 
-def test_bad_parameters(trained):
+@pytest.mark.parametrize("bad, word", [(dict(permutations=-1), "permutations"), (dict(index="XYZ"), "index"),
+                                       (dict(perm_method="Q"), "perm_method")],
+                         ids=["negative-permutations", "unknown-index", "unknown-perm-method"])
+def test_bad_parameters(trained, bad, word):
     _, r, root = trained
-    for bad, word in ((dict(permutations=-1), "permutations"), (dict(index="XYZ"), "index"),
-                      (dict(perm_method="Q"), "perm_method")):
-        with pytest.raises(ParameterError, match=word):
-            ia.get(r.key, ia.InteractionParams(**bad), root)
+    with pytest.raises(ParameterError, match=word):
+        ia.get(r.key, ia.InteractionParams(**bad), root)

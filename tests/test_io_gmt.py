@@ -27,25 +27,17 @@ def test_blank_lines_and_upload():
     assert pw == {"P1": ["A", "B"], "P2": ["C"]}
 
 
-def test_malformed_line_names_line(tmp_path):
+@pytest.mark.parametrize("text, exc, match", [
+    ("P1\td\tA\tB\nP2\tonly-description\n", InputFormatError, r"bad\.gmt, line 2"),
+    ("P1 d A B\n", InputFormatError, "tabs"),
+    ("P1\td\tA\nP2\td\tB\nP1\td\tC\n", DuplicateIdError, r"line 3.*'P1'.*line 1"),
+    ("\n\n", EmptyDataError, "empty"),
+], ids=["no-genes-on-line-2", "spaces-not-tabs", "duplicate-pathway", "empty"])
+def test_malformed_duplicate_and_empty_files(tmp_path, text, exc, match):
     p = tmp_path / "bad.gmt"
-    p.write_text("P1\td\tA\tB\nP2\tonly-description\n")
-    with pytest.raises(InputFormatError, match=r"bad\.gmt, line 2"):
+    p.write_text(text)
+    with pytest.raises(exc, match=match):
         read_gmt(p)
-    p.write_text("P1 d A B\n")
-    with pytest.raises(InputFormatError, match="tabs"):
-        read_gmt(p)
-
-
-def test_duplicate_and_empty(tmp_path):
-    p = tmp_path / "dup.gmt"
-    p.write_text("P1\td\tA\nP2\td\tB\nP1\td\tC\n")
-    with pytest.raises(DuplicateIdError, match=r"line 3.*'P1'.*line 1"):
-        read_gmt(p)
-    e = tmp_path / "empty.gmt"
-    e.write_text("\n\n")
-    with pytest.raises(EmptyDataError, match="empty"):
-        read_gmt(e)
 
 
 def test_write_read_roundtrip(tmp_path):
@@ -70,12 +62,18 @@ def test_restrict_pathways():
     assert rep["n_pathways_kept"] == 1 and rep["n_pathways_dropped"] == 2
     kept, rep = restrict_pathways(pw, ["A", "D"])
     assert kept == {"P1": ["A"], "P2": ["D"], "P3": ["A"]}
-    with pytest.raises(GeneMappingError, match=r"none of the 2 genes of the cohort appear in my\.gmt: check gene symbols"):
-        restrict_pathways(pw, ["X1", "X2"], source="my.gmt")
-    with pytest.raises(GeneMappingError, match="case"):
-        restrict_pathways(pw, ["a", "b"])
-    with pytest.raises(ParameterError, match="min_size"):
-        restrict_pathways(pw, ["A"], min_size=0)
+
+
+@pytest.mark.parametrize("genes, kw, exc, match", [
+    (["X1", "X2"], {"source": "my.gmt"}, GeneMappingError,
+     r"none of the 2 genes of the cohort appear in my\.gmt: check gene symbols"),
+    (["a", "b"], {}, GeneMappingError, "case"),
+    (["A"], {"min_size": 0}, ParameterError, "min_size"),
+], ids=["no-gene-matches", "wrong-case", "min-size-zero"])
+def test_restrict_pathways_errors(genes, kw, exc, match):
+    pw = {"P1": ["A", "B", "C"], "P2": ["D", "E"], "P3": ["A", "Z"]}
+    with pytest.raises(exc, match=match):
+        restrict_pathways(pw, genes, **kw)
 
 
 def test_restrict_real_pathways_to_builtin_genes(shared_data):

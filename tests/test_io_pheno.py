@@ -41,19 +41,19 @@ def test_comma_header_without_fid_quantitative():
     np.testing.assert_array_equal(df["value"], [1.70, np.nan, 1.82])
 
 
-def test_errors():
-    with pytest.raises(InputFormatError, match=r"p\.txt line 3: value 'tall' in column 'height' \(sample 'b'\)"):
-        read_pheno(_src("IID height\na 1.7\nb tall\n"), name="p.txt")
-    with pytest.raises(DuplicateIdError, match="'s1' appears on lines 1 and 2"):
-        read_pheno(_src("F s1 1\nF s1 2\n"), name="p.txt")
-    with pytest.raises(EmptyDataError):
-        read_pheno(_src(""), name="p.txt")
-    with pytest.raises(EmptyDataError):
-        read_pheno(_src("FID IID bmi\n"), name="p.txt")
-    with pytest.raises(InputFormatError, match="not found; value columns there are: bmi, age"):
-        read_pheno(_src("IID bmi age\na 1 2\n"), column="height", name="p.txt")
-    with pytest.raises(InputFormatError, match="line 2: 3 columns"):
-        read_pheno(_src("IID bmi\na 1 2\n"), name="p.txt")
+@pytest.mark.parametrize("text, column, exc, match", [
+    ("IID height\na 1.7\nb tall\n", None, InputFormatError,
+     r"p\.txt line 3: value 'tall' in column 'height' \(sample 'b'\)"),
+    ("F s1 1\nF s1 2\n", None, DuplicateIdError, "'s1' appears on lines 1 and 2"),
+    ("", None, EmptyDataError, None),
+    ("FID IID bmi\n", None, EmptyDataError, None),
+    ("IID bmi age\na 1 2\n", "height", InputFormatError, "not found; value columns there are: bmi, age"),
+    ("IID bmi\na 1 2\n", None, InputFormatError, "line 2: 3 columns"),
+], ids=["bad-value", "duplicate-id", "empty", "header-only", "missing-column", "extra-column"])
+def test_errors(text, column, exc, match):
+    kw = {} if column is None else {"column": column}
+    with pytest.raises(exc, match=match):
+        read_pheno(_src(text), name="p.txt", **kw)
 
 
 def test_covar_with_sex_and_missing():
@@ -68,9 +68,10 @@ def test_covar_with_sex_and_missing():
     assert list(only_age.columns) == ["age"]
 
 
-def test_covar_errors():
-    with pytest.raises(InputFormatError, match=r"c\.txt line 3: value '4O' in column 'age'"):
-        read_covar(_src("IID age\na 30\nb 4O\n"), name="c.txt")
-    many = "IID site\n" + "".join(f"s{i} L{i}\n" for i in range(11))
-    with pytest.raises(InputFormatError, match="column 'site' has 11 distinct text values"):
-        read_covar(_src(many), name="c.txt")
+@pytest.mark.parametrize("text, match", [
+    ("IID age\na 30\nb 4O\n", r"c\.txt line 3: value '4O' in column 'age'"),
+    ("IID site\n" + "".join(f"s{i} L{i}\n" for i in range(11)), "column 'site' has 11 distinct text values"),
+], ids=["bad-number", "too-many-levels"])
+def test_covar_errors(text, match):
+    with pytest.raises(InputFormatError, match=match):
+        read_covar(_src(text), name="c.txt")

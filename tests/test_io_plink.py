@@ -56,10 +56,14 @@ def test_select_subset_keeps_bim_order(fileset):
     np.testing.assert_array_equal(sub.genotypes, geno.genotypes[:, [0, 2, 4]])
     assert list(sub.snps["snp"]) == ["rs0", "rs2", "rs4"]
     assert sub.meta["n_snps_in_file"] == 5
-    with pytest.raises(InputFormatError, match="out of range"):
-        read_plink(prefix, select=[5])
-    with pytest.raises(EmptyDataError):
-        read_plink(prefix, select=[])
+
+
+@pytest.mark.parametrize("select, exc, match", [([5], InputFormatError, "out of range"), ([], EmptyDataError, None)],
+                         ids=["out-of-range", "empty"])
+def test_bad_select(fileset, select, exc, match):
+    prefix, _ = fileset
+    with pytest.raises(exc, match=match):
+        read_plink(prefix, select=select)
 
 
 def test_progress_and_cancel(fileset, monkeypatch):
@@ -98,49 +102,46 @@ def test_bim_with_fewer_snps_than_bed(fileset):
         read_plink(prefix)
 
 
-def test_bad_magic_and_sample_major(fileset):
+@pytest.mark.parametrize("corrupt, match", [
+    (lambda d: b"\x00\x00\x01" + d[3:], "not a PLINK .bed"),
+    (lambda d: d[:2] + b"\x00" + d[3:], "sample-major"),
+], ids=["bad-magic", "sample-major"])
+def test_bad_magic_and_sample_major(fileset, corrupt, match):
     prefix, _ = fileset
     bed = prefix.parent / "x.bed"
-    data = bed.read_bytes()
-    bed.write_bytes(b"\x00\x00\x01" + data[3:])
-    with pytest.raises(InputFormatError, match="not a PLINK .bed"):
-        read_plink(prefix)
-    bed.write_bytes(data[:2] + b"\x00" + data[3:])
-    with pytest.raises(InputFormatError, match="sample-major"):
+    bed.write_bytes(corrupt(bed.read_bytes()))
+    with pytest.raises(InputFormatError, match=match):
         read_plink(prefix)
 
 
-def test_duplicated_ids(fileset):
+@pytest.mark.parametrize("ext, old, new", [(".fam", "S3", "S1"), (".bim", "rs4", "rs2")],
+                         ids=["sample-id", "snp-id"])
+def test_duplicated_ids(fileset, ext, old, new):
     prefix, _ = fileset
-    fam = prefix.parent / "x.fam"
-    original = fam.read_text()
-    fam.write_text(original.replace("S3", "S1"))
-    with pytest.raises(DuplicateIdError, match="S1"):
-        read_plink(prefix)
-    fam.write_text(original)
-    bim = prefix.parent / "x.bim"
-    bim.write_text(bim.read_text().replace("rs4", "rs2"))
-    with pytest.raises(DuplicateIdError, match="rs2"):
+    f = prefix.with_suffix(ext)
+    f.write_text(f.read_text().replace(old, new))
+    with pytest.raises(DuplicateIdError, match=new):
         read_plink(prefix)
 
 
-def test_bim_format_errors(tmp_path):
+def test_bim_format(tmp_path):
     bim = tmp_path / "b.bim"
     bim.write_text("chr1 rs1 0 10 A G\n\n23 rs2 0.5 20 C T\n")
     df = read_bim(bim)
     assert list(df.columns) == ["snp", "chrom", "cm", "pos", "a1", "a2"]
     assert list(df["chrom"]) == ["1", "X"] and df["pos"].dtype == np.int64
-    bim.write_text("1 rs1 0 10 A G\n1 rs2 0 20 A\n")
-    with pytest.raises(InputFormatError, match=r"b\.bim line 2: 5 columns"):
-        read_bim(bim)
-    bim.write_text("1 rs1 0 10 A G\n1 rs2 0 abc A G\n")
-    with pytest.raises(InputFormatError, match=r"b\.bim line 2: pos 'abc' is not a number"):
-        read_bim(bim)
-    bim.write_text("1 rs1 0 10 A G x y\n")
-    with pytest.raises(InputFormatError, match=r"b\.bim"):
-        read_bim(bim)
-    bim.write_text("")
-    with pytest.raises(EmptyDataError):
+
+
+@pytest.mark.parametrize("text, exc, match", [
+    ("1 rs1 0 10 A G\n1 rs2 0 20 A\n", InputFormatError, r"b\.bim line 2: 5 columns"),
+    ("1 rs1 0 10 A G\n1 rs2 0 abc A G\n", InputFormatError, r"b\.bim line 2: pos 'abc' is not a number"),
+    ("1 rs1 0 10 A G x y\n", InputFormatError, r"b\.bim"),
+    ("", EmptyDataError, None),
+], ids=["too-few-columns", "bad-position", "too-many-columns", "empty"])
+def test_bim_format_errors(tmp_path, text, exc, match):
+    bim = tmp_path / "b.bim"
+    bim.write_text(text)
+    with pytest.raises(exc, match=match):
         read_bim(bim)
 
 

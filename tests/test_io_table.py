@@ -74,15 +74,15 @@ def test_snp_missing_from_map():
         read_genotype_table(io.BytesIO(b"id,rs1,rs2\ns1,0,1\n"), name="g.csv", snp_map=snp_map)
 
 
-def test_empty_and_duplicates():
-    with pytest.raises(EmptyDataError):
-        read_genotype_table(io.BytesIO(b""), name="g.csv")
-    with pytest.raises(EmptyDataError):
-        read_genotype_table(io.BytesIO(b"id,1:1\n"), name="g.csv")
-    with pytest.raises(DuplicateIdError, match="'s1'"):
-        read_genotype_table(io.BytesIO(b"id,1:1\ns1,0\ns1,1\n"), name="g.csv")
-    with pytest.raises(DuplicateIdError, match="'1:1'"):
-        read_genotype_table(io.BytesIO(b"id,1:1,1:1\ns1,0,1\n"), name="g.csv")
+@pytest.mark.parametrize("data, exc, match", [
+    (b"", EmptyDataError, None),
+    (b"id,1:1\n", EmptyDataError, None),
+    (b"id,1:1\ns1,0\ns1,1\n", DuplicateIdError, "'s1'"),
+    (b"id,1:1,1:1\ns1,0,1\n", DuplicateIdError, "'1:1'"),
+], ids=["empty", "header-only", "duplicate-sample", "duplicate-snp"])
+def test_empty_and_duplicates(data, exc, match):
+    with pytest.raises(exc, match=match):
+        read_genotype_table(io.BytesIO(data), name="g.csv")
 
 
 def test_unknown_format():
@@ -92,10 +92,11 @@ def test_unknown_format():
     np.testing.assert_array_equal(g.genotypes, EXPECTED)
 
 
-def test_read_snp_map_errors():
-    with pytest.raises(InputFormatError, match="lacks column.*pos"):
-        read_snp_map(io.BytesIO(b"snp,chrom\nrs1,1\n"), name="m.csv")
-    with pytest.raises(InputFormatError, match="row 2 .*'rs2'.*'abc'"):
-        read_snp_map(io.BytesIO(b"snp,chrom,pos\nrs1,1,5\nrs2,1,abc\n"), name="m.csv")
-    with pytest.raises(DuplicateIdError, match="'rs1'"):
-        read_snp_map(io.BytesIO(b"snp,chrom,pos\nrs1,1,5\nrs1,1,6\n"), name="m.csv")
+@pytest.mark.parametrize("data, exc, match", [
+    (b"snp,chrom\nrs1,1\n", InputFormatError, "lacks column.*pos"),
+    (b"snp,chrom,pos\nrs1,1,5\nrs2,1,abc\n", InputFormatError, "row 2 .*'rs2'.*'abc'"),
+    (b"snp,chrom,pos\nrs1,1,5\nrs1,1,6\n", DuplicateIdError, "'rs1'"),
+], ids=["missing-pos-column", "bad-position", "duplicate-snp"])
+def test_read_snp_map_errors(data, exc, match):
+    with pytest.raises(exc, match=match):
+        read_snp_map(io.BytesIO(data), name="m.csv")

@@ -92,37 +92,37 @@ def test_unknown_classes_are_listed(tmp_path):
     assert "'foo0'" in msg and "'foo9'" in msg and "'foo10'" not in msg and "..." in msg
     assert "nonframeshift_deletion" in msg  # accepted names listed
     assert "line 2" in msg
+
+
+def test_exonic_without_exonic_function_is_explained(tmp_path):
+    p = tmp_path / "u.tsv"
     p.write_text("sample\tgene\tclass\ns\tG\tbar\ns\tG\texonic\n")
     with pytest.raises(InputFormatError, match=r"'bar'.*'exonic'.*ExonicFunc"):
         read_variant_table(p)
 
 
-def test_bad_counts_name_the_line(tmp_path):
+@pytest.mark.parametrize("text, match", [
+    ("iid,gene,class,count\na,G,UTR3,1\n\nb,G,UTR3,-2\n", r"c\.csv, line 4: count '-2'"),
+    ("iid,gene,class,count\na,G,UTR3,two\n", r"line 2: count 'two'"),
+    ("iid,gene,class\na,,UTR3\n", r"line 2: the gene is missing"),
+], ids=["negative-count", "non-numeric-count", "missing-gene"])
+def test_bad_counts_name_the_line(tmp_path, text, match):
     p = tmp_path / "c.csv"
-    p.write_text("iid,gene,class,count\na,G,UTR3,1\n\nb,G,UTR3,-2\n")
-    with pytest.raises(InputFormatError, match=r"c\.csv, line 4: count '-2'"):
-        read_variant_table(p)
-    p.write_text("iid,gene,class,count\na,G,UTR3,two\n")
-    with pytest.raises(InputFormatError, match=r"line 2: count 'two'"):
-        read_variant_table(p)
-    p.write_text("iid,gene,class\na,,UTR3\n")
-    with pytest.raises(InputFormatError, match=r"line 2: the gene is missing"):
+    p.write_text(text)
+    with pytest.raises(InputFormatError, match=match):
         read_variant_table(p)
 
 
-def test_empty_and_missing_columns(tmp_path):
+@pytest.mark.parametrize("text, exc, match", [
+    ("", EmptyDataError, None),
+    ("iid,gene,class\n", EmptyDataError, None),
+    ("iid,gene,class\na,G,intergenic\n", EmptyDataError, "intergenic"),
+    ("iid,what,class\na,G,UTR3\n", InputFormatError, "gene/symbol"),
+], ids=["empty", "header-only", "only-intergenic", "no-gene-column"])
+def test_empty_and_missing_columns(tmp_path, text, exc, match):
     p = tmp_path / "e.csv"
-    p.write_text("")
-    with pytest.raises(EmptyDataError):
-        read_variant_table(p)
-    p.write_text("iid,gene,class\n")
-    with pytest.raises(EmptyDataError):
-        read_variant_table(p)
-    p.write_text("iid,gene,class\na,G,intergenic\n")
-    with pytest.raises(EmptyDataError, match="intergenic"):
-        read_variant_table(p)
-    p.write_text("iid,what,class\na,G,UTR3\n")
-    with pytest.raises(InputFormatError, match="gene/symbol"):
+    p.write_text(text)
+    with pytest.raises(exc, match=match):
         read_variant_table(p)
 
 

@@ -92,13 +92,14 @@ def test_no_gt_field(tmp_path):
         read_vcf(_write(tmp_path / "a.vcf", records, header))
 
 
-def test_not_a_vcf(tmp_path):
+@pytest.mark.parametrize("text, match", [("hello world\n", r"bad\.vcf is not a readable VCF"), (None, "not found")],
+                         ids=["not-a-vcf", "missing-file"])
+def test_not_a_vcf(tmp_path, text, match):
     bad = tmp_path / "bad.vcf"
-    bad.write_text("hello world\n")
-    with pytest.raises(InputFormatError, match=r"bad\.vcf is not a readable VCF"):
+    if text is not None:
+        bad.write_text(text)
+    with pytest.raises(InputFormatError, match=match):
         read_vcf(bad)
-    with pytest.raises(InputFormatError, match="not found"):
-        read_vcf(tmp_path / "nope.vcf")
 
 
 def test_malformed_record(tmp_path):

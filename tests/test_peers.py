@@ -278,23 +278,24 @@ def test_progress_and_cancel(small):
         peers.snp_pair_test(X, y, blocks, cancel=stop)
 
 
+_BAD_CALLS = {  # id -> (match, how to spoil the arguments X, y, blocks -> (args, kwargs))
+    "one-gene": ("at least 2 genes", lambda X, y, b: ((X, y, b[:1]), {})),
+    "constant-y": ("constant", lambda X, y, b: ((X, np.full(len(y), 2.5), b), {})),
+    "too-few-rows": ("rows", lambda X, y, b: ((X, y, b, np.arange(3)), {})),
+    "unknown-dist": ("dist", lambda X, y, b: ((X, y, b), {"dist": "f"})),
+    "y-length": ("y", lambda X, y, b: ((X, y[:-1], b), {})),
+    "column-out-of-range": ("column index", lambda X, y, b: ((X, y, [b[0], np.array([999])]), {})),
+    "zero-threads": ("threads", lambda X, y, b: ((X, y, b), {"threads": 0})),
+}
+
+
+@pytest.mark.parametrize("case", list(_BAD_CALLS))
 @pytest.mark.parametrize("fn", [peers.topsnp_interaction_test, peers.pca_interaction_test, peers.snp_pair_test])
-def test_errors(fn, small):
-    X, y, blocks = small["X"], small["y"], small["blocks"]
-    with pytest.raises(ParameterError, match="at least 2 genes"):
-        fn(X, y, blocks[:1])
-    with pytest.raises(ParameterError, match="constant"):
-        fn(X, np.full(len(y), 2.5), blocks)
-    with pytest.raises(ParameterError, match="rows"):
-        fn(X, y, blocks, np.arange(3))
-    with pytest.raises(ParameterError, match="dist"):
-        fn(X, y, blocks, dist="f")
-    with pytest.raises(ParameterError, match="y"):
-        fn(X, y[:-1], blocks)
-    with pytest.raises(ParameterError, match="column index"):
-        fn(X, y, [blocks[0], np.array([999])])
-    with pytest.raises(ParameterError, match="threads"):
-        fn(X, y, blocks, threads=0)
+def test_errors(fn, small, case):
+    match, spoil = _BAD_CALLS[case]
+    args, kwargs = spoil(small["X"], small["y"], small["blocks"])
+    with pytest.raises(ParameterError, match=match):
+        fn(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------------
@@ -341,13 +342,12 @@ def test_per_type_ap():
     assert au["max"] == 1.0 and au["product"] == pytest.approx(1 - 1 / 8)   # 8 false pairs, one above
 
 
-def test_metrics_errors():
-    with pytest.raises(ParameterError, match="'Z'"):
-        metrics.pair_labels(["A", "B"], [("A", "Z")])
-    lab = np.zeros((3, 3), bool)
-    with pytest.raises(ParameterError, match="true"):
-        metrics.average_precision(np.ones((3, 3)), lab)
-    with pytest.raises(ParameterError, match="shape"):
-        metrics.auroc(np.ones((3, 3)), np.zeros((4, 4), bool))
-    with pytest.raises(ParameterError, match="infinite"):
-        metrics.auroc(np.full((3, 3), np.inf), metrics.pair_labels("ABC", [("A", "B")]))
+@pytest.mark.parametrize("call, match", [
+    (lambda: metrics.pair_labels(["A", "B"], [("A", "Z")]), "'Z'"),
+    (lambda: metrics.average_precision(np.ones((3, 3)), np.zeros((3, 3), bool)), "true"),
+    (lambda: metrics.auroc(np.ones((3, 3)), np.zeros((4, 4), bool)), "shape"),
+    (lambda: metrics.auroc(np.full((3, 3), np.inf), metrics.pair_labels("ABC", [("A", "B")])), "infinite"),
+], ids=["unknown-gene", "no-true-pair", "shape-mismatch", "infinite-scores"])
+def test_metrics_errors(call, match):
+    with pytest.raises(ParameterError, match=match):
+        call()

@@ -76,15 +76,16 @@ def test_residualise_removes_planted_covariate_effect():
     np.testing.assert_allclose(residualise(y, np.column_stack([age, pc1])), r, atol=1e-8)
 
 
-def test_residualise_nan_covariate_names_column():
+@pytest.mark.parametrize("spoil, match", [
+    (lambda y, cov: (y, cov), r"covariate 'bmi'.*impute"),
+    (lambda y, cov: (np.r_[np.nan, y[1:]], cov[["age"]]), "run QC"),
+    (lambda y, cov: (y, cov.iloc[:5]), "rows"),
+], ids=["nan-covariate", "nan-phenotype", "row-mismatch"])
+def test_residualise_nan_covariate_names_column(spoil, match):
     y = np.arange(10.0)
     cov = pd.DataFrame({"age": np.arange(10.0) ** 2, "bmi": [1.0] * 9 + [np.nan]})
-    with pytest.raises(InputFormatError, match=r"covariate 'bmi'.*impute"):
-        residualise(y, cov)
-    with pytest.raises(InputFormatError, match="run QC"):
-        residualise(np.r_[np.nan, y[1:]], cov[["age"]])
-    with pytest.raises(InputFormatError, match="rows"):
-        residualise(y, cov.iloc[:5])
+    with pytest.raises(InputFormatError, match=match):
+        residualise(*spoil(y, cov))
 
 
 # ---------------------------------------------------------------------------
@@ -128,9 +129,12 @@ def test_split_reproducible_and_about_30_percent():
     assert not np.array_equal(te, te3)
     tr0, te0 = train_test_split_idx(10, test_fraction=0)
     assert len(tr0) == 10 and len(te0) == 0
-    for bad in (1.0, -0.1, 1.5):
-        with pytest.raises(ParameterError, match="test_fraction"):
-            train_test_split_idx(10, test_fraction=bad)
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, 1.5])
+def test_split_bad_test_fraction(bad):
+    with pytest.raises(ParameterError, match="test_fraction"):
+        train_test_split_idx(10, test_fraction=bad)
 
 
 def test_split_stratification_keeps_case_fraction():
@@ -191,19 +195,24 @@ def test_prepare_binary_skips_int_and_stratifies():
     assert abs(r["case_fraction_train"] - overall) < 0.005 and abs(r["case_fraction_test"] - overall) < 0.01
 
 
-def test_prepare_errors():
-    c = random_cohort(n=100)
-    with pytest.raises(ParameterError, match="zero variance"):
-        prepare(make_cohort(c.genotypes, phenotype=np.full(100, 2.5)))
-    with pytest.raises(ParameterError, match="zero variance"):
-        prepare(make_cohort(c.genotypes, phenotype=np.ones(100), trait="binary"))
-    with pytest.raises(ParameterError, match="load a phenotype"):
-        prepare(make_cohort(c.genotypes))
-    y = c.phenotype.copy()
-    y[5] = np.nan
-    with pytest.raises(InputFormatError, match="run QC"):
-        prepare(make_cohort(c.genotypes, phenotype=y))
-    cov = c.covariates.copy()
-    cov.loc[3, "age"] = np.nan
-    with pytest.raises(InputFormatError, match="covariate 'age'"):
-        prepare(make_cohort(c.genotypes, phenotype=c.phenotype, covariates=cov))
+def _nan_at(values, i, column=None):
+    v = values.copy()
+    if column is None:
+        v[i] = np.nan
+    else:
+        v.loc[i, column] = np.nan
+    return v
+
+
+@pytest.mark.parametrize("build, exc, match", [
+    (lambda c: make_cohort(c.genotypes, phenotype=np.full(100, 2.5)), ParameterError, "zero variance"),
+    (lambda c: make_cohort(c.genotypes, phenotype=np.ones(100), trait="binary"), ParameterError, "zero variance"),
+    (lambda c: make_cohort(c.genotypes), ParameterError, "load a phenotype"),
+    (lambda c: make_cohort(c.genotypes, phenotype=_nan_at(c.phenotype, 5)), InputFormatError, "run QC"),
+    (lambda c: make_cohort(c.genotypes, phenotype=c.phenotype, covariates=_nan_at(c.covariates, 3, "age")),
+     InputFormatError, "covariate 'age'"),
+], ids=["constant-quantitative", "one-class-binary", "no-phenotype", "nan-phenotype", "nan-covariate"])
+def test_prepare_errors(build, exc, match):
+    cohort = build(random_cohort(n=100))
+    with pytest.raises(exc, match=match):
+        prepare(cohort)

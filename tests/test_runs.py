@@ -5,13 +5,15 @@ import signal
 import threading
 import time
 from dataclasses import fields, replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from gxapp import cache
 from gxapp.data.io.cohort_files import save_cohort
 from gxapp.analyses import cohorts, runs
-from gxapp.errors import Cancelled, ParameterError
+from gxapp.errors import CacheError, Cancelled, ParameterError
 from gxapp.data.simulate import SimParams
 
 SMALL = runs.RunParams(ensemble=2, gene_hidden=3, head_hidden=8, max_epochs=4, patience=2)
@@ -59,20 +61,87 @@ def test_miss_then_hit_gives_the_same_models(cohort):
     assert [m["key"] for m in runs.entries(key, root)] == [first.key]
 
 
-def _train_forever(key, root):
-    runs.get(key, replace(SMALL, max_epochs=100_000, patience=100_000, seed=7), root)
+FOREVER = replace(SMALL, max_epochs=100_000, patience=100_000, seed=7)
+WRITE_KILLED = replace(SMALL, seed=9)
 
 
-def test_killed_training_leaves_nothing(cohort):
+def _train_until_killed(key, root, marker):
+    """Child: train "forever"; touch ``marker`` once the interaction ensemble is 3 epochs in."""
+    def progress(fraction, message):
+        if "interaction ensemble: epoch 3/" in message and not marker.exists():
+            marker.touch()
+
+    runs.get(key, FOREVER, root, progress=progress)
+
+
+def _train_and_hang_inside_the_write(key, root, marker):
+    """Child: train normally, but hang inside ``Store.write`` once the artefacts are in the .tmp-
+    folder and before meta.json / the rename — the worst moment to die."""
+    real = cache.Store.write
+
+    def write(self, k, writer, meta):
+        def hanging_writer(d):
+            writer(d)
+            marker.write_text(str(d))
+            time.sleep(600)
+
+        return real(self, k, hanging_writer, meta)
+
+    cache.Store.write = write  # only in this forked child
+    runs.get(key, WRITE_KILLED, root)
+
+
+def _start_and_kill_at(target, args, marker, timeout=60.0):
+    """Fork ``target``, wait (bounded) until it writes ``marker``, then SIGKILL it."""
+    p = mp.get_context("fork").Process(target=target, args=args)
+    p.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not marker.exists():
+            assert p.is_alive(), f"the child died before the critical point (exit code {p.exitcode})"
+            assert time.monotonic() < deadline, "the child never reached the critical point"
+            time.sleep(0.05)
+        assert p.is_alive()
+        os.kill(p.pid, signal.SIGKILL)
+    finally:
+        p.join(10)
+        if p.is_alive():
+            p.kill()
+            p.join()
+    assert p.exitcode == -signal.SIGKILL
+
+
+def test_killed_training_leaves_nothing(cohort, tmp_path):
     key, root = cohort
     before = runs.entries(key, root)
-    p = mp.get_context("fork").Process(target=_train_forever, args=(key, root))
-    p.start()
-    time.sleep(1.5)
-    os.kill(p.pid, signal.SIGKILL)
-    p.join()
+    tmp_before = set(root.glob("runs/.tmp-*"))
+    marker = tmp_path / "mid-training"
+    _start_and_kill_at(_train_until_killed, (key, root, marker), marker)
     assert runs.entries(key, root) == before
-    assert not list(root.glob("runs/.tmp-*"))
+    assert not runs.store(root).exists(runs.key(key, FOREVER, root))
+    assert set(root.glob("runs/.tmp-*")) == tmp_before  # killed before the write began: no leftover
+
+
+def test_killed_while_writing_publishes_no_half_entry_and_a_rerun_trains(cohort, tmp_path):
+    key, root = cohort
+    st = runs.store(root)
+    rkey = runs.key(key, WRITE_KILLED, root)
+    before = runs.entries(key, root)
+    marker = tmp_path / "mid-write"
+    _start_and_kill_at(_train_and_hang_inside_the_write, (key, root, marker), marker)
+    half = Path(marker.read_text())
+    # the half-written entry is on disk, but only as a hidden .tmp- folder
+    assert half.parent == st.dir and half.name.startswith(".tmp-") and (half / "interaction.pt").is_file()
+    assert not (half / "meta.json").exists()
+    assert not st.exists(rkey) and not st.path(rkey).exists() and rkey not in st.keys()
+    assert runs.entries(key, root) == before
+    with pytest.raises(CacheError, match="no cached run"):
+        runs.load(rkey, root)
+    again = runs.get(key, WRITE_KILLED, root)
+    assert not again.cached and again.key == rkey and st.exists(rkey)
+    assert runs.get(key, WRITE_KILLED, root).cached
+    assert [m["key"] for m in runs.entries(key, root) if m["key"] == rkey] == [rkey]
+    assert st.sweep(older_than=0) >= 1 and not half.exists()  # the killed writer's leftover is swept
 
 
 def test_cancel_flag_stops_training(cohort):
@@ -86,12 +155,12 @@ def test_cancel_flag_stops_training(cohort):
                                                                  seed=8), root))
 
 
-def test_bad_parameters_name_the_parameter(cohort):
+@pytest.mark.parametrize("change, match", [({"ensemble": 0}, "ensemble"), ({"l1": -1.0}, "l1")],
+                         ids=["ensemble-zero", "negative-l1"])
+def test_bad_parameters_name_the_parameter(cohort, change, match):
     key, root = cohort
-    with pytest.raises(ParameterError, match="ensemble"):
-        runs.get(key, replace(SMALL, ensemble=0), root)
-    with pytest.raises(ParameterError, match="l1"):
-        runs.get(key, replace(SMALL, l1=-1.0), root)
+    with pytest.raises(ParameterError, match=match):
+        runs.get(key, replace(SMALL, **change), root)
 
 
 def test_one_gene_cohort_is_refused(tmp_path):
