@@ -1,18 +1,13 @@
 """Our own code must not use deprecated APIs of its dependencies (pytest.ini turns a
-DeprecationWarning attributed to a gxapp module into an error, except the known case below)."""
+DeprecationWarning attributed to a gxapp module into an error)."""
 import warnings
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from gxapp.data.io.variants import gene_centric_tensor
 
 
-@pytest.mark.xfail(strict=True, reason="BUG gxapp/data/io/variants.py:301-303: pd.Categorical(values, categories=...) "
-                                       "with values outside the categories is deprecated (pandas Pandas4Warning) and "
-                                       "'will raise in a future version': variant tables naming unlisted samples or "
-                                       "genes would then fail to load")
 def test_gene_centric_tensor_with_unlisted_samples_and_genes_uses_no_deprecated_pandas_api():
     v = pd.DataFrame({"iid": ["s1", "ghost"], "gene": ["A", "OTHER"], "class": ["UTR3", "UTR3"],
                       "count": [2.0, 7.0]})

@@ -298,9 +298,10 @@ def gene_centric_tensor(variants: pd.DataFrame, iids: Sequence[str], genes: Sequ
         raise ParameterError("classes: give at least one variant class")
     n, g, c = len(iids), len(genes), len(classes)
     out = np.zeros((n, g, c), dtype=dtype)
-    si = pd.Categorical(variants["iid"].astype(str), categories=iids).codes.astype(np.int64)
-    gi = pd.Categorical(variants["gene"].astype(str), categories=genes).codes.astype(np.int64)
-    ci = pd.Categorical(variants["class"].astype(str), categories=classes).codes.astype(np.int64)
+    # position of each row's sample / gene / class in the wanted lists; -1 where it is not listed
+    si = pd.Index(iids).get_indexer(variants["iid"].astype(str)).astype(np.int64)
+    gi = pd.Index(genes).get_indexer(variants["gene"].astype(str)).astype(np.int64)
+    ci = pd.Index(classes).get_indexer(variants["class"].astype(str)).astype(np.int64)
     cnt = pd.to_numeric(variants["count"], errors="coerce").to_numpy(np.float64)
     ok = (si >= 0) & (gi >= 0) & (ci >= 0) & np.isfinite(cnt)
     flat = (si[ok] * g + gi[ok]) * c + ci[ok]
