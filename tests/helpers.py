@@ -1,7 +1,12 @@
 """Small hand-built objects shared by tests."""
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from gxapp.analyses.runs import RunParams
 from gxapp.data.cohort import Cohort
 
 
@@ -70,11 +75,10 @@ def same_groups(got, ref_splits, subset=0):
 
 
 # ---- AppTest helpers -------------------------------------------------------------------
-import time  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
+
+# The smallest ensemble that trains in well under a second (2 members, narrow, 4 epochs).
+TINY_RUN = RunParams(ensemble=2, gene_hidden=3, head_hidden=8, max_epochs=4, patience=2)
 
 
 @contextmanager

@@ -10,13 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import TINY_RUN
+
 from gxapp import cache
 from gxapp.data.io.cohort_files import save_cohort
 from gxapp.analyses import cohorts, runs
 from gxapp.errors import CacheError, Cancelled, ParameterError
 from gxapp.data.simulate import SimParams
 
-SMALL = runs.RunParams(ensemble=2, gene_hidden=3, head_hidden=8, max_epochs=4, patience=2)
+SMALL = TINY_RUN
 
 
 @pytest.fixture(scope="module")

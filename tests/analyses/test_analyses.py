@@ -125,18 +125,10 @@ def test_every_analysis_registers_a_distinct_job_kind():
 
 
 # ---- the real analyses on the protocol -----------------------------------------------
-@pytest.fixture(scope="module")
-def casecontrol(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cmp")
-    h = cohorts.from_simulation(SimParams(scenario="casecontrol", n_samples=240, n_genes=8, seed=2,
-                                          genotype_model="binomial", snps_per_gene=3), root=root)
-    return h.key, root
-
-
-def test_comparison_is_cached_and_matches_the_library_call(casecontrol):
+def test_comparison_is_cached_and_matches_the_library_call(casecontrol_cohort):
     from gxapp import epistasis as epi
 
-    key, root = casecontrol
+    key, root = casecontrol_cohort
     params = comparisons.ComparisonParams(models=("logreg", "l2"), folds=2, repeats=1, seed=1)
     first = comparisons.get(key, params, root)
     again = comparisons.get(key, params, root)
@@ -154,8 +146,8 @@ def test_comparison_is_cached_and_matches_the_library_call(casecontrol):
     ("wiring", "kegg", "wiring: expected one of pathway, random, got 'kegg'"),
     ("fractions", (0.5, 1.5), r"fractions: expected a non-empty list of numbers in \(0, 1\]"),
 ])
-def test_comparison_params_name_the_bad_field(casecontrol, field, value, message):
-    key, root = casecontrol
+def test_comparison_params_name_the_bad_field(casecontrol_cohort, field, value, message):
+    key, root = casecontrol_cohort
     with pytest.raises(ParameterError, match=message):
         comparisons.get(key, comparisons.ComparisonParams(**{field: value}), root)
 
@@ -180,19 +172,10 @@ def test_variant_table_comparison_is_cached_by_file_content(tmp_path):
         comparisons.VARIANT_TABLES.get(src, comparisons.ComparisonParams(analysis="learning_curve"), tmp_path)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("surf")
-    h = cohorts.from_simulation(SimParams(scenario="simple", n_samples=400, n_genes=4, snr=1.0, seed=5,
-                                          genotype_model="binomial", snps_per_gene=4), root=root)
-    run = runs.get(h.key, runs.RunParams(ensemble=2, gene_hidden=3, head_hidden=8, max_epochs=4, patience=2), root)
-    return run, root
-
-
-def test_surface_is_cached_and_equals_the_direct_fit(trained):
+def test_surface_is_cached_and_equals_the_direct_fit(small_run):
     from gxapp.genenet.surface import interaction_surface
 
-    run, root = trained
+    run, root = small_run
     a, b = run.gene_names[:2]
     params = surfaces.SurfaceParams(gene_a=a, gene_b=b, grid=6, steps=15)
     first = surfaces.get(run.key, params, root)
@@ -210,7 +193,7 @@ def test_surface_is_cached_and_equals_the_direct_fit(trained):
     ("", "G01", "two different gene names"),
     ("G01", "NOPE", "NOPE not among the run's genes"),
 ])
-def test_surface_bad_pair(trained, a, b, message):
-    run, root = trained
+def test_surface_bad_pair(small_run, a, b, message):
+    run, root = small_run
     with pytest.raises(ParameterError, match=message):
         surfaces.get(run.key, surfaces.SurfaceParams(gene_a=a, gene_b=b, grid=6, steps=5), root)
