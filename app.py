@@ -1,4 +1,5 @@
 """gxapp home: what it does, the current cohort, cached cohorts and runs."""
+
 import pandas as pd
 import streamlit as st
 
@@ -35,7 +36,9 @@ if c1.button("Load demo cohort", type="primary", help="Paper A's complex scenari
     with widgets.user_errors("Loading the demo"):
         session.set_current(cohorts.demo().key)
         st.rerun()
-if c2.button("Load case/control demo", help="Paper B flavour: 40 genes in pathways, annotated variants, cases/controls."):
+if c2.button(
+    "Load case/control demo", help="Paper B flavour: 40 genes in pathways, annotated variants, cases/controls."
+):
     with widgets.user_errors("Loading the case/control demo"), st.spinner("Simulating…"):
         session.set_current(cohorts.demo_casecontrol().key)
         st.rerun()
@@ -45,11 +48,20 @@ entries = cohorts.list_cohorts()
 if not entries:
     st.info("No cohort cached yet.")
 else:
-    table = pd.DataFrame([{
-        "label": m.get("label"), "source": m.get("source"),
-        "samples": m.get("summary", {}).get("n_samples"), "SNPs": m.get("summary", {}).get("n_snps"),
-        "genes": m.get("summary", {}).get("n_genes"), "created": m.get("created"), "key": m.get("key"),
-    } for m in entries])
+    table = pd.DataFrame(
+        [
+            {
+                "label": m.get("label"),
+                "source": m.get("source"),
+                "samples": m.get("summary", {}).get("n_samples"),
+                "SNPs": m.get("summary", {}).get("n_snps"),
+                "genes": m.get("summary", {}).get("n_genes"),
+                "created": m.get("created"),
+                "key": m.get("key"),
+            }
+            for m in entries
+        ]
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     keys = [m["key"] for m in entries]
     labels = {m["key"]: session.cohort_label(m) for m in entries}
@@ -69,9 +81,23 @@ all_runs = runs.entries()
 if not all_runs:
     st.info("No trained run yet: train one on the Train page.")
 else:
-    st.dataframe(pd.DataFrame([{
-        "cohort": m.get("label"), "ensemble": m.get("params", {}).get("ensemble"), "λ": m.get("l1_used"),
-        "R² ensemble": m.get("metrics", {}).get("r2_ensemble"), "R² main": m.get("metrics", {}).get("r2_main"),
-        "device": m.get("device"), "created": m.get("created"), "key": m.get("key"),
-    } for m in all_runs]), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "cohort": m.get("label"),
+                    "ensemble": m.get("params", {}).get("ensemble"),
+                    "λ": m.get("l1_used"),
+                    "R² ensemble": m.get("metrics", {}).get("r2_ensemble"),
+                    "R² main": m.get("metrics", {}).get("r2_main"),
+                    "device": m.get("device"),
+                    "created": m.get("created"),
+                    "key": m.get("key"),
+                }
+                for m in all_runs
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     st.page_link("pages/2_Train.py", label="Open the Train page", icon=":material/model_training:")

@@ -23,6 +23,7 @@ larger). ``--help`` lists the knobs.
     python bench/epistasis_science.py
     python bench/epistasis_science.py --samples 8000 --repeats 10     # closer to the paper, slower
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,9 @@ sys.path.insert(0, str(ROOT))
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import cross_val_score  # noqa: E402
 
-from gxapp.epistasis import EpiTrainConfig, learning_curve  # noqa: E402
 from gxapp.data.simulate import SimParams, simulate_cohort  # noqa: E402
 from gxapp.data.simulate.casecontrol import gene_burden  # noqa: E402
+from gxapp.epistasis import EpiTrainConfig, learning_curve  # noqa: E402
 
 MODELS = ("biosparse", "logreg", "linear", "l2")
 
@@ -55,8 +56,10 @@ def oracle_aucs(cohort) -> tuple:
     inter = np.array([H[:, names.index(a)] * H[:, names.index(b)] for a, b in t["pairs"]]).T
     lr = LogisticRegression(C=1.0, solver="liblinear")
     y = cohort.phenotype
-    return (cross_val_score(lr, H, y, cv=3, scoring="roc_auc").mean(),
-            cross_val_score(lr, np.hstack([H, inter]), y, cv=3, scoring="roc_auc").mean())
+    return (
+        cross_val_score(lr, H, y, cv=3, scoring="roc_auc").mean(),
+        cross_val_score(lr, np.hstack([H, inter]), y, cv=3, scoring="roc_auc").mean(),
+    )
 
 
 def main(argv=None):
@@ -80,47 +83,86 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    params = SimParams(scenario="casecontrol", n_samples=args.samples, n_genes=args.genes, seed=args.seed,
-                       genotype_model="binomial", snps_per_gene=args.snps_per_gene, epistasis=("positive", "negative"),
-                       n_pairs_per_type=args.pairs_per_type, effect=args.effect, n_pathways=args.pathways)
+    params = SimParams(
+        scenario="casecontrol",
+        n_samples=args.samples,
+        n_genes=args.genes,
+        seed=args.seed,
+        genotype_model="binomial",
+        snps_per_gene=args.snps_per_gene,
+        epistasis=("positive", "negative"),
+        n_pairs_per_type=args.pairs_per_type,
+        effect=args.effect,
+        n_pathways=args.pathways,
+    )
     cohort = simulate_cohort(params)
     truth = cohort.truth
     print(f"simulation: {params.to_dict()}")
-    print(f"planted pairs: {truth['types']} (pathways {truth['pair_pathways']}); additive genes "
-          f"{truth['additive_genes']}; cases {int(cohort.phenotype.sum())}/{cohort.n_samples}")
+    print(
+        f"planted pairs: {truth['types']} (pathways {truth['pair_pathways']}); additive genes "
+        f"{truth['additive_genes']}; cases {int(cohort.phenotype.sum())}/{cohort.n_samples}"
+    )
     add_oracle, epi_oracle = oracle_aucs(cohort)
-    print(f"ceilings (logistic regression on the TRUE hit states, 3-fold CV): additive {add_oracle:.3f}, "
-          f"with the interaction terms {epi_oracle:.3f}")
-    cfg = EpiTrainConfig(lr=args.lr, max_epochs=args.epochs, patience=args.patience, dropout=args.dropout,
-                         weight_decay=args.weight_decay, threads=args.threads)
+    print(
+        f"ceilings (logistic regression on the TRUE hit states, 3-fold CV): additive {add_oracle:.3f}, "
+        f"with the interaction terms {epi_oracle:.3f}"
+    )
+    cfg = EpiTrainConfig(
+        lr=args.lr,
+        max_epochs=args.epochs,
+        patience=args.patience,
+        dropout=args.dropout,
+        weight_decay=args.weight_decay,
+        threads=args.threads,
+    )
     print(f"training: {cfg}")
-    print(f"CV: {args.repeats} x {args.folds}-fold, identical splits for every model; machine load "
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    lc = learning_curve(cohort, fractions=args.fractions, models=MODELS, folds=args.folds, repeats=args.repeats,
-                        seed=0, config=cfg,
-                        progress=None)
+    print(
+        f"CV: {args.repeats} x {args.folds}-fold, identical splits for every model; machine load "
+        f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
+    lc = learning_curve(
+        cohort,
+        fractions=args.fractions,
+        models=MODELS,
+        folds=args.folds,
+        repeats=args.repeats,
+        seed=0,
+        config=cfg,
+        progress=None,
+    )
     print()
-    print(f"{'fraction':>8} {'n':>6}  " + "  ".join(f"{m:>17}" for m in MODELS)
-          + "   biosparse vs: logreg (t, p) | linear (t, p) | l2 (t, p)")
+    print(
+        f"{'fraction':>8} {'n':>6}  "
+        + "  ".join(f"{m:>17}" for m in MODELS)
+        + "   biosparse vs: logreg (t, p) | linear (t, p) | l2 (t, p)"
+    )
     tests = {}
     for f in lc.fractions:
         res = lc.results[f]
         cells = [f"{res.models[m].auc_mean:.3f} ± {res.models[m].auc_sd:.3f}" for m in MODELS]
         tt = {b: res.test("biosparse", b) for b in ("logreg", "linear", "l2")}
         tests[f] = tt
-        print(f"{f:>8.1f} {res.n_samples:>6}  " + "  ".join(f"{c:>17}" for c in cells) + "   "
-              + " | ".join(f"{tt[b]['t']:+.2f}, {tt[b]['p']:.3g}" for b in ("logreg", "linear", "l2")))
+        print(
+            f"{f:>8.1f} {res.n_samples:>6}  "
+            + "  ".join(f"{c:>17}" for c in cells)
+            + "   "
+            + " | ".join(f"{tt[b]['t']:+.2f}, {tt[b]['p']:.3g}" for b in ("logreg", "linear", "l2"))
+        )
     fmax, fmin = lc.fractions[-1], lc.fractions[0]
     big = tests[fmax]
     wins = all(big[b]["t"] > 0 and big[b]["p"] < 0.05 for b in ("logreg", "linear"))
     small = lc.results[fmin].models
     best_add = max(small["l2"].auc_mean, small["linear"].auc_mean)
     print()
-    print(f"large N ({lc.results[fmax].n_samples}): biosparse beats logreg (p={big['logreg']['p']:.3g}) and linear "
-          f"(p={big['linear']['p']:.3g}) at p < 0.05: {'YES' if wins else 'NO'}")
-    print(f"small N ({lc.results[fmin].n_samples}): best additive (l2 / linear) AUC {best_add:.3f} vs biosparse "
-          f"{small['biosparse'].auc_mean:.3f} -> additive as good or better: "
-          f"{'YES' if best_add >= small['biosparse'].auc_mean else 'NO'}")
+    print(
+        f"large N ({lc.results[fmax].n_samples}): biosparse beats logreg (p={big['logreg']['p']:.3g}) and linear "
+        f"(p={big['linear']['p']:.3g}) at p < 0.05: {'YES' if wins else 'NO'}"
+    )
+    print(
+        f"small N ({lc.results[fmin].n_samples}): best additive (l2 / linear) AUC {best_add:.3f} vs biosparse "
+        f"{small['biosparse'].auc_mean:.3f} -> additive as good or better: "
+        f"{'YES' if best_add >= small['biosparse'].auc_mean else 'NO'}"
+    )
     print(f"wall time {time.perf_counter() - t0:.0f} s")
 
 

@@ -27,6 +27,7 @@ with the same threads.
     python bench/epistasis_speed.py                 # the full shapes, 2 timed steps
     python bench/epistasis_speed.py --threads 1     # one thread
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,12 @@ from gxapp.epistasis import models as M  # noqa: E402
 from gxapp.epistasis.cv import make_splits  # noqa: E402
 from gxapp.epistasis.genemodule import HIDDEN  # noqa: E402
 from gxapp.epistasis.train import (  # noqa: E402
-    EpiTrainConfig, RowGroup, _Batch, _pad, split_inner, torch_threads,
+    EpiTrainConfig,
+    RowGroup,
+    _Batch,
+    _pad,
+    split_inner,
+    torch_threads,
 )
 from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam  # noqa: E402
 
@@ -58,7 +64,7 @@ def peak_gflops(n: int = 4096, reps: int = 3) -> float:
         t = time.perf_counter()
         a @ b
         best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def head_flops(spec, G, P) -> float:
@@ -78,7 +84,7 @@ def time_steps(X, y, groups, specs, cfg, steps, batch):
     perms = [g.fit[r.permutation(g.fit.size)] for g, r in zip(groups, rngs)]
     times = []
     for t in range(steps + 1):
-        rows, wts = _pad([p[t * batch:(t + 1) * batch] for p in perms], batch)
+        rows, wts = _pad([p[t * batch : (t + 1) * batch] for p in perms], batch)
         t0 = time.perf_counter()
         net.step(rows, wts, active, opt)
         if t:
@@ -113,8 +119,12 @@ def main(argv=None):
     pathways = {f"P{k}": [genes[j] for j in rng.choice(G, 20, replace=False)] for k in range(args.pathways)}
     wiring, names = M.pathway_wiring(genes, pathways, seed=0)
     P = len(names)
-    specs = [M.logreg_spec(), M.sparse_spec(wiring, P), M.dense_spec(P),
-             M.sparse_spec(wiring, P, name="linear", linear=True)]
+    specs = [
+        M.logreg_spec(),
+        M.sparse_spec(wiring, P),
+        M.dense_spec(P),
+        M.sparse_spec(wiring, P, name="linear", linear=True),
+    ]
     cfg = EpiTrainConfig(threads=args.threads, **({"block_elements": args.block} if args.block else {}))
     splits = make_splits(y, args.folds, args.repeats, 0)
     groups = [RowGroup(key=(0, r, f), train=tr, test=te) for r, f, tr, te in splits]
@@ -125,28 +135,37 @@ def main(argv=None):
     n_val = float(np.mean([g.val.size for g in groups]))
     steps_per_epoch = int(np.ceil(max(g.fit.size for g in groups) / b))
     gm = 6.0 * G * (C * HIDDEN + HIDDEN)
-    per_sample = [gm + head_flops(s, G, P) for s in specs]          # train FLOP per sample, per head
+    per_sample = [gm + head_flops(s, G, P) for s in specs]  # train FLOP per sample, per head
 
     with torch_threads(args.threads):
         threads = torch.get_num_threads()
         peak = peak_gflops()
-        print(f"machine: {os.cpu_count()} cores, torch threads={threads}, load average "
-              f"{os.getloadavg()[0]:.2f} (other processes share the cores)")
+        print(
+            f"machine: {os.cpu_count()} cores, torch threads={threads}, load average "
+            f"{os.getloadavg()[0]:.2f} (other processes share the cores)"
+        )
         print(f"peak_fp32_matmul={peak:.1f} GFLOP/s (4096^3 torch.matmul, best of 3)")
-        print(f"workload: N={N} G={G} C={C} P={P} pathway neurons (dense H={P}); {args.repeats}x{args.folds} CV -> "
-              f"{J} splits x {S} heads = {J * S} networks; batch {b}, {steps_per_epoch} steps/epoch, "
-              f"{n_fit:.0f} fitting + {n_val:.0f} validation rows per split")
-        print(f"FLOP per training sample-epoch: gene module 6*G*(C*50+50) = {gm / 1e6:.2f} MFLOP; heads "
-              + ", ".join(f"{s.name} {head_flops(s, G, P) / 1e6:.3f}" for s in specs) + " MFLOP")
+        print(
+            f"workload: N={N} G={G} C={C} P={P} pathway neurons (dense H={P}); {args.repeats}x{args.folds} CV -> "
+            f"{J} splits x {S} heads = {J * S} networks; batch {b}, {steps_per_epoch} steps/epoch, "
+            f"{n_fit:.0f} fitting + {n_val:.0f} validation rows per split"
+        )
+        print(
+            f"FLOP per training sample-epoch: gene module 6*G*(C*50+50) = {gm / 1e6:.2f} MFLOP; heads "
+            + ", ".join(f"{s.name} {head_flops(s, G, P) / 1e6:.3f}" for s in specs)
+            + " MFLOP"
+        )
 
         # ---- batched
         t_step, t_val16 = time_steps(X, y, groups, specs, cfg, args.steps, b)
         flop_step = b * J * sum(per_sample)
         t_val = t_val16 * n_val / 16
         epoch_b = steps_per_epoch * t_step + t_val
-        print(f"batched ({J * S} networks in one model): {t_step:.2f} s/step over {args.steps} timed steps, "
-              f"{flop_step / t_step / 1e9:.2f} GFLOP/s = {flop_step / t_step / 1e9 / peak:.1%} of peak; "
-              f"validation pass {t_val:.1f} s/epoch (timed on 16 rows/split, scaled)")
+        print(
+            f"batched ({J * S} networks in one model): {t_step:.2f} s/step over {args.steps} timed steps, "
+            f"{flop_step / t_step / 1e9:.2f} GFLOP/s = {flop_step / t_step / 1e9 / peak:.1%} of peak; "
+            f"validation pass {t_val:.1f} s/epoch (timed on 16 rows/split, scaled)"
+        )
 
         # ---- one at a time (a subset, scaled)
         per_head = np.zeros(S)
@@ -160,15 +179,19 @@ def main(argv=None):
         t_single = J * per_head.sum()
         t_single_val = J * per_head_val.sum() * n_val / 16
         epoch_s = steps_per_epoch * t_single + t_single_val
-        print(f"one at a time: {', '.join(f'{sp.name} {t:.3f}' for sp, t in zip(specs, per_head))} s/step "
-              f"(timed on {k} split(s) x {S} heads = {k * S} of the {J * S} networks, x{J} splits); "
-              f"{J * b * sum(per_sample) / t_single / 1e9:.2f} GFLOP/s = "
-              f"{J * b * sum(per_sample) / t_single / 1e9 / peak:.1%} of peak")
+        print(
+            f"one at a time: {', '.join(f'{sp.name} {t:.3f}' for sp, t in zip(specs, per_head))} s/step "
+            f"(timed on {k} split(s) x {S} heads = {k * S} of the {J * S} networks, x{J} splits); "
+            f"{J * b * sum(per_sample) / t_single / 1e9:.2f} GFLOP/s = "
+            f"{J * b * sum(per_sample) / t_single / 1e9 / peak:.1%} of peak"
+        )
         ratio = epoch_s / epoch_b
         print(f"per epoch: batched {epoch_b:.0f} s, one at a time {epoch_s:.0f} s (extrapolated)")
-        print(f"full {args.repeats}x{args.folds} CV of the 4 heads, {args.epochs} epochs (no early stop): batched "
-              f"{args.epochs * epoch_b / 3600:.2f} h, one at a time {args.epochs * epoch_s / 3600:.2f} h "
-              "(extrapolated)")
+        print(
+            f"full {args.repeats}x{args.folds} CV of the 4 heads, {args.epochs} epochs (no early stop): batched "
+            f"{args.epochs * epoch_b / 3600:.2f} h, one at a time {args.epochs * epoch_s / 3600:.2f} h "
+            "(extrapolated)"
+        )
         print(f"ratio={ratio:.2f}")
 
 

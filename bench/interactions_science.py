@@ -11,6 +11,7 @@ permutation method (Perm I should be 0.05 ± 0.02; Perm R and T are anti-conserv
 and the calibration curve (fraction of p ≤ α for α on a grid).
 Everything uses a throw-away cache. Defaults are sized for a laptop; the paper's sizes are flags.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,21 +36,38 @@ def power(a, root) -> None:
         for snr in a.snr:
             for seed in range(a.seeds):
                 t0 = time.perf_counter()
-                c = cohorts.from_simulation(SimParams(scenario="complex", n_samples=n, n_genes=10, snr=snr, mi=1.0,
-                                                      prop_causal=0.5, seed=seed), root=root)
-                r = runs.get(c.key, runs.RunParams(ensemble=a.ensemble, seed=seed, max_epochs=a.epochs,
-                                                         batch_size=a.batch), root)
+                c = cohorts.from_simulation(
+                    SimParams(scenario="complex", n_samples=n, n_genes=10, snr=snr, mi=1.0, prop_causal=0.5, seed=seed),
+                    root=root,
+                )
+                r = runs.get(
+                    c.key, runs.RunParams(ensemble=a.ensemble, seed=seed, max_epochs=a.epochs, batch_size=a.batch), root
+                )
                 res = ia.get(r.key, ia.InteractionParams(permutations=0, max_rows=a.rows), root)
                 for method, m in res.meta["metrics"].items():
-                    rows.append({"N": n, "S/N": snr, "seed": seed, "method": method, "AP": m["AP"],
-                                 "AUROC": m["AUROC"], **{f"AP {k}": v for k, v in m["AP_by_type"].items()}})
-                print(f"  N={n} S/N={snr} seed={seed}: {time.perf_counter() - t0:.0f} s, NN AP "
-                      f"{res.meta['metrics']['NN']['AP']:.3f}", flush=True)
+                    rows.append(
+                        {
+                            "N": n,
+                            "S/N": snr,
+                            "seed": seed,
+                            "method": method,
+                            "AP": m["AP"],
+                            "AUROC": m["AUROC"],
+                            **{f"AP {k}": v for k, v in m["AP_by_type"].items()},
+                        }
+                    )
+                print(
+                    f"  N={n} S/N={snr} seed={seed}: {time.perf_counter() - t0:.0f} s, NN AP "
+                    f"{res.meta['metrics']['NN']['AP']:.3f}",
+                    flush=True,
+                )
     df = pd.DataFrame(rows)
     cols = ["AP", "AUROC", "AP max", "AP sqdiff", "AP product"]
     summary = df.groupby(["N", "S/N", "method"])[cols].agg(lambda v: f"{np.mean(v):.3f}±{np.std(v):.3f}")
-    print(f"\npower: complex scenario, 10 genes, M/I 1, 50 % causal, E={a.ensemble}, {a.seeds} seeds "
-          f"(random AP = 6/45 = 0.133)")
+    print(
+        f"\npower: complex scenario, 10 genes, M/I 1, 50 % causal, E={a.ensemble}, {a.seeds} seeds "
+        f"(random AP = 6/45 = 0.133)"
+    )
     print(summary.to_string())
 
 
@@ -58,19 +76,24 @@ def calibration(a, root) -> None:
     rows = []
     for rep in range(a.replicates):
         t0 = time.perf_counter()
-        c = cohorts.from_simulation(SimParams(scenario="null", n_samples=a.n[0], n_genes=10, snr=a.snr[0],
-                                              seed=1000 + rep), root=root)
-        r = runs.get(c.key, runs.RunParams(ensemble=a.ensemble, seed=rep, max_epochs=a.epochs,
-                                                 batch_size=a.batch), root)
+        c = cohorts.from_simulation(
+            SimParams(scenario="null", n_samples=a.n[0], n_genes=10, snr=a.snr[0], seed=1000 + rep), root=root
+        )
+        r = runs.get(
+            c.key, runs.RunParams(ensemble=a.ensemble, seed=rep, max_epochs=a.epochs, batch_size=a.batch), root
+        )
         for method in a.methods:
-            res = ia.get(r.key, ia.InteractionParams(permutations=a.permutations, perm_method=method,
-                                                         max_rows=a.rows), root)
+            res = ia.get(
+                r.key, ia.InteractionParams(permutations=a.permutations, perm_method=method, max_rows=a.rows), root
+            )
             p = res.table["p"].to_numpy()
             rows.append({"replicate": rep, "method": method, **{f"{al:g}": float((p <= al).mean()) for al in alphas}})
         print(f"  replicate {rep}: {time.perf_counter() - t0:.0f} s", flush=True)
     df = pd.DataFrame(rows)
-    print(f"\ncalibration: null scenario N={a.n[0]}, S/N={a.snr[0]}, E={a.ensemble}, B={a.permutations}, "
-          f"{a.replicates} replicates x 45 pairs: fraction of p <= alpha (nominal in the header)")
+    print(
+        f"\ncalibration: null scenario N={a.n[0]}, S/N={a.snr[0]}, E={a.ensemble}, B={a.permutations}, "
+        f"{a.replicates} replicates x 45 pairs: fraction of p <= alpha (nominal in the header)"
+    )
     print(df.groupby("method")[[f"{al:g}" for al in alphas]].mean().round(3).to_string())
     sd = df.groupby("method")["0.05"].std() / np.sqrt(a.replicates)
     print("s.e. of the 0.05 column:", sd.round(3).to_dict())
@@ -79,18 +102,23 @@ def calibration(a, root) -> None:
 def protocol(a, root) -> None:
     """Paper A's protocol end to end: E members + B permutations x E members, then scores."""
     t0 = time.perf_counter()
-    c = cohorts.from_simulation(SimParams(scenario="complex", n_samples=a.n[0], n_genes=10, snr=a.snr[0], seed=0),
-                                root=root)
+    c = cohorts.from_simulation(
+        SimParams(scenario="complex", n_samples=a.n[0], n_genes=10, snr=a.snr[0], seed=0), root=root
+    )
     t1 = time.perf_counter()
     r = runs.get(c.key, runs.RunParams(ensemble=a.ensemble, max_epochs=a.epochs, batch_size=a.batch), root)
     t2 = time.perf_counter()
     res = ia.get(r.key, ia.InteractionParams(permutations=a.permutations, max_rows=a.rows), root)
     t3 = time.perf_counter()
     models = a.ensemble * (1 + a.permutations)
-    print(f"protocol: N={a.n[0]}, 10 genes, E={a.ensemble}, B={a.permutations} -> {models} interaction networks "
-          f"(+{a.ensemble} main-effect)")
-    print(f"  simulate {t1 - t0:.0f} s, observed run {t2 - t1:.0f} s, permutations + scoring + peers {t3 - t2:.0f} s; "
-          f"wall {t3 - t0:.0f} s = {(t3 - t0) / 60:.1f} min; timings {res.meta['timings']}")
+    print(
+        f"protocol: N={a.n[0]}, 10 genes, E={a.ensemble}, B={a.permutations} -> {models} interaction networks "
+        f"(+{a.ensemble} main-effect)"
+    )
+    print(
+        f"  simulate {t1 - t0:.0f} s, observed run {t2 - t1:.0f} s, permutations + scoring + peers {t3 - t2:.0f} s; "
+        f"wall {t3 - t0:.0f} s = {(t3 - t0) / 60:.1f} min; timings {res.meta['timings']}"
+    )
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ cohort is ready from an empty cache (fresh interpreter, as on first start).
 np.loadtxt is linear in rows; by default it is timed on --csv-rows rows and
 scaled to the full size, and the output says so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,9 @@ def make_genotypes(n, p, seed=0):
         j1 = min(p, j0 + 500)
         g[:, j0:j1] = rng.binomial(2, maf[j0:j1], size=(n, j1 - j0)).astype(np.int8)
     samples = pd.DataFrame({"fid": [f"S{i}" for i in range(n)], "iid": [f"S{i}" for i in range(n)]})
-    snps = pd.DataFrame({"snp": [f"rs{j}" for j in range(p)], "chrom": "1", "pos": np.arange(1, p + 1) * 100,
-                         "a1": "A", "a2": "G"})
+    snps = pd.DataFrame(
+        {"snp": [f"rs{j}" for j in range(p)], "chrom": "1", "pos": np.arange(1, p + 1) * 100, "a1": "A", "a2": "G"}
+    )
     return Genotypes(g, samples, snps)
 
 
@@ -71,18 +73,27 @@ def main():
         print(f"ratio={t_csv / t_bed:.1f}  (csv time / bed time; higher = bed faster)")
 
         env = dict(os.environ, GXAPP_CACHE=str(d / "cache"))
-        code = "import time; t=time.perf_counter(); from gxapp.analyses import cohorts; h=cohorts.demo(); " \
-               "print(f'{time.perf_counter()-t:.2f} {h.cohort.n_samples} {h.cohort.n_snps}')"
+        code = (
+            "import time; t=time.perf_counter(); from gxapp.analyses import cohorts; h=cohorts.demo(); "
+            "print(f'{time.perf_counter()-t:.2f} {h.cohort.n_samples} {h.cohort.n_snps}')"
+        )
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
         wall = time.perf_counter() - t0
         inner, n_s, n_p = out.stdout.split()
-        code2 = "import time; t=time.perf_counter(); from gxapp.analyses import cohorts; h=cohorts.demo(); " \
-                "print(f'{time.perf_counter()-t:.2f}')"
-        again = subprocess.run([sys.executable, "-c", code2], cwd=ROOT, env=env, capture_output=True, text=True,
-                               check=True).stdout.strip()
-        print(f"demo cohort ({n_s} x {n_p}) from an empty cache: {wall:.2f} s wall incl. interpreter start "
-              f"({inner} s in gxapp); cached reopen: {again} s (target <= 10 s)")
+        code2 = (
+            "import time; t=time.perf_counter(); from gxapp.analyses import cohorts; h=cohorts.demo(); "
+            "print(f'{time.perf_counter()-t:.2f}')"
+        )
+        again = subprocess.run(
+            [sys.executable, "-c", code2], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        print(
+            f"demo cohort ({n_s} x {n_p}) from an empty cache: {wall:.2f} s wall incl. interpreter start "
+            f"({inner} s in gxapp); cached reopen: {again} s (target <= 10 s)"
+        )
 
 
 if __name__ == "__main__":

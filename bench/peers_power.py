@@ -21,6 +21,7 @@ rate at p < 0.05 (Bonferroni-capped p for SNP-pair), and wall time per run.
 
 The neural network is not included here (added by its own bench).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gxapp.genenet import metrics, peers  # noqa: E402
 from gxapp.data.preprocess import prepare  # noqa: E402
 from gxapp.data.simulate import SimParams, simulate_cohort  # noqa: E402
+from gxapp.genenet import metrics, peers  # noqa: E402
 
 METHODS = ("top-SNP", "PCA", "SNP-pair")
 TYPES = metrics.INTERACTION_TYPES
@@ -94,38 +95,57 @@ def main(argv=None) -> int:
     ap.add_argument("--genes", type=int, default=10, help="genes (default 10)")
     ap.add_argument("--snps-per-gene", type=int, default=SimParams.snps_per_gene)
     ap.add_argument("--genotypes", default="coalescent", choices=("coalescent", "binomial"))
-    ap.add_argument("--rows", default="all", choices=("all", "train"),
-                    help="individuals the tests use: all (default) or the 70%% training split")
+    ap.add_argument(
+        "--rows",
+        default="all",
+        choices=("all", "train"),
+        help="individuals the tests use: all (default) or the 70%% training split",
+    )
     ap.add_argument("--json", help="also write every run's metrics here")
     args = ap.parse_args(argv)
     snrs = [float(s) for s in args.snr.split(",") if s.strip()]
 
-    print(f"complex scenario: N={args.n}, {args.genes} genes x {args.snps_per_gene} SNPs ({args.genotypes}), "
-          f"M/I={args.mi:g}, causal={args.prop_causal:.0%}, seeds 0..{args.seeds - 1}, rows={args.rows}",
-          flush=True)
+    print(
+        f"complex scenario: N={args.n}, {args.genes} genes x {args.snps_per_gene} SNPs ({args.genotypes}), "
+        f"M/I={args.mi:g}, causal={args.prop_causal:.0%}, seeds 0..{args.seeds - 1}, rows={args.rows}",
+        flush=True,
+    )
     runs = []
     t_all = time.perf_counter()
     for snr in snrs:
         for seed in range(args.seeds):
             t = time.perf_counter()
-            params = SimParams(scenario="complex", n_samples=args.n, n_genes=args.genes, snr=snr, mi=args.mi,
-                               prop_causal=args.prop_causal, seed=seed, genotype_model=args.genotypes,
-                               snps_per_gene=args.snps_per_gene)
+            params = SimParams(
+                scenario="complex",
+                n_samples=args.n,
+                n_genes=args.genes,
+                snr=snr,
+                mi=args.mi,
+                prop_causal=args.prop_causal,
+                seed=seed,
+                genotype_model=args.genotypes,
+                snps_per_gene=args.snps_per_gene,
+            )
             cohort = simulate_cohort(params)
             prep = prepare(cohort)
             t_sim = time.perf_counter() - t
             rows = prep.train_idx if args.rows == "train" else None
             res = score_run(cohort, prep, rows)
             runs.append({"snr": snr, "seed": seed, "simulate_s": t_sim, "methods": res})
-            print(f"  S/N {snr:g} seed {seed}: simulate+prepare {t_sim:.1f} s; "
-                  + "; ".join(f"{m} AP {r['ap']:.3f} ({r['seconds']:.2f} s)" for m, r in res.items()), flush=True)
+            print(
+                f"  S/N {snr:g} seed {seed}: simulate+prepare {t_sim:.1f} s; "
+                + "; ".join(f"{m} AP {r['ap']:.3f} ({r['seconds']:.2f} s)" for m, r in res.items()),
+                flush=True,
+            )
 
     cols = ["AP", "AUROC", "AP max", "AP sqdiff", "AP product", "power@.05", "FPR@.05", "time s"]
     keys = ["ap", "auroc", "ap_max", "ap_sqdiff", "ap_product", "power", "fpr", "seconds"]
     head = f"{'S/N':>5} {'method':<9} " + " ".join(f"{c:>12}" for c in cols)
     print()
-    print(f"mean±sd over {args.seeds} seed(s); AP of random ranking = {6 / 45:.3f} (6 true of 45 pairs); "
-          "per-type AP: 2 true pairs vs 39 false")
+    print(
+        f"mean±sd over {args.seeds} seed(s); AP of random ranking = {6 / 45:.3f} (6 true of 45 pairs); "
+        "per-type AP: 2 true pairs vs 39 false"
+    )
     print(head)
     print("-" * len(head))
     for snr in snrs:
@@ -133,8 +153,10 @@ def main(argv=None) -> int:
             rs = [r["methods"][m] for r in runs if r["snr"] == snr]
             cells = [fmt([r[k] for r in rs], 2 if k == "seconds" else 3) for k in keys]
             print(f"{snr:>5g} {m:<9} " + " ".join(f"{c:>12}" for c in cells))
-    print(f"\ntotal wall time {time.perf_counter() - t_all:.0f} s "
-          f"(simulate+prepare {sum(r['simulate_s'] for r in runs):.0f} s)")
+    print(
+        f"\ntotal wall time {time.perf_counter() - t_all:.0f} s "
+        f"(simulate+prepare {sum(r['simulate_s'] for r in runs):.0f} s)"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "runs": runs}, indent=1))
     return 0

@@ -10,6 +10,7 @@ scenario (10 genes, M/I 1, 50 % causal) it trains E members with B = 0 and print
 45 gene pairs for the NN and the classical peers, per seed and as mean ± sd, with the wall time.
 Everything uses a throw-away cache (cohorts are shared between recipes of one seed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--ensemble", type=int, default=10)
     ap.add_argument("--recipe", action="append", required=True)
-    ap.add_argument("--rows", type=int, default=ia.InteractionParams.max_rows,
-                    help="test individuals scored (0: all test rows)")
+    ap.add_argument(
+        "--rows", type=int, default=ia.InteractionParams.max_rows, help="test individuals scored (0: all test rows)"
+    )
     ap.add_argument("--csv", help="append the per-seed rows to this CSV")
     a = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="gxapp-recipe-"))
@@ -69,8 +71,10 @@ def main() -> None:
     n_fit = int(round(a.n * (1 - base.test_fraction) * (1 - base.val_fraction)))
     rows = []
     for seed in a.seeds:
-        c = cohorts.from_simulation(SimParams(scenario=a.scenario, n_samples=a.n, n_genes=10, snr=a.snr, mi=1.0,
-                                              prop_causal=0.5, seed=seed), root=root)
+        c = cohorts.from_simulation(
+            SimParams(scenario=a.scenario, n_samples=a.n, n_genes=10, snr=a.snr, mi=1.0, prop_causal=0.5, seed=seed),
+            root=root,
+        )
         for recipe in a.recipe:
             kw = parse_recipe(recipe, n_fit)
             t0 = time.perf_counter()
@@ -78,14 +82,24 @@ def main() -> None:
             t_train = time.perf_counter() - t0
             res = ia.get(r.key, ia.InteractionParams(permutations=0, max_rows=a.rows or None), root)
             m = res.meta["metrics"]
-            row = {"recipe": recipe, "seed": seed, "N": a.n, "S/N": a.snr, "batch": kw.get("batch_size"),
-                   "train_s": round(t_train, 1), "r2": r.metrics["r2_ensemble"],
-                   "epochs": float(np.mean(r.metrics["epochs_interaction"])),
-                   **{f"AP {k}": v["AP"] for k, v in m.items()}}
+            row = {
+                "recipe": recipe,
+                "seed": seed,
+                "N": a.n,
+                "S/N": a.snr,
+                "batch": kw.get("batch_size"),
+                "train_s": round(t_train, 1),
+                "r2": r.metrics["r2_ensemble"],
+                "epochs": float(np.mean(r.metrics["epochs_interaction"])),
+                **{f"AP {k}": v["AP"] for k, v in m.items()},
+            }
             rows.append(row)
-            print(f"seed {seed} {recipe:>24}: NN AP {row['AP NN']:.3f} (top-SNP {row['AP top-SNP']:.3f}, "
-                  f"SNP-pair {row['AP SNP-pair']:.3f}) R² {row['r2']:.3f}, {row['epochs']:.0f} epochs, "
-                  f"train {t_train:.0f} s", flush=True)
+            print(
+                f"seed {seed} {recipe:>24}: NN AP {row['AP NN']:.3f} (top-SNP {row['AP top-SNP']:.3f}, "
+                f"SNP-pair {row['AP SNP-pair']:.3f}) R² {row['r2']:.3f}, {row['epochs']:.0f} epochs, "
+                f"train {t_train:.0f} s",
+                flush=True,
+            )
     df = pd.DataFrame(rows)
     if a.csv:
         df.to_csv(a.csv, mode="a", header=not Path(a.csv).exists(), index=False)

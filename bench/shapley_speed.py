@@ -25,6 +25,7 @@ from random centred genotypes (``--snps`` per gene). Timings are wall-clock
 seconds (the best of ``--repeat`` runs); the 2-core development machine is
 shared, so the CPU seconds of this process are printed as well.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gxapp.genenet.models import (  # noqa: E402
-    NetConfig, gene_layer, head_forward, init_params, split_columns,
+    NetConfig,
+    gene_layer,
+    head_forward,
+    init_params,
+    split_columns,
 )
 from gxapp.genenet.shapley import exact_scores, pair_weights, weight_matrix  # noqa: E402
-from gxapp.genenet.shapley.exact import head_parts, gene_offsets  # noqa: E402
+from gxapp.genenet.shapley.exact import gene_offsets, head_parts  # noqa: E402
 from gxapp.genenet.train import TrainConfig, resolve_threads, torch_threads, train_ensemble  # noqa: E402
 
 
@@ -62,8 +67,9 @@ def make_networks(args):
         g = np.stack([x[:, b[:5]].sum(1) for b in blocks[:3]], 1)
         g = (g - g.mean(0)) / g.std(0)
         y = g[:, 0] * g[:, 1] + g[:, 2] + rng.normal(0, 1.0, n)
-        cfg = TrainConfig(max_epochs=args.train_epochs, patience=args.train_epochs, batch_size=256,
-                          threads=args.threads)
+        cfg = TrainConfig(
+            max_epochs=args.train_epochs, patience=args.train_epochs, batch_size=256, threads=args.threads
+        )
         t0 = time.perf_counter()
         params = train_ensemble(x, y, blocks, np.arange(args.rows, n), net, cfg, args.members).params
         print(f"trained {args.members} members for {args.train_epochs} epochs in {time.perf_counter() - t0:.1f} s")
@@ -71,7 +77,7 @@ def make_networks(args):
         params = init_params([m] * M, args.members, net, list(range(args.members)))
     with torch.no_grad():
         nodes = gene_layer(params, split_columns(torch.from_numpy(x), [m] * M), net)
-    return params, net, nodes[:, :args.rows].contiguous(), nodes[:, args.rows:].mean(1)
+    return params, net, nodes[:, : args.rows].contiguous(), nodes[:, args.rows :].mean(1)
 
 
 @torch.no_grad()
@@ -82,18 +88,18 @@ def direct_scores(params, net, nodes, base, index, chunk_bytes=1 << 20):
     head_forward's mul + sum), row blocks whose hidden activations fit
     ``chunk_bytes`` (1 MiB was the fastest of 0.25-32 MiB here)."""
     K, B, M = nodes.shape
-    T = torch.arange(2 ** M)
+    T = torch.arange(2**M)
     mask = ((T[:, None] >> torch.arange(M)) & 1).to(nodes.dtype)  # (2^M, M)
     W = weight_matrix(M, index)
     out = torch.zeros(K, M, M)
-    rows = max(1, chunk_bytes // (2 ** M * max(net.head_hidden, 1) * 4))
+    rows = max(1, chunk_bytes // (2**M * max(net.head_hidden, 1) * 4))
     for k in range(K):
         Wh, bh, wo = params["Wh"][k], params["bh"][k], params["wo"][k]
         for b0 in range(0, B, rows):
-            g = nodes[k, b0:b0 + rows]
+            g = nodes[k, b0 : b0 + rows]
             x = base[k] + mask * (g - base[k]).unsqueeze(1)  # (b, 2^M, M)
             z = torch.addmm(bh, x.view(-1, M), Wh).relu_()
-            f = torch.mv(z, wo).view(-1, 2 ** M) + params["bo"][k]
+            f = torch.mv(z, wo).view(-1, 2**M) + params["bo"][k]
             out[k] += (f @ W).view(-1, M, M).abs().sum(0)
     return out / B
 
@@ -113,9 +119,9 @@ def per_pair_scores(params, net, nodes, base, index):
         weights = w[base_mask.sum(1).long()]
         masks = base_mask.repeat(4, 1)
         n = 2 ** (M - 2)
-        masks[:2 * n, i] = 1  # (S+ij, S+i, S+j, S)
+        masks[: 2 * n, i] = 1  # (S+ij, S+i, S+j, S)
         masks[:n, j] = 1
-        masks[2 * n:3 * n, j] = 1
+        masks[2 * n : 3 * n, j] = 1
         x = base[:, None, None, :] + masks * (nodes - base[:, None, :]).unsqueeze(2)
         f = head_forward(params, x.view(K, -1, M), net).view(K, B, 4, n)
         delta = f[:, :, 0] - f[:, :, 1] - f[:, :, 2] + f[:, :, 3]
@@ -159,12 +165,15 @@ def main(argv=None) -> None:
     threads = resolve_threads(args.threads)
     params, net, nodes, base = make_networks(args)
     K, B, M = nodes.shape
-    print(f"M={M} genes, B={B} individuals, K={K} members, H={args.hidden}, index={args.index}, "
-          f"threads={threads}, load average={os.getloadavg()[0]:.2f}, "
-          f"live hidden units={live_fraction(params, nodes, base):.0%}")
+    print(
+        f"M={M} genes, B={B} individuals, K={K} members, H={args.hidden}, index={args.index}, "
+        f"threads={threads}, load average={os.getloadavg()[0]:.2f}, "
+        f"live hidden units={live_fraction(params, nodes, base):.0%}"
+    )
     with torch_threads(threads):
-        fast, t_fast, c_fast = timed(lambda: exact_scores(params, net, nodes, base, args.index,
-                                                          reduce="mean_abs"), args.repeat)
+        fast, t_fast, c_fast = timed(
+            lambda: exact_scores(params, net, nodes, base, args.index, reduce="mean_abs"), args.repeat
+        )
         kr, br = min(args.ref_members, K), min(args.ref_rows, B)
         sub = {k: (v[:kr] if not isinstance(v, list) else [t[:kr] for t in v]) for k, v in params.items()}
         sub_nodes, sub_base = nodes[:kr, :br], base[:kr]
@@ -172,19 +181,26 @@ def main(argv=None) -> None:
         scale = (K * B) / (kr * br)
         check = exact_scores(sub, net, sub_nodes, sub_base, args.index, reduce="mean_abs")
         pr = min(args.pair_rows, B)
-        pair, t_pair, c_pair = timed(lambda: per_pair_scores(sub, net, nodes[:kr, :pr], sub_base, args.index),
-                                     args.repeat)
+        pair, t_pair, c_pair = timed(
+            lambda: per_pair_scores(sub, net, nodes[:kr, :pr], sub_base, args.index), args.repeat
+        )
         check_pair = exact_scores(sub, net, nodes[:kr, :pr], sub_base, args.index, reduce="mean_abs")
     err = float((direct - check).abs().max())
     err_pair = float((pair - check_pair).abs().max())
     print(f"fast exact (all {K}x{B}): {t_fast:.2f} s wall, {c_fast:.2f} s CPU; max score {float(fast.max()):.4g}")
-    print(f"direct, full head on all 2^M coalitions: {t_dir:.3f} s on {kr} members x {br} individuals "
-          f"-> {t_dir * scale:.1f} s scaled x{scale:.0f} ({c_dir * scale:.1f} s CPU); "
-          f"max |direct - fast| = {err:.2g}")
-    print(f"per-pair reference loop, vectorised: {t_pair:.3f} s on {kr} members x {pr} individuals "
-          f"-> {t_pair * K * B / (kr * pr):.0f} s scaled; max |per-pair - fast| = {err_pair:.2g}")
-    print(f"fast_s={t_fast:.2f} direct_s={t_dir * scale:.1f} per_pair_s={t_pair * K * B / (kr * pr):.0f} "
-          f"ratio={t_dir * scale / t_fast:.1f} ratio_per_pair={t_pair * K * B / (kr * pr) / t_fast:.0f}")
+    print(
+        f"direct, full head on all 2^M coalitions: {t_dir:.3f} s on {kr} members x {br} individuals "
+        f"-> {t_dir * scale:.1f} s scaled x{scale:.0f} ({c_dir * scale:.1f} s CPU); "
+        f"max |direct - fast| = {err:.2g}"
+    )
+    print(
+        f"per-pair reference loop, vectorised: {t_pair:.3f} s on {kr} members x {pr} individuals "
+        f"-> {t_pair * K * B / (kr * pr):.0f} s scaled; max |per-pair - fast| = {err_pair:.2g}"
+    )
+    print(
+        f"fast_s={t_fast:.2f} direct_s={t_dir * scale:.1f} per_pair_s={t_pair * K * B / (kr * pr):.0f} "
+        f"ratio={t_dir * scale / t_fast:.1f} ratio_per_pair={t_pair * K * B / (kr * pr) / t_fast:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ head M*H + H); a training sample costs ~3F (forward + backward), a validation
 sample F. The fraction of peak compares the batched engine's FLOP rate with a
 large fp32 torch.matmul timed in the same run with the same threads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,7 @@ from gxapp.genenet.train import (  # noqa: E402
     torch_threads,
     train_ensemble,
 )
+
 from reference.train import train_single_reference  # noqa: E402
 
 
@@ -90,9 +92,11 @@ def main() -> None:
     threads = resolve_threads(cfg.threads)
     train_idx = np.arange(args.n)
     K = args.members
-    print(f"E={K} members, N={args.n} ({args.n - round(cfg.val_fraction * args.n)} fitting rows/epoch), "
-          f"{args.genes} genes x {args.snps_per_gene} SNPs, h={net.gene_hidden}, H={net.head_hidden}, "
-          f"batch {cfg.batch_size}, {args.epochs} epochs, torch threads={threads}")
+    print(
+        f"E={K} members, N={args.n} ({args.n - round(cfg.val_fraction * args.n)} fitting rows/epoch), "
+        f"{args.genes} genes x {args.snps_per_gene} SNPs, h={net.gene_hidden}, H={net.head_hidden}, "
+        f"batch {cfg.batch_size}, {args.epochs} epochs, torch threads={threads}"
+    )
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
     batched = train_ensemble(x, y, blocks, train_idx, net, cfg, K)
@@ -109,8 +113,10 @@ def main() -> None:
     peak = matmul_peak(threads)
     rate = flops / batched.seconds / 1e9
     print(f"FLOPs per model-sample: forward F={f:,} (2*(P*h + M*h + M*H + H)), training 3F={3 * f:,}")
-    print(f"batched engine: {rate:.1f} GFLOP/s = {rate / peak:.1%} of measured fp32 matmul peak "
-          f"{peak:.1f} GFLOP/s (2048^3 torch.matmul, {threads} threads)")
+    print(
+        f"batched engine: {rate:.1f} GFLOP/s = {rate / peak:.1%} of measured fp32 matmul peak "
+        f"{peak:.1f} GFLOP/s (2048^3 torch.matmul, {threads} threads)"
+    )
 
     diff = np.nanmax(np.abs(batched.val_loss - loop.val_loss))
     same = np.allclose(batched.val_loss, loop.val_loss, rtol=1e-4, atol=1e-5, equal_nan=True)
@@ -122,12 +128,22 @@ def main() -> None:
         speeds = {1: [], 2: []}
         for _ in range(3):  # interleaved, so load from other processes hits both alike
             for t in speeds:
-                r = train_ensemble(x, y, blocks, train_idx, net, TrainConfig(
-                    max_epochs=args.epochs, patience=args.epochs, threads=t), K)
+                r = train_ensemble(
+                    x,
+                    y,
+                    blocks,
+                    train_idx,
+                    net,
+                    TrainConfig(max_epochs=args.epochs, patience=args.epochs, threads=t),
+                    K,
+                )
                 speeds[t].append(model_epochs / r.seconds)
         for t, v in speeds.items():
-            print(f"batched with {t} thread(s): model-epochs/s {', '.join(f'{s:.1f}' for s in v)} "
-                  f"(median {np.median(v):.1f})")
+            print(
+                f"batched with {t} thread(s): model-epochs/s {', '.join(f'{s:.1f}' for s in v)} "
+                f"(median {np.median(v):.1f})"
+            )
+
 
 if __name__ == "__main__":
     main()

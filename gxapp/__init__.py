@@ -3,7 +3,8 @@
 The science lives in this package and never imports streamlit; ``gxapp.ui`` is
 the only streamlit-aware part.
 """
+
 __version__ = "0.2.0"
 
-from gxapp.errors import GxError  # noqa: E402,F401
 from gxapp.data.cohort import Cohort  # noqa: E402,F401
+from gxapp.errors import GxError  # noqa: E402,F401

@@ -8,6 +8,7 @@ leaves only a ``.tmp-`` folder, which is swept away later.
 
 The key is a hash of (kind, data fingerprint, parameters, gxapp version).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,7 +71,9 @@ def provenance(**extra) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "versions": {p: _version(p) for p in ("numpy", "pandas", "torch", "bed-reader", "cyvcf2", "msprime", "statsmodels")},
+        "versions": {
+            p: _version(p) for p in ("numpy", "pandas", "torch", "bed-reader", "cyvcf2", "msprime", "statsmodels")
+        },
     }
     info.update(extra)
     return info
@@ -139,14 +142,18 @@ class Store:
         meta = self.read_meta(key)
         recorded = meta.get("files")
         if not isinstance(recorded, dict):
-            raise CacheError(f"cache entry {self.path(key)} has no content digests (written by an older gxapp); "
-                             "delete it and compute it again")
+            raise CacheError(
+                f"cache entry {self.path(key)} has no content digests (written by an older gxapp); "
+                "delete it and compute it again"
+            )
         d = self.path(key)
         for name, digest in recorded.items():
             f = d / name
             if not f.is_file() or file_digest(f) != digest:
-                raise CacheError(f"cache entry {d} is damaged ({name} {'is missing' if not f.is_file() else 'changed'} "
-                                 "since it was written); delete it and compute it again")
+                raise CacheError(
+                    f"cache entry {d} is damaged ({name} {'is missing' if not f.is_file() else 'changed'} "
+                    "since it was written); delete it and compute it again"
+                )
         return meta
 
     def keys(self) -> list:

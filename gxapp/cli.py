@@ -1,5 +1,6 @@
 """Command line: ``python -m gxapp <command>`` drives the same library and
 cache as the app. Flag names follow PLINK where PLINK has one."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,11 +13,27 @@ from gxapp.errors import GxError
 
 
 def _add_qc_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--flank", type=int, default=_D.file.flank, help="bp added to both ends of each gene (default %(default)s)")
-    p.add_argument("--maf", type=float, default=_D.qc.maf, help="drop SNPs with minor allele frequency below X (default %(default)s)")
-    p.add_argument("--geno", type=float, default=_D.qc.geno, help="drop SNPs with missing rate above X (default %(default)s)")
-    p.add_argument("--hwe", type=float, default=_D.qc.hwe, help="drop SNPs with HWE exact p below X (default %(default)s; 0 disables)")
-    p.add_argument("--mind", type=float, default=_D.qc.mind, help="drop samples with missing rate above X (default off)")
+    p.add_argument(
+        "--flank", type=int, default=_D.file.flank, help="bp added to both ends of each gene (default %(default)s)"
+    )
+    p.add_argument(
+        "--maf",
+        type=float,
+        default=_D.qc.maf,
+        help="drop SNPs with minor allele frequency below X (default %(default)s)",
+    )
+    p.add_argument(
+        "--geno", type=float, default=_D.qc.geno, help="drop SNPs with missing rate above X (default %(default)s)"
+    )
+    p.add_argument(
+        "--hwe",
+        type=float,
+        default=_D.qc.hwe,
+        help="drop SNPs with HWE exact p below X (default %(default)s; 0 disables)",
+    )
+    p.add_argument(
+        "--mind", type=float, default=_D.qc.mind, help="drop samples with missing rate above X (default off)"
+    )
 
 
 def _add_input_flags(p: argparse.ArgumentParser, need_pheno: bool) -> None:
@@ -46,10 +63,16 @@ def _file_spec(a):
     else:
         geno, fmt = a.table, "table"
     return FileSpec(
-        genotypes=geno, format=fmt, pheno=getattr(a, "pheno", None), pheno_column=getattr(a, "pheno_name", None),
-        covar=getattr(a, "covar", None), genes=a.genes, flank=a.flank,
+        genotypes=geno,
+        format=fmt,
+        pheno=getattr(a, "pheno", None),
+        pheno_column=getattr(a, "pheno_name", None),
+        covar=getattr(a, "covar", None),
+        genes=a.genes,
+        flank=a.flank,
         keep_genes=read_gene_list(a.gene_list) if getattr(a, "gene_list", None) else None,
-        snp_map=getattr(a, "snp_map", None), pathways=getattr(a, "pathways", None),
+        snp_map=getattr(a, "snp_map", None),
+        pathways=getattr(a, "pathways", None),
         variants=getattr(a, "variants", None),
     )
 
@@ -74,15 +97,23 @@ def cmd_simulate(a) -> int:
 
     t0 = time.perf_counter()
     params = SimParams(
-        scenario=a.scenario, n_samples=a.n_samples, n_genes=a.n_genes, snr=a.snr, mi=a.mi,
-        prop_causal=a.prop_causal, seed=a.seed, genotype_model=a.genotype_model,
-        snps_per_gene=a.snps_per_gene, case_fraction=a.case_fraction,
+        scenario=a.scenario,
+        n_samples=a.n_samples,
+        n_genes=a.n_genes,
+        snr=a.snr,
+        mi=a.mi,
+        prop_causal=a.prop_causal,
+        seed=a.seed,
+        genotype_model=a.genotype_model,
+        snps_per_gene=a.snps_per_gene,
+        case_fraction=a.case_fraction,
     )
     if a.bfile:
         from gxapp.analyses.cohorts import FileSpec
 
-        base = cohorts.from_files(FileSpec(genotypes=a.bfile, format="plink", genes=a.genes, flank=a.flank),
-                                  _qc_params(a))
+        base = cohorts.from_files(
+            FileSpec(genotypes=a.bfile, format="plink", genes=a.genes, flank=a.flank), _qc_params(a)
+        )
         per_gene = base.cohort.snps_per_gene().sort_values(ascending=False, kind="stable")
         genes = list(per_gene.index[: a.n_genes])
         handle = cohorts.simulate_on(base.key, params, genes=genes)
@@ -91,8 +122,10 @@ def cmd_simulate(a) -> int:
     c = handle.cohort
     export_cohort(c, a.out)
     pairs = (c.truth or {}).get("pairs", [])
-    print(f"simulated {a.scenario}: {c.n_samples} samples x {c.n_snps} SNPs in {c.n_genes} genes, "
-          f"{len(pairs)} planted pairs -> {a.out} ({time.perf_counter() - t0:.1f} s, cohort {handle.key[:12]})")
+    print(
+        f"simulated {a.scenario}: {c.n_samples} samples x {c.n_snps} SNPs in {c.n_genes} genes, "
+        f"{len(pairs)} planted pairs -> {a.out} ({time.perf_counter() - t0:.1f} s, cohort {handle.key[:12]})"
+    )
     return 0
 
 
@@ -118,19 +151,40 @@ def cmd_qc(a) -> int:
     }
     _write_json(a.json, out)
     removed = ", ".join(f"{k} {v}" for k, v in out["removed"].items() if v) or "nothing"
-    print(f"qc: {c.n_samples} samples, {c.n_snps} SNPs in {c.n_genes} genes kept; removed: {removed}"
-          f"{' (cached)' if handle.cached else ''}")
+    print(
+        f"qc: {c.n_samples} samples, {c.n_snps} SNPs in {c.n_genes} genes kept; removed: {removed}"
+        f"{' (cached)' if handle.cached else ''}"
+    )
     return 0
 
 
 def _train_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ensemble", type=int, default=_D.run.ensemble, help="ensemble members (default %(default)s; paper: 50)")
-    p.add_argument("--l1", type=float, default=_D.run.l1, help="sparsity: L1 strength on all weights (default %(default)s)")
+    p.add_argument(
+        "--ensemble", type=int, default=_D.run.ensemble, help="ensemble members (default %(default)s; paper: 50)"
+    )
+    p.add_argument(
+        "--l1", type=float, default=_D.run.l1, help="sparsity: L1 strength on all weights (default %(default)s)"
+    )
     p.add_argument("--l1-cv", action="store_true", help="choose λ by 5-fold CV on the training rows")
-    p.add_argument("--gene-hidden", type=int, default=_D.run.gene_hidden, help="per-gene MLP width (0 = linear gene node; default %(default)s)")
+    p.add_argument(
+        "--gene-hidden",
+        type=int,
+        default=_D.run.gene_hidden,
+        help="per-gene MLP width (0 = linear gene node; default %(default)s)",
+    )
     p.add_argument("--head-hidden", type=int, default=_D.run.head_hidden, help="head MLP width (default %(default)s)")
-    p.add_argument("--epochs", type=int, default=_D.run.max_epochs, help="max epochs (early stopping ends most members sooner; default %(default)s)")
-    p.add_argument("--patience", type=int, default=_D.run.patience, help="epochs without validation gain before a member stops (default %(default)s)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=_D.run.max_epochs,
+        help="max epochs (early stopping ends most members sooner; default %(default)s)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=_D.run.patience,
+        help="epochs without validation gain before a member stops (default %(default)s)",
+    )
     p.add_argument("--batch-size", type=int, default=_D.run.batch_size, help="rows per Adam step (default %(default)s)")
     p.add_argument("--lr", type=float, default=_D.run.lr, help="Adam learning rate (default %(default)s)")
     p.add_argument("--seed", type=int, default=_D.run.seed)
@@ -141,9 +195,19 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
 def _run_params(a):
     from gxapp.analyses.runs import RunParams
 
-    kw = dict(ensemble=a.ensemble, l1_cv=a.l1_cv, gene_hidden=a.gene_hidden, head_hidden=a.head_hidden,
-              max_epochs=a.epochs, patience=a.patience, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-              device=a.device, threads=a.threads)
+    kw = dict(
+        ensemble=a.ensemble,
+        l1_cv=a.l1_cv,
+        gene_hidden=a.gene_hidden,
+        head_hidden=a.head_hidden,
+        max_epochs=a.epochs,
+        patience=a.patience,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        seed=a.seed,
+        device=a.device,
+        threads=a.threads,
+    )
     return RunParams(l1=a.l1, **kw)
 
 
@@ -180,17 +244,27 @@ def cmd_train(a) -> int:
     h = runs.get(cohort_key, _run_params(a), progress=_progress_printer(a.quiet))
     r, m = h, h.metrics
     out = {
-        "run": h.key, "cohort": cohort_key, "cached": h.cached, "device": r.meta.get("device"),
-        "threads": r.meta.get("threads"), "l1": r.meta.get("l1_used"),
+        "run": h.key,
+        "cohort": cohort_key,
+        "cached": h.cached,
+        "device": r.meta.get("device"),
+        "threads": r.meta.get("threads"),
+        "l1": r.meta.get("l1_used"),
         "epochs": {"interaction": m["epochs_interaction"], "main": m["epochs_main"]},
-        "r2_test": {"ensemble": m["r2_ensemble"], "main_effect": m["r2_main"], "topsnp_ols": m["r2_topsnp_ols"],
-                    "members": m["r2_members"]},
+        "r2_test": {
+            "ensemble": m["r2_ensemble"],
+            "main_effect": m["r2_main"],
+            "topsnp_ols": m["r2_topsnp_ols"],
+            "members": m["r2_members"],
+        },
         "timings": {**r.meta.get("timings", {}), "wall_s": round(time.perf_counter() - t0, 3)},
     }
     _write_json(a.json, out)
-    print(f"train: run {h.key[:12]} on {out['device']}: test R² ensemble {m['r2_ensemble']:.4f}, "
-          f"main-effect {m['r2_main']:.4f}, top-SNP OLS {m['r2_topsnp_ols']:.4f}"
-          f"{' (cached)' if h.cached else ''} in {out['timings']['wall_s']:.1f} s")
+    print(
+        f"train: run {h.key[:12]} on {out['device']}: test R² ensemble {m['r2_ensemble']:.4f}, "
+        f"main-effect {m['r2_main']:.4f}, top-SNP OLS {m['r2_topsnp_ols']:.4f}"
+        f"{' (cached)' if h.cached else ''} in {out['timings']['wall_s']:.1f} s"
+    )
     return 0
 
 
@@ -206,21 +280,34 @@ def cmd_interactions(a) -> int:
     cohort_key = _cohort_for(a)
     progress = _progress_printer(a.quiet)
     h = runs.get(cohort_key, _run_params(a), progress=progress)
-    params = ia.InteractionParams(permutations=a.permutations, perm_method=a.perm_method, index=a.index,
-                                  max_rows=a.max_rows)
+    params = ia.InteractionParams(
+        permutations=a.permutations, perm_method=a.perm_method, index=a.index, max_rows=a.max_rows
+    )
     res = ia.get(h.key, params, progress=progress)
     cols = ("score", "p", "q", "p_maxt", "p_topsnp", "p_snppair")
-    pairs = [{"gene_a": r.gene_a, "gene_b": r.gene_b, **{c: _none_if_nan(getattr(r, c)) for c in cols}}
-             for r in res.table.itertuples()]
-    out = {"run": h.key, "analysis": res.key, "cohort": cohort_key, "index": a.index, "B": a.permutations,
-           "perm_method": a.perm_method, "pairs": pairs, "metrics": res.meta.get("metrics"),
-           "timings": {**res.meta.get("timings", {}), "wall_s": round(time.perf_counter() - t0, 3)}}
+    pairs = [
+        {"gene_a": r.gene_a, "gene_b": r.gene_b, **{c: _none_if_nan(getattr(r, c)) for c in cols}}
+        for r in res.table.itertuples()
+    ]
+    out = {
+        "run": h.key,
+        "analysis": res.key,
+        "cohort": cohort_key,
+        "index": a.index,
+        "B": a.permutations,
+        "perm_method": a.perm_method,
+        "pairs": pairs,
+        "metrics": res.meta.get("metrics"),
+        "timings": {**res.meta.get("timings", {}), "wall_s": round(time.perf_counter() - t0, 3)},
+    }
     _write_json(a.json, out)
     top = pairs[0]
     sig = sum(1 for p in pairs if p["q"] is not None and p["q"] < 0.1)
-    print(f"interactions: {len(pairs)} gene pairs scored ({a.index}, B={a.permutations}, Perm {a.perm_method}); "
-          f"top {top['gene_a']}×{top['gene_b']} score {top['score']:.4g}; {sig} at FDR < 0.1 "
-          f"in {out['timings']['wall_s']:.1f} s")
+    print(
+        f"interactions: {len(pairs)} gene pairs scored ({a.index}, B={a.permutations}, Perm {a.perm_method}); "
+        f"top {top['gene_a']}×{top['gene_b']} score {top['score']:.4g}; {sig} at FDR < 0.1 "
+        f"in {out['timings']['wall_s']:.1f} s"
+    )
     return 0
 
 
@@ -248,22 +335,28 @@ def cmd_epistasis(a) -> int:
 
     t0 = time.perf_counter()
     models = tuple(m.strip() for m in a.models.split(",") if m.strip())
-    params = cmp.ComparisonParams(models=models, folds=a.folds, repeats=a.repeats, sparsity=a.sparsity,
-                                  wiring=a.wiring, seed=a.seed)
+    params = cmp.ComparisonParams(
+        models=models, folds=a.folds, repeats=a.repeats, sparsity=a.sparsity, wiring=a.wiring, seed=a.seed
+    )
     if not a.pheno:
         raise GxError("--pheno is required: the comparison needs a case/control phenotype")
     progress = _progress_printer(a.quiet)
     if a.bfile or a.vcf or a.table:
         res = cmp.get(cohorts.from_files(_file_spec(a), _qc_params(a)).key, params, progress=progress)
     else:
-        res = cmp.VARIANT_TABLES.get({"variants": a.variants, "pheno": a.pheno, "pheno_column": a.pheno_name,
-                                      "pathways": a.pathways}, params, progress=progress)
+        res = cmp.VARIANT_TABLES.get(
+            {"variants": a.variants, "pheno": a.pheno, "pheno_column": a.pheno_name, "pathways": a.pathways},
+            params,
+            progress=progress,
+        )
     out = dict(res.data, analysis=res.key, cached=res.cached, wall_s=round(time.perf_counter() - t0, 3))
     _write_json(a.json, out)
     best = max(out["models"], key=lambda m: out["models"][m]["auc_mean"])
-    print(f"epistasis: {len(out['models'])} models, {a.repeats}x{a.folds} CV on {out['n_samples']} samples; best "
-          f"{best} AUC {out['models'][best]['auc_mean']:.3f} ± {out['models'][best]['auc_sd']:.3f} "
-          f"{'(cached) ' if res.cached else ''}in {out['wall_s']:.1f} s")
+    print(
+        f"epistasis: {len(out['models'])} models, {a.repeats}x{a.folds} CV on {out['n_samples']} samples; best "
+        f"{best} AUC {out['models'][best]['auc_mean']:.3f} ± {out['models'][best]['auc_sd']:.3f} "
+        f"{'(cached) ' if res.cached else ''}in {out['wall_s']:.1f} s"
+    )
     return 0
 
 
@@ -276,17 +369,26 @@ def cmd_surface(a) -> int:
     params = surfaces.SurfaceParams(gene_a=a.pair[0], gene_b=a.pair[1], grid=a.grid, steps=a.steps, seed=a.seed)
     res = surfaces.get(run_key, params, progress=progress)
     surf = res.surface
-    out = {"run": run_key, "analysis": res.key, "cached": res.cached, "gene_a": surf.gene_a, "gene_b": surf.gene_b,
-           "r2_joint": surf.r2_joint, "r2_additive": surf.r2_additive,
-           "interaction_range": [float(surf.grid["interaction"].min()), float(surf.grid["interaction"].max())],
-           "wall_s": round(time.perf_counter() - t0, 3)}
+    out = {
+        "run": run_key,
+        "analysis": res.key,
+        "cached": res.cached,
+        "gene_a": surf.gene_a,
+        "gene_b": surf.gene_b,
+        "r2_joint": surf.r2_joint,
+        "r2_additive": surf.r2_additive,
+        "interaction_range": [float(surf.grid["interaction"].min()), float(surf.grid["interaction"].max())],
+        "wall_s": round(time.perf_counter() - t0, 3),
+    }
     if a.grid_csv:
         surf.grid.to_csv(a.grid_csv, index=False)
         out["grid_csv"] = a.grid_csv
     _write_json(a.json, out)
-    print(f"surface: {surf.gene_a} × {surf.gene_b}: training R² joint {surf.r2_joint:.4f} vs additive "
-          f"{surf.r2_additive:.4f}; h − h_a − h_b spans {out['interaction_range'][0]:.3g}…"
-          f"{out['interaction_range'][1]:.3g} {'(cached) ' if res.cached else ''}in {out['wall_s']:.1f} s")
+    print(
+        f"surface: {surf.gene_a} × {surf.gene_b}: training R² joint {surf.r2_joint:.4f} vs additive "
+        f"{surf.r2_additive:.4f}; h − h_a − h_b spans {out['interaction_range'][0]:.3g}…"
+        f"{out['interaction_range'][1]:.3g} {'(cached) ' if res.cached else ''}in {out['wall_s']:.1f} s"
+    )
     return 0
 
 
@@ -308,16 +410,27 @@ def _load_defaults() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     _load_defaults()
-    ap = argparse.ArgumentParser(prog="python -m gxapp", description="gxapp: gene-gene interactions with neural networks")
+    ap = argparse.ArgumentParser(
+        prog="python -m gxapp", description="gxapp: gene-gene interactions with neural networks"
+    )
     sub = ap.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("simulate", help="simulate a cohort with planted interactions (paper A / paper B)")
     s.add_argument("--scenario", choices=("complex", "simple", "null", "casecontrol"), default="complex")
     s.add_argument("--n-samples", type=int, default=_D.sim.n_samples)
     s.add_argument("--n-genes", type=int, default=_D.sim.n_genes)
-    s.add_argument("--snr", type=float, default=_D.sim.snr, help="signal variance / noise variance (default %(default)s)")
-    s.add_argument("--mi", type=float, default=_D.sim.mi, help="main-effect variance / interaction variance (default %(default)s)")
-    s.add_argument("--prop-causal", type=float, default=_D.sim.prop_causal, help="fraction of causal SNPs per gene (default %(default)s)")
+    s.add_argument(
+        "--snr", type=float, default=_D.sim.snr, help="signal variance / noise variance (default %(default)s)"
+    )
+    s.add_argument(
+        "--mi", type=float, default=_D.sim.mi, help="main-effect variance / interaction variance (default %(default)s)"
+    )
+    s.add_argument(
+        "--prop-causal",
+        type=float,
+        default=_D.sim.prop_causal,
+        help="fraction of causal SNPs per gene (default %(default)s)",
+    )
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--genotype-model", choices=("coalescent", "binomial"), default="coalescent")
     s.add_argument("--snps-per-gene", type=int, default=_D.sim.snps_per_gene)
@@ -343,7 +456,12 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--permutations", type=int, default=0, metavar="B", help="permutations (0: scores and peers only)")
     i.add_argument("--perm-method", choices=("I", "R", "T"), default="I", help="Perm I (default), R or T")
     i.add_argument("--index", choices=("SII", "BII", "STII"), default="SII", help="interaction index")
-    i.add_argument("--max-rows", type=int, default=_D.interactions.max_rows, help="test individuals scored (a recorded sample; default %(default)s)")
+    i.add_argument(
+        "--max-rows",
+        type=int,
+        default=_D.interactions.max_rows,
+        help="test individuals scored (a recorded sample; default %(default)s)",
+    )
     i.add_argument("--json", metavar="OUT", help="write the ranked pairs and statistics as JSON")
     i.set_defaults(func=cmd_interactions)
 
@@ -361,8 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--gene-list", metavar="FILE")
     e.add_argument("--pathways", metavar="GMT", help="gene -> pathway wiring for biosparse")
     _add_qc_flags(e)
-    e.add_argument("--models", default="logreg,biosparse,dense,linear,l2",
-                   help="comma-separated: logreg, biosparse, dense, linear, ensemble, l2, l1")
+    e.add_argument(
+        "--models",
+        default="logreg,biosparse,dense,linear,l2",
+        help="comma-separated: logreg, biosparse, dense, linear, ensemble, l2, l1",
+    )
     e.add_argument("--folds", type=int, default=_D.comparison.folds)
     e.add_argument("--repeats", type=int, default=10)
     e.add_argument("--sparsity", type=float, default=_D.comparison.sparsity, help="fraction of genes wired, in (0, 1]")

@@ -6,6 +6,7 @@ which cohort, with which parameters) so the same description can later be
 shipped to another process or machine. The thread touches only its
 :class:`Job` object — never any UI — and the UI polls it.
 """
+
 from __future__ import annotations
 
 import threading
@@ -73,9 +74,18 @@ class Job:
 
     def snapshot(self) -> dict:
         with self._lock:
-            return {"id": self.id, "kind": self.spec.kind, "label": self.spec.label, "key": self.spec.key,
-                    "state": self.state, "fraction": self.fraction, "message": self.message,
-                    "error": self.error, "elapsed": self.elapsed(), "eta": self.eta()}
+            return {
+                "id": self.id,
+                "kind": self.spec.kind,
+                "label": self.spec.label,
+                "key": self.spec.key,
+                "state": self.state,
+                "fraction": self.fraction,
+                "message": self.message,
+                "error": self.error,
+                "elapsed": self.elapsed(),
+                "eta": self.eta(),
+            }
 
 
 Runner = Callable[[JobSpec, Callable[[float, str], None], threading.Event], object]

@@ -15,6 +15,7 @@ from field name to a list of allowed forms, any one of which is enough
 ``name: expected <what>, got <value>`` so the message names the parameter and
 says what to give instead.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,18 @@ from typing import ClassVar, Iterable
 
 from gxapp.errors import ParameterError
 
-__all__ = ["Interval", "Options", "SubsetOf", "InstanceOf", "Params", "check_param", "check_int", "check_number",
-           "Integral", "Real"]
+__all__ = [
+    "Interval",
+    "Options",
+    "SubsetOf",
+    "InstanceOf",
+    "Params",
+    "check_param",
+    "check_int",
+    "check_number",
+    "Integral",
+    "Real",
+]
 
 
 class Constraint:

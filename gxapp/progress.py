@@ -4,6 +4,7 @@ A ``progress`` callback is any callable ``progress(fraction, message)`` with
 ``fraction`` in [0, 1]. A cancel flag is anything with ``is_set()`` (a
 ``threading.Event`` works). Both are optional everywhere.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Optional, Protocol

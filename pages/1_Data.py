@@ -1,8 +1,9 @@
 """Data: load a cohort from files, simulate one, or use the demo; QC; explore."""
+
 import streamlit as st
 
 from gxapp.analyses import cohorts
-from gxapp.ui import nav, cohort_view, forms, session, widgets
+from gxapp.ui import cohort_view, forms, nav, session, widgets
 
 st.set_page_config(page_title="gxapp · Data", page_icon="🧬", layout="wide")
 nav.sidebar()
@@ -30,8 +31,11 @@ with sim_tab:
         params, on_current = submitted
         bar, update = widgets.progress_bar("Simulating")
         with widgets.user_errors("The simulation"):
-            handle = (cohorts.simulate_on(key, params, progress=update) if on_current
-                      else cohorts.from_simulation(params, progress=update))
+            handle = (
+                cohorts.simulate_on(key, params, progress=update)
+                if on_current
+                else cohorts.from_simulation(params, progress=update)
+            )
             key = handle.key
             session.set_current(key)
             st.success(f"Cohort ready{' (from the cache)' if handle.cached else ''}.")
@@ -49,8 +53,10 @@ with files_tab:
                 bar.empty()
             key = handle.key
             session.set_current(key)
-            st.success(f"Loaded{' from the cache' if handle.cached else ''}: "
-                       f"{handle.cohort.n_samples:,} samples, {handle.cohort.n_snps:,} SNPs, {handle.cohort.n_genes} genes.")
+            st.success(
+                f"Loaded{' from the cache' if handle.cached else ''}: "
+                f"{handle.cohort.n_samples:,} samples, {handle.cohort.n_snps:,} SNPs, {handle.cohort.n_genes} genes."
+            )
 
 st.divider()
 key, cohort = session.current_cohort()

@@ -1,4 +1,5 @@
 """Train: ensembles of gene interaction networks, in the background, cached."""
+
 import streamlit as st
 
 from gxapp.analyses import runs
@@ -11,8 +12,10 @@ st.title("Train")
 key, cohort = session.current_cohort()
 if cohort is None:
     st.stop()
-st.markdown(f"Cohort: **{cohort.meta.get('label', key[:8])}** — {cohort.n_samples:,} samples, "
-            f"{cohort.n_snps:,} SNPs, {cohort.n_genes} genes. {train_view.device_caption()}")
+st.markdown(
+    f"Cohort: **{cohort.meta.get('label', key[:8])}** — {cohort.n_samples:,} samples, "
+    f"{cohort.n_snps:,} SNPs, {cohort.n_genes} genes. {train_view.device_caption()}"
+)
 jobs_panel.show_notice("train")
 
 params = train_view.params_form()
@@ -31,8 +34,12 @@ entries = train_view.runs_table(key)
 if entries:
     keys = [m["key"] for m in entries]
     current = st.session_state.get(train_view.RUN_KEY)
-    chosen = st.selectbox("Show run", keys, index=keys.index(current) if current in keys else 0,
-                          format_func=lambda k: f"{k[:10]} — {next(m for m in entries if m['key'] == k)['created']}")
+    chosen = st.selectbox(
+        "Show run",
+        keys,
+        index=keys.index(current) if current in keys else 0,
+        format_func=lambda k: f"{k[:10]} — {next(m for m in entries if m['key'] == k)['created']}",
+    )
     c1, _ = st.columns([1, 4])
     if c1.button("Delete run", help="Removes its weights from cache/."):
         runs.delete(chosen)

@@ -1,5 +1,6 @@
 """Interactions: Shapley interaction scores between genes, permutation p-values,
 FDR and max-T, classical tests side by side, and the shape of an interaction."""
+
 import streamlit as st
 
 from gxapp.analyses import interactions as ia
@@ -20,10 +21,14 @@ if not run_entries:
     st.page_link("pages/2_Train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 run_keys = [m["key"] for m in run_entries]
-labels = {m["key"]: f"{m['key'][:10]} — E={m['params']['ensemble']}, λ={m.get('l1_used'):g}, "
-                    f"R² {m['metrics']['r2_ensemble']:.3f} ({m['created']})" for m in run_entries}
-run_key = st.selectbox("Run", run_keys, format_func=labels.get, key="ia_run",
-                       help="A trained ensemble of this cohort (Train page).")
+labels = {
+    m["key"]: f"{m['key'][:10]} — E={m['params']['ensemble']}, λ={m.get('l1_used'):g}, "
+    f"R² {m['metrics']['r2_ensemble']:.3f} ({m['created']})"
+    for m in run_entries
+}
+run_key = st.selectbox(
+    "Run", run_keys, format_func=labels.get, key="ia_run", help="A trained ensemble of this cohort (Train page)."
+)
 jobs_panel.show_notice("ia")
 
 params = view.params_form()
@@ -41,10 +46,17 @@ if not results:
     st.stop()
 res_keys = [m["key"] for m in results]
 current = st.session_state.get(view.RESULT_KEY)
-chosen = st.selectbox("Analysis", res_keys, index=res_keys.index(current) if current in res_keys else 0,
-                      format_func=lambda k: next(f"{m['params']['index']}, B={m['params']['permutations']} "
-                                                 f"(Perm {m['params']['perm_method']}) — {m['created']}"
-                                                 for m in results if m["key"] == k), key="ia_chosen")
+chosen = st.selectbox(
+    "Analysis",
+    res_keys,
+    index=res_keys.index(current) if current in res_keys else 0,
+    format_func=lambda k: next(
+        f"{m['params']['index']}, B={m['params']['permutations']} (Perm {m['params']['perm_method']}) — {m['created']}"
+        for m in results
+        if m["key"] == k
+    ),
+    key="ia_chosen",
+)
 with widgets.user_errors("Opening the analysis"):
     res = ia.load(chosen)
     st.header("Ranked gene pairs")

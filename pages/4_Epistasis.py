@@ -1,5 +1,6 @@
 """Epistasis: compare logreg / biosparse / dense / linear architectures by
 cross-validated AUC, with learning curves and sparsity sweeps (paper B)."""
+
 import streamlit as st
 
 from gxapp.analyses import comparisons as cmp
@@ -13,12 +14,16 @@ st.title("Epistasis")
 key, cohort = session.current_cohort()
 if cohort is None:
     st.stop()
-st.markdown(f"Cohort: **{cohort.meta.get('label', key[:8])}** — {cohort.n_samples:,} samples, {cohort.n_genes} genes, "
-            f"{'annotated variants' if cohort.variants is not None else 'SNP genotypes (summarised per gene by MAF bin)'}"
-            f", {len(cohort.pathways or {})} pathways.")
+st.markdown(
+    f"Cohort: **{cohort.meta.get('label', key[:8])}** — {cohort.n_samples:,} samples, {cohort.n_genes} genes, "
+    f"{'annotated variants' if cohort.variants is not None else 'SNP genotypes (summarised per gene by MAF bin)'}"
+    f", {len(cohort.pathways or {})} pathways."
+)
 if cohort.trait != "binary":
-    st.warning("This page compares case/control classifiers and the current cohort's trait is quantitative. "
-               "Load the case/control demo (Data page) or a case/control cohort.")
+    st.warning(
+        "This page compares case/control classifiers and the current cohort's trait is quantitative. "
+        "Load the case/control demo (Data page) or a case/control cohort."
+    )
     if st.button("Load the case/control demo", type="primary"):
         with widgets.user_errors("Loading the case/control demo"), st.spinner("Simulating…"):
             from gxapp.analyses import cohorts
@@ -41,13 +46,23 @@ with compare_tab:
     if results:
         keys = [m["key"] for m in results]
         current = st.session_state.get(view.RESULT_KEY)
-        chosen = st.selectbox("Result", keys, index=keys.index(current) if current in keys else 0, key="epi_chosen",
-                              format_func=lambda k: next(f"{view.ANALYSIS_LABELS[m['analysis']]} — "
-                                                         f"{', '.join(m['params']['models'])} ({m['created']})"
-                                                         for m in results if m["key"] == k))
+        chosen = st.selectbox(
+            "Result",
+            keys,
+            index=keys.index(current) if current in keys else 0,
+            key="epi_chosen",
+            format_func=lambda k: next(
+                f"{view.ANALYSIS_LABELS[m['analysis']]} — {', '.join(m['params']['models'])} ({m['created']})"
+                for m in results
+                if m["key"] == k
+            ),
+        )
         with widgets.user_errors("Opening the result"):
             res = cmp.load(chosen)
-            {"compare": view.show_compare, "learning_curve": view.show_learning_curve,
-             "sparsity_sweep": view.show_sweep}[res.analysis](res.data)
+            {
+                "compare": view.show_compare,
+                "learning_curve": view.show_learning_curve,
+                "sparsity_sweep": view.show_sweep,
+            }[res.analysis](res.data)
 with types_tab:
     view.epistasis_types()

@@ -37,8 +37,12 @@ def small_cohort(tmp_path_factory):
     from gxapp.data.simulate import SimParams
 
     root = tmp_path_factory.mktemp("shared-cache")
-    h = cohorts.from_simulation(SimParams(scenario="simple", n_samples=400, n_genes=4, snr=1.0, seed=5,
-                                          genotype_model="binomial", snps_per_gene=4), root=root)
+    h = cohorts.from_simulation(
+        SimParams(
+            scenario="simple", n_samples=400, n_genes=4, snr=1.0, seed=5, genotype_model="binomial", snps_per_gene=4
+        ),
+        root=root,
+    )
     return h.key, root
 
 
@@ -46,6 +50,7 @@ def small_cohort(tmp_path_factory):
 def small_run(small_cohort):
     """(run, cache root): a tiny ensemble (helpers.TINY_RUN) trained on ``small_cohort``."""
     from gxapp.analyses import runs
+
     from helpers import TINY_RUN
 
     key, root = small_cohort
@@ -59,6 +64,8 @@ def casecontrol_cohort(tmp_path_factory):
     from gxapp.data.simulate import SimParams
 
     root = tmp_path_factory.mktemp("shared-cc")
-    h = cohorts.from_simulation(SimParams(scenario="casecontrol", n_samples=240, n_genes=8, seed=2,
-                                          genotype_model="binomial", snps_per_gene=3), root=root)
+    h = cohorts.from_simulation(
+        SimParams(scenario="casecontrol", n_samples=240, n_genes=8, seed=2, genotype_model="binomial", snps_per_gene=3),
+        root=root,
+    )
     return h.key, root

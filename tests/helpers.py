@@ -1,4 +1,5 @@
 """Small hand-built objects shared by tests."""
+
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,24 +18,36 @@ def make_cohort(G, genes=None, phenotype=None, trait="quantitative", covariates=
     if genes is None:
         genes = [f"G{j // 2}" for j in range(p)]
     samples = pd.DataFrame({"fid": [f"f{i}" for i in range(n)], "iid": [f"s{i}" for i in range(n)]})
-    snps = pd.DataFrame({
-        "snp": [f"rs{j}" for j in range(p)],
-        "chrom": "1",
-        "pos": np.arange(p, dtype=np.int64) * 1000 + 1,
-        "a1": "A",
-        "a2": "G",
-    })
+    snps = pd.DataFrame(
+        {
+            "snp": [f"rs{j}" for j in range(p)],
+            "chrom": "1",
+            "pos": np.arange(p, dtype=np.int64) * 1000 + 1,
+            "a1": "A",
+            "a2": "G",
+        }
+    )
     names = list(dict.fromkeys(genes))
     gene_snps = {g: np.array([j for j in range(p) if genes[j] == g], dtype=np.int64) for g in names}
-    gene_df = pd.DataFrame({
-        "gene": names,
-        "chrom": "1",
-        "start": [int(snps["pos"].iloc[gene_snps[g]].min()) for g in names],
-        "end": [int(snps["pos"].iloc[gene_snps[g]].max()) for g in names],
-    })
+    gene_df = pd.DataFrame(
+        {
+            "gene": names,
+            "chrom": "1",
+            "start": [int(snps["pos"].iloc[gene_snps[g]].min()) for g in names],
+            "end": [int(snps["pos"].iloc[gene_snps[g]].max()) for g in names],
+        }
+    )
     ph = None if phenotype is None else np.asarray(phenotype, dtype=np.float64)
-    return Cohort(genotypes=G, samples=samples, snps=snps, genes=gene_df, gene_snps=gene_snps,
-                  phenotype=ph, trait=trait, covariates=covariates)
+    return Cohort(
+        genotypes=G,
+        samples=samples,
+        snps=snps,
+        genes=gene_df,
+        gene_snps=gene_snps,
+        phenotype=ph,
+        trait=trait,
+        covariates=covariates,
+    )
 
 
 # ---- paper B (epistasis) spies ------------------------------------------------------
@@ -47,15 +60,23 @@ def spy_epistasis_fits(monkeypatch):
 
     def fit_spy(X, y, groups, specs, *a, **k):
         res = real_fit(X, y, groups, specs, *a, **k)
-        calls["nn"].append({"names": [s.name for s in specs], "specs": list(specs), "result": res,
-                            "groups": [(g.key, np.asarray(g.train).copy(), np.asarray(g.test).copy())
-                                       for g in groups]})
+        calls["nn"].append(
+            {
+                "names": [s.name for s in specs],
+                "specs": list(specs),
+                "result": res,
+                "groups": [(g.key, np.asarray(g.train).copy(), np.asarray(g.test).copy()) for g in groups],
+            }
+        )
         return res
 
     def add_spy(X, y, groups, penalty, *a, **k):
-        calls["add"].append({"penalty": penalty,
-                             "groups": [(g.key, np.asarray(g.train).copy(), np.asarray(g.test).copy())
-                                        for g in groups]})
+        calls["add"].append(
+            {
+                "penalty": penalty,
+                "groups": [(g.key, np.asarray(g.train).copy(), np.asarray(g.test).copy()) for g in groups],
+            }
+        )
         return real_add(X, y, groups, penalty, *a, **k)
 
     monkeypatch.setattr(cvmod, "fit_networks", fit_spy)

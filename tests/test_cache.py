@@ -84,8 +84,7 @@ def test_unreadable_meta_is_a_cache_error(tmp_path):
     assert st.list() == []
 
 
-@pytest.mark.parametrize("key", ["../../etc", "", "ABCDEF", "0a/1b"], ids=["traversal", "empty", "upper-hex",
-                                                                         "slash"])
+@pytest.mark.parametrize("key", ["../../etc", "", "ABCDEF", "0a/1b"], ids=["traversal", "empty", "upper-hex", "slash"])
 def test_non_hex_key_is_a_cache_error(tmp_path, key):
     with pytest.raises(CacheError, match="not a hex key"):
         cache.Store("things", tmp_path).path(key)

@@ -3,7 +3,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from gxapp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,9 +10,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_simulate_writes_the_documented_files(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
-    rc = main(["simulate", "--scenario", "complex", "--n-samples", "300", "--n-genes", "10", "--snr", "0.5",
-               "--mi", "1", "--prop-causal", "0.5", "--seed", "3", "--genotype-model", "binomial",
-               "--snps-per-gene", "5", "--out", str(out)])
+    rc = main(
+        [
+            "simulate",
+            "--scenario",
+            "complex",
+            "--n-samples",
+            "300",
+            "--n-genes",
+            "10",
+            "--snr",
+            "0.5",
+            "--mi",
+            "1",
+            "--prop-causal",
+            "0.5",
+            "--seed",
+            "3",
+            "--genotype-model",
+            "binomial",
+            "--snps-per-gene",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("simulated complex: 300 samples") and "\n" not in line
@@ -28,18 +49,67 @@ def test_simulate_writes_the_documented_files(tmp_path, cache_dir, capsys):
 
 def test_simulate_casecontrol_writes_variants_and_pathways(tmp_path, cache_dir):
     out = tmp_path / "cc"
-    assert main(["simulate", "--scenario", "casecontrol", "--n-samples", "300", "--n-genes", "12",
-                 "--genotype-model", "binomial", "--snps-per-gene", "5", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "casecontrol",
+                "--n-samples",
+                "300",
+                "--n-genes",
+                "12",
+                "--genotype-model",
+                "binomial",
+                "--snps-per-gene",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert (out / "variants.tsv").is_file() and (out / "pathways.gmt").is_file()
 
 
 def test_qc_json_on_the_simulated_files(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
-    assert main(["simulate", "--n-samples", "300", "--n-genes", "10", "--genotype-model", "binomial",
-                 "--snps-per-gene", "5", "--seed", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--n-samples",
+                "300",
+                "--n-genes",
+                "10",
+                "--genotype-model",
+                "binomial",
+                "--snps-per-gene",
+                "5",
+                "--seed",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     js = tmp_path / "qc.json"
-    rc = main(["qc", "--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"),
-               "--genes", str(out / "genes.tsv"), "--maf", "0.01", "--json", str(js)])
+    rc = main(
+        [
+            "qc",
+            "--bfile",
+            str(out / "cohort"),
+            "--pheno",
+            str(out / "phenotype.tsv"),
+            "--genes",
+            str(out / "genes.tsv"),
+            "--maf",
+            "0.01",
+            "--json",
+            str(js),
+        ]
+    )
     assert rc == 0
     rep = json.loads(js.read_text())
     assert rep["n_samples"] == 300 and rep["n_genes"] == 10
@@ -50,8 +120,12 @@ def test_qc_json_on_the_simulated_files(tmp_path, cache_dir, capsys):
 
 def test_qc_real_plink(shared_data, tmp_path, cache_dir):
     js = tmp_path / "qc.json"
-    assert main(["qc", "--bfile", str(shared_data / "plink_eur_test" / "EUR_test"), "--genes", "grch37",
-                 "--json", str(js)]) == 0
+    assert (
+        main(
+            ["qc", "--bfile", str(shared_data / "plink_eur_test" / "EUR_test"), "--genes", "grch37", "--json", str(js)]
+        )
+        == 0
+    )
     rep = json.loads(js.read_text())
     assert rep["n_samples"] == 379 and rep["n_genes"] > 0
 
@@ -60,9 +134,13 @@ def test_bad_input_exits_nonzero_with_a_message(tmp_path, cache_dir):
     (tmp_path / "x.bed").write_bytes(b"not a bed")
     (tmp_path / "x.bim").write_text("1 rs1 0 100 A G\n")
     (tmp_path / "x.fam").write_text("f1 i1 0 0 1 -9\n")
-    r = subprocess.run([sys.executable, "-m", "gxapp", "qc", "--bfile", str(tmp_path / "x"), "--genes", "grch37"],
-                       cwd=ROOT, capture_output=True, text=True, env={**__import__("os").environ,
-                                                                     "GXAPP_CACHE": str(cache_dir)})
+    r = subprocess.run(
+        [sys.executable, "-m", "gxapp", "qc", "--bfile", str(tmp_path / "x"), "--genes", "grch37"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "GXAPP_CACHE": str(cache_dir)},
+    )
     assert r.returncode == 2
     assert r.stderr.startswith("error: ") and "x.bed" in r.stderr
     assert "Traceback" not in r.stderr
@@ -76,12 +154,55 @@ def test_bad_parameter_exits_nonzero(tmp_path, cache_dir, capsys):
 
 def test_train_json_and_cache_hit(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
-    assert main(["simulate", "--n-samples", "300", "--n-genes", "4", "--snr", "1", "--genotype-model", "binomial",
-                 "--snps-per-gene", "4", "--seed", "5", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--n-samples",
+                "300",
+                "--n-genes",
+                "4",
+                "--snr",
+                "1",
+                "--genotype-model",
+                "binomial",
+                "--snps-per-gene",
+                "4",
+                "--seed",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     js = tmp_path / "train.json"
-    args = ["train", "--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"),
-            "--genes", str(out / "genes.tsv"), "--ensemble", "2", "--l1", "1e-4", "--gene-hidden", "3",
-            "--head-hidden", "8", "--epochs", "4", "--seed", "1", "--device", "cpu", "--json", str(js), "--quiet"]
+    args = [
+        "train",
+        "--bfile",
+        str(out / "cohort"),
+        "--pheno",
+        str(out / "phenotype.tsv"),
+        "--genes",
+        str(out / "genes.tsv"),
+        "--ensemble",
+        "2",
+        "--l1",
+        "1e-4",
+        "--gene-hidden",
+        "3",
+        "--head-hidden",
+        "8",
+        "--epochs",
+        "4",
+        "--seed",
+        "1",
+        "--device",
+        "cpu",
+        "--json",
+        str(js),
+        "--quiet",
+    ]
     assert main(args) == 0
     rep = json.loads(js.read_text())
     assert rep["device"] == "cpu" and not rep["cached"]
@@ -95,10 +216,34 @@ def test_train_json_and_cache_hit(tmp_path, cache_dir, capsys):
 
 def test_train_bad_parameters_are_clear(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
-    assert main(["simulate", "--n-samples", "200", "--n-genes", "3", "--genotype-model", "binomial",
-                 "--snps-per-gene", "3", "--out", str(out)]) == 0
-    base = ["train", "--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"),
-            "--genes", str(out / "genes.tsv"), "--quiet"]
+    assert (
+        main(
+            [
+                "simulate",
+                "--n-samples",
+                "200",
+                "--n-genes",
+                "3",
+                "--genotype-model",
+                "binomial",
+                "--snps-per-gene",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    base = [
+        "train",
+        "--bfile",
+        str(out / "cohort"),
+        "--pheno",
+        str(out / "phenotype.tsv"),
+        "--genes",
+        str(out / "genes.tsv"),
+        "--quiet",
+    ]
     capsys.readouterr()
     assert main(base + ["--l1", "-1"]) == 2
     assert "l1" in capsys.readouterr().err
@@ -113,10 +258,45 @@ def test_train_bad_parameters_are_clear(tmp_path, cache_dir, capsys):
 
 def test_interactions_json(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
-    assert main(["simulate", "--n-samples", "300", "--n-genes", "4", "--snr", "1", "--genotype-model", "binomial",
-                 "--snps-per-gene", "4", "--seed", "5", "--out", str(out)]) == 0
-    base = ["--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"), "--genes", str(out / "genes.tsv"),
-            "--ensemble", "2", "--gene-hidden", "3", "--head-hidden", "8", "--epochs", "4", "--quiet"]
+    assert (
+        main(
+            [
+                "simulate",
+                "--n-samples",
+                "300",
+                "--n-genes",
+                "4",
+                "--snr",
+                "1",
+                "--genotype-model",
+                "binomial",
+                "--snps-per-gene",
+                "4",
+                "--seed",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    base = [
+        "--bfile",
+        str(out / "cohort"),
+        "--pheno",
+        str(out / "phenotype.tsv"),
+        "--genes",
+        str(out / "genes.tsv"),
+        "--ensemble",
+        "2",
+        "--gene-hidden",
+        "3",
+        "--head-hidden",
+        "8",
+        "--epochs",
+        "4",
+        "--quiet",
+    ]
     js = tmp_path / "ia.json"
     assert main(["interactions", *base, "--permutations", "0", "--json", str(js)]) == 0
     rep = json.loads(js.read_text())
@@ -124,8 +304,10 @@ def test_interactions_json(tmp_path, cache_dir, capsys):
     first = rep["pairs"][0]
     assert set(first) == {"gene_a", "gene_b", "score", "p", "q", "p_maxt", "p_topsnp", "p_snppair"}
     assert first["p"] is None and first["q"] is None and first["p_maxt"] is None
-    assert main(["interactions", *base, "--permutations", "2", "--perm-method", "T", "--index", "BII",
-                 "--json", str(js)]) == 0
+    assert (
+        main(["interactions", *base, "--permutations", "2", "--perm-method", "T", "--index", "BII", "--json", str(js)])
+        == 0
+    )
     rep = json.loads(js.read_text())
     assert rep["B"] == 2 and rep["index"] == "BII" and all(0 < p["p"] <= 1 for p in rep["pairs"])
     assert "interactions: 6 gene pairs scored" in capsys.readouterr().out
@@ -133,40 +315,163 @@ def test_interactions_json(tmp_path, cache_dir, capsys):
 
 def test_epistasis_json_from_variants_and_from_plink(tmp_path, cache_dir, capsys):
     out = tmp_path / "cc"
-    assert main(["simulate", "--scenario", "casecontrol", "--n-samples", "300", "--n-genes", "12",
-                 "--genotype-model", "binomial", "--snps-per-gene", "4", "--seed", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "casecontrol",
+                "--n-samples",
+                "300",
+                "--n-genes",
+                "12",
+                "--genotype-model",
+                "binomial",
+                "--snps-per-gene",
+                "4",
+                "--seed",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     js = tmp_path / "epi.json"
     common = ["--models", "logreg,dense,l2", "--folds", "2", "--repeats", "1", "--seed", "1", "--quiet"]
-    assert main(["epistasis", "--variants", str(out / "variants.tsv"), "--pheno", str(out / "phenotype.tsv"),
-                 "--pathways", str(out / "pathways.gmt"), *common, "--json", str(js)]) == 0
+    assert (
+        main(
+            [
+                "epistasis",
+                "--variants",
+                str(out / "variants.tsv"),
+                "--pheno",
+                str(out / "phenotype.tsv"),
+                "--pathways",
+                str(out / "pathways.gmt"),
+                *common,
+                "--json",
+                str(js),
+            ]
+        )
+        == 0
+    )
     rep = json.loads(js.read_text())
     assert list(rep["models"]) == ["logreg", "dense", "l2"] and rep["cached"] is False
-    assert main(["epistasis", "--variants", str(out / "variants.tsv"), "--pheno", str(out / "phenotype.tsv"),
-                 "--pathways", str(out / "pathways.gmt"), *common, "--json", str(js)]) == 0
+    assert (
+        main(
+            [
+                "epistasis",
+                "--variants",
+                str(out / "variants.tsv"),
+                "--pheno",
+                str(out / "phenotype.tsv"),
+                "--pathways",
+                str(out / "pathways.gmt"),
+                *common,
+                "--json",
+                str(js),
+            ]
+        )
+        == 0
+    )
     again = json.loads(js.read_text())
     assert again["cached"] is True and again["analysis"] == rep["analysis"] and again["models"] == rep["models"]
     for m in rep["models"].values():
         assert {"auc_mean", "auc_sd", "aucs", "n_params"} <= set(m) and len(m["aucs"]) == 2
     assert {"model_a", "model_b", "t", "p"} <= set(rep["ttest"][0]) and len(rep["ttest"]) == 3
-    assert main(["epistasis", "--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"),
-                 "--genes", str(out / "genes.tsv"), *common, "--json", str(js)]) == 0
+    assert (
+        main(
+            [
+                "epistasis",
+                "--bfile",
+                str(out / "cohort"),
+                "--pheno",
+                str(out / "phenotype.tsv"),
+                "--genes",
+                str(out / "genes.tsv"),
+                *common,
+                "--json",
+                str(js),
+            ]
+        )
+        == 0
+    )
     assert json.loads(js.read_text())["n_samples"] == 300
     assert "epistasis: 3 models" in capsys.readouterr().out
-    assert main(["epistasis", "--variants", str(out / "variants.tsv"), "--pheno", str(out / "phenotype.tsv"),
-                 "--models", "logreg,nope", "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "epistasis",
+                "--variants",
+                str(out / "variants.tsv"),
+                "--pheno",
+                str(out / "phenotype.tsv"),
+                "--models",
+                "logreg,nope",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "nope" in capsys.readouterr().err
 
 
 def test_surface_command_fits_caches_and_names_bad_genes(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
-    assert main(["simulate", "--scenario", "simple", "--n-samples", "400", "--n-genes", "4", "--genotype-model",
-                 "binomial", "--snps-per-gene", "4", "--snr", "1", "--seed", "3", "--out", str(out)]) == 0
-    train = ["--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"), "--genes", str(out / "genes.tsv"),
-             "--ensemble", "2", "--epochs", "3", "--quiet"]
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "simple",
+                "--n-samples",
+                "400",
+                "--n-genes",
+                "4",
+                "--genotype-model",
+                "binomial",
+                "--snps-per-gene",
+                "4",
+                "--snr",
+                "1",
+                "--seed",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    train = [
+        "--bfile",
+        str(out / "cohort"),
+        "--pheno",
+        str(out / "phenotype.tsv"),
+        "--genes",
+        str(out / "genes.tsv"),
+        "--ensemble",
+        "2",
+        "--epochs",
+        "3",
+        "--quiet",
+    ]
     js, grid = tmp_path / "s.json", tmp_path / "grid.csv"
     genes = [ln.split("\t")[0] for ln in (out / "genes.tsv").read_text().splitlines()[1:3]]
-    cmd = ["surface", *train, "--pair", *genes, "--grid", "8", "--steps", "20", "--json", str(js),
-           "--grid-csv", str(grid)]
+    cmd = [
+        "surface",
+        *train,
+        "--pair",
+        *genes,
+        "--grid",
+        "8",
+        "--steps",
+        "20",
+        "--json",
+        str(js),
+        "--grid-csv",
+        str(grid),
+    ]
     assert main(cmd) == 0
     rep = json.loads(js.read_text())
     assert [rep["gene_a"], rep["gene_b"]] == genes and rep["cached"] is False

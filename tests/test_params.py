@@ -1,4 +1,5 @@
 """The one declared-validation helper: every constraint kind, the message format, round trips."""
+
 from dataclasses import dataclass
 from typing import Optional
 
@@ -39,29 +40,40 @@ def test_defaults_validate_and_return_self():
     assert d.validate() is d
 
 
-@pytest.mark.parametrize("field,value,expected", [
-    ("n", 0, "n: expected an integer >= 1, got 0"),
-    ("n", True, "n: expected an integer >= 1, got True"),
-    ("n", 2.0, "n: expected an integer >= 1, got 2.0"),
-    ("frac", 0, "frac: expected a number in (0, 1], got 0"),
-    ("frac", float("nan"), "frac: expected a number in (0, 1], got nan"),
-    ("frac", 1.5, "frac: expected a number in (0, 1], got 1.5"),
-    ("how", "c", "how: expected one of a, b, got 'c'"),
-    ("items", (), "items: expected a non-empty list from x, y, got ()"),
-    ("items", ("x", "z"), "items: expected a non-empty list from x, y, got ('x', 'z')"),
-    ("items", "x", "items: expected a non-empty list from x, y, got 'x'"),
-    ("opt", 1, "opt: expected an integer in [2, 10] or None, got 1"),
-    ("flag", 1, "flag: expected True or False, got 1"),
-])
+@pytest.mark.parametrize(
+    "field,value,expected",
+    [
+        ("n", 0, "n: expected an integer >= 1, got 0"),
+        ("n", True, "n: expected an integer >= 1, got True"),
+        ("n", 2.0, "n: expected an integer >= 1, got 2.0"),
+        ("frac", 0, "frac: expected a number in (0, 1], got 0"),
+        ("frac", float("nan"), "frac: expected a number in (0, 1], got nan"),
+        ("frac", 1.5, "frac: expected a number in (0, 1], got 1.5"),
+        ("how", "c", "how: expected one of a, b, got 'c'"),
+        ("items", (), "items: expected a non-empty list from x, y, got ()"),
+        ("items", ("x", "z"), "items: expected a non-empty list from x, y, got ('x', 'z')"),
+        ("items", "x", "items: expected a non-empty list from x, y, got 'x'"),
+        ("opt", 1, "opt: expected an integer in [2, 10] or None, got 1"),
+        ("flag", 1, "flag: expected True or False, got 1"),
+    ],
+)
 def test_each_bad_value_names_the_field_and_what_to_give(field, value, expected):
     with pytest.raises(ParameterError) as e:
         Demo(**{field: value}).validate()
     assert str(e.value) == expected
 
 
-@pytest.mark.parametrize("field,value", [
-    ("n", np.int64(5)), ("frac", 1), ("frac", np.float32(0.25)), ("opt", None), ("opt", 10), ("items", ["y", "x"]),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("n", np.int64(5)),
+        ("frac", 1),
+        ("frac", np.float32(0.25)),
+        ("opt", None),
+        ("opt", 10),
+        ("items", ["y", "x"]),
+    ],
+)
 def test_accepted_values(field, value):
     Demo(**{field: value}).validate()
 

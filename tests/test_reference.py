@@ -1,4 +1,5 @@
 """The slow, obviously-correct references live in tests/reference/, not in gxapp."""
+
 import ast
 from pathlib import Path
 

@@ -8,8 +8,16 @@ def analyses() -> list:
     """Every analysis that runs as a background job (one instance each)."""
     from gxapp.analyses import cohorts, comparisons, interactions, runs, surfaces
 
-    return [cohorts.FROM_FILES, cohorts.SIMULATION, cohorts.SIMULATE_ON, runs.RUNS, interactions.INTERACTIONS, comparisons.COMPARISONS,
-            comparisons.VARIANT_TABLES, surfaces.SURFACES]
+    return [
+        cohorts.FROM_FILES,
+        cohorts.SIMULATION,
+        cohorts.SIMULATE_ON,
+        runs.RUNS,
+        interactions.INTERACTIONS,
+        comparisons.COMPARISONS,
+        comparisons.VARIANT_TABLES,
+        surfaces.SURFACES,
+    ]
 
 
 def register_jobs(manager) -> None:

@@ -21,6 +21,7 @@ methods: ``fingerprint`` (what identifies the source's data), ``compute``,
 ``save`` and ``read``. Everything else — key, get, load, list, delete,
 job_spec, run_job — is here, once.
 """
+
 from __future__ import annotations
 
 import time
@@ -113,10 +114,15 @@ class Analysis:
                 report(progress, 0.0, "the cached result was damaged; computing it again")
         t0 = time.perf_counter()
         res, write = self.compute(source, params, root, progress, cancel)
-        meta = cache.provenance(**{
-            **res.meta, "analysis_version": self.version, "input": self.source_ref(source),
-            "params": params.to_dict(), "seconds": round(time.perf_counter() - t0, 3),
-        })
+        meta = cache.provenance(
+            **{
+                **res.meta,
+                "analysis_version": self.version,
+                "input": self.source_ref(source),
+                "params": params.to_dict(),
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+        )
         st.write(key, write, meta)
         res.key, res.meta, res.cached = key, st.read_meta(key), False
         report(progress, 1.0, "done")
@@ -131,8 +137,9 @@ class Analysis:
         except CacheError:
             raise
         except (OSError, KeyError, ValueError, RuntimeError, TypeError) as exc:
-            raise CacheError(f"cached {self.kind} entry {key} is unreadable ({exc}); delete it and compute it "
-                             "again") from None
+            raise CacheError(
+                f"cached {self.kind} entry {key} is unreadable ({exc}); delete it and compute it again"
+            ) from None
         res.cached = True
         return res
 
@@ -147,15 +154,26 @@ class Analysis:
     # ---- background jobs -----------------------------------------------------------------
     def job_spec(self, source, params, root=None) -> JobSpec:
         """A plain, picklable description of computing ``(source, params)``."""
-        return JobSpec(kind=self.job_kind, key=self.key(source, params, root),
-                       params={"source": self.source_ref(source), "params": params.to_dict(),
-                               "root": None if root is None else str(root)},
-                       label=self.describe(params))
+        return JobSpec(
+            kind=self.job_kind,
+            key=self.key(source, params, root),
+            params={
+                "source": self.source_ref(source),
+                "params": params.to_dict(),
+                "root": None if root is None else str(root),
+            },
+            label=self.describe(params),
+        )
 
     def run_job(self, spec: JobSpec, progress, cancel) -> str:
         p = spec.params
-        return self.get(self.source_from_ref(p["source"]), self.params_type.from_dict(p["params"]), root=p.get("root"),
-                        progress=progress, cancel=cancel).key
+        return self.get(
+            self.source_from_ref(p["source"]),
+            self.params_type.from_dict(p["params"]),
+            root=p.get("root"),
+            progress=progress,
+            cancel=cancel,
+        ).key
 
 
 def source_fingerprint_of_cohort(cohort_key: str, root=None) -> str:

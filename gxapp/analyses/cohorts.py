@@ -4,6 +4,7 @@ under a content key so that the same inputs load instantly the second time.
 ``from_files``/``from_simulation`` return a :class:`CohortResult` (key,
 cohort, whether it came from the cache); ``open_cohort(key)`` reopens one.
 """
+
 from __future__ import annotations
 
 import time
@@ -45,8 +46,14 @@ class _Cohorts(Analysis):
         return CohortResult(key, ptype.from_dict(meta.get("params") or {}), meta, cohort=load_cohort_dir(folder))
 
     def _publish(self, cohort: Cohort, extra: dict) -> tuple:
-        meta = dict(extra, origin=self.origin, label=cohort.meta.get("label"), source=cohort.meta.get("source"),
-                    summary=cohort.summary(), fingerprint=cohort.fingerprint())
+        meta = dict(
+            extra,
+            origin=self.origin,
+            label=cohort.meta.get("label"),
+            source=cohort.meta.get("source"),
+            summary=cohort.summary(),
+            fingerprint=cohort.fingerprint(),
+        )
         return CohortResult("", None, meta, cohort=cohort), lambda d: save_cohort(cohort, d)
 
 
@@ -132,8 +139,9 @@ def from_simulation(params: SimParams, root=None, progress=None, cancel=None, la
 
 def simulate_on(base_key: str, params: SimParams, root=None, genes=None, progress=None, cancel=None) -> CohortResult:
     """Simulate a phenotype on the genotypes of a cached cohort (power analysis)."""
-    return SIMULATE_ON.get({"cohort": base_key, "genes": None if genes is None else list(genes)}, params, root,
-                           progress, cancel)
+    return SIMULATE_ON.get(
+        {"cohort": base_key, "genes": None if genes is None else list(genes)}, params, root, progress, cancel
+    )
 
 
 def default_label(p: SimParams) -> str:

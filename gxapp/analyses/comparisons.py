@@ -3,6 +3,7 @@
 ``sparsity_sweep`` on a cached cohort, and ``compare`` straight from an
 annotated variant table (:data:`VARIANT_TABLES`). Results are JSON, keyed by
 the data's fingerprint and every parameter (:mod:`gxapp.analyses.base`)."""
+
 from __future__ import annotations
 
 import json
@@ -81,21 +82,23 @@ class Comparisons(OnCohort):
             res = epi.compare(cohort, models=params.models, sparsity=params.sparsity, wiring=params.wiring, **common)
         elif params.analysis == "learning_curve":
             nets = [m for m in params.models if m in epi.NETWORKS] or ["biosparse"]
-            res = epi.learning_curve(cohort, fractions=params.fractions,
-                                     models=nets + [m for m in params.models if m not in nets], **common)
+            res = epi.learning_curve(
+                cohort, fractions=params.fractions, models=nets + [m for m in params.models if m not in nets], **common
+            )
         else:
-            res = epi.sparsity_sweep(cohort, degrees=params.degrees,
-                                     baselines=[m for m in params.models if m in epi.ADDITIVE], **common)
+            res = epi.sparsity_sweep(
+                cohort, degrees=params.degrees, baselines=[m for m in params.models if m in epi.ADDITIVE], **common
+            )
         return self._result(res.to_dict(), params, {"cohort": cohort_key, "label": cohort.meta.get("label")})
 
     def _result(self, data: dict, params, meta: dict) -> tuple:
         meta = dict(meta, seed=params.seed, analysis=params.analysis)
-        return (Comparison("", params, meta, data=data),
-                lambda d: (d / "result.json").write_text(json.dumps(data)))
+        return (Comparison("", params, meta, data=data), lambda d: (d / "result.json").write_text(json.dumps(data)))
 
     def read(self, key, meta, d, root) -> Comparison:
-        return Comparison(key, ComparisonParams.from_dict(meta["params"]), meta,
-                          data=json.loads((d / "result.json").read_text()))
+        return Comparison(
+            key, ComparisonParams.from_dict(meta["params"]), meta, data=json.loads((d / "result.json").read_text())
+        )
 
 
 class VariantTableComparisons(Comparisons):
@@ -119,8 +122,10 @@ class VariantTableComparisons(Comparisons):
         from gxapp.data.io.variants import CLASSES, gene_centric_tensor
 
         if params.analysis != "compare":
-            raise ParameterError(f"analysis: a variant table supports 'compare' only, got {params.analysis!r}; "
-                                 "load it as a cohort for learning curves and sweeps")
+            raise ParameterError(
+                f"analysis: a variant table supports 'compare' only, got {params.analysis!r}; "
+                "load it as a cohort for learning curves and sweeps"
+            )
         ph, trait = pheno.read_pheno(source["pheno"], column=source.get("pheno_column"))
         if trait != "binary":
             raise ParameterError("phenotype: the architecture comparison needs a case/control phenotype (1/2 or 0/1)")
@@ -129,19 +134,38 @@ class VariantTableComparisons(Comparisons):
         iids = ph["iid"].astype(str).tolist()
         known = set(table["iid"].astype(str))
         if not known & set(iids):
-            raise SampleMismatchError(f"variant table: none of its {len(known)} sample ids match the "
-                                      f"{len(iids)} phenotype ids; check the sample column")
+            raise SampleMismatchError(
+                f"variant table: none of its {len(known)} sample ids match the "
+                f"{len(iids)} phenotype ids; check the sample column"
+            )
         genes = sorted(set(table["gene"].astype(str)))
         X = gene_centric_tensor(table, iids, genes, CLASSES)
         y = ph["value"].to_numpy(dtype=float)
         pathways = gmt.read_gmt(source["pathways"]) if source.get("pathways") else None
-        res = epi.compare_arrays(X, y, genes, list(CLASSES), models=params.models, folds=params.folds,
-                                 repeats=params.repeats, sparsity=params.sparsity, wiring=params.wiring,
-                                 seed=params.seed, pathways=pathways, progress=progress, cancel=cancel)
+        res = epi.compare_arrays(
+            X,
+            y,
+            genes,
+            list(CLASSES),
+            models=params.models,
+            folds=params.folds,
+            repeats=params.repeats,
+            sparsity=params.sparsity,
+            wiring=params.wiring,
+            seed=params.seed,
+            pathways=pathways,
+            progress=progress,
+            cancel=cancel,
+        )
         return self._result(res.to_dict(), params, {"label": str(source["variants"])})
 
 
 COMPARISONS, VARIANT_TABLES = Comparisons(), VariantTableComparisons()
-key, get, load, entries, delete = (COMPARISONS.key, COMPARISONS.get, COMPARISONS.load, COMPARISONS.entries,
-                                   COMPARISONS.delete)
+key, get, load, entries, delete = (
+    COMPARISONS.key,
+    COMPARISONS.get,
+    COMPARISONS.load,
+    COMPARISONS.entries,
+    COMPARISONS.delete,
+)
 job_spec, run_job = COMPARISONS.job_spec, COMPARISONS.run_job

@@ -1,10 +1,12 @@
 """Gene-pair interactions of a trained run: Shapley scores, permutation
-p-values / FDR / max-T, and the classical peers side by side (docs/method.md#shapley, #permutation-test, #classical-tests).
+p-values / FDR / max-T, and the classical peers side by side
+(docs/method.md#shapley, #permutation-test, #classical-tests).
 
 Observed and null networks share the run's split, architecture, λ, training
 budget, estimator and scored individuals. Null scores are cached per chunk of
 permutations (with their seeds), so raising B reuses what was trained.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,15 +20,15 @@ from gxapp import cache
 from gxapp.analyses import cohorts, runs
 from gxapp.analyses.base import OnRun, Result
 from gxapp.errors import CacheError, ParameterError
-from gxapp.params import Integral, Interval, Options, Params
 from gxapp.genenet.metrics import auroc, average_precision, p_to_score, pair_labels, per_type_ap
 from gxapp.genenet.peers import pca_interaction_test, snp_pair_test, topsnp_interaction_test
 from gxapp.genenet.permutation import METHODS as PERM_METHODS
 from gxapp.genenet.permutation import PermutationResult, null_targets, permutation_seed
-from gxapp.progress import check_cancel, report, sub_progress
 from gxapp.genenet.shapley import DEFAULT_PERMUTATIONS, INDICES, group_mean, score_pairs
 from gxapp.genenet.shapley.scores import METHODS as SCORE_METHODS
 from gxapp.genenet.train import train_ensemble
+from gxapp.params import Integral, Interval, Options, Params
+from gxapp.progress import check_cancel, report, sub_progress
 
 KIND = "interactions"
 NULL_KIND = "nullscores"
@@ -61,8 +63,13 @@ class InteractionParams(Params):
 
     def scoring(self) -> dict:
         """What defines the estimator (shared by observed and null scores)."""
-        return {"index": self.index, "method": self.method, "mc_permutations": self.mc_permutations,
-                "max_rows": self.max_rows, "seed": self.seed}
+        return {
+            "index": self.index,
+            "method": self.method,
+            "mc_permutations": self.mc_permutations,
+            "max_rows": self.max_rows,
+            "seed": self.seed,
+        }
 
 
 @dataclass
@@ -92,9 +99,18 @@ def _scored_rows(test_idx: np.ndarray, params: InteractionParams) -> np.ndarray:
 
 def _score(result, X, rows, baseline_rows, params, progress, cancel) -> tuple:
     """(per-model scores (K, M, M), their Monte-Carlo standard errors or None)."""
-    s = score_pairs(result, X, rows, baseline_rows, index=params.index, method=params.method,
-                    n_permutations=params.mc_permutations, random_state=params.seed, progress=progress,
-                    cancel=cancel)
+    s = score_pairs(
+        result,
+        X,
+        rows,
+        baseline_rows,
+        index=params.index,
+        method=params.method,
+        n_permutations=params.mc_permutations,
+        random_state=params.seed,
+        progress=progress,
+        cancel=cancel,
+    )
     return s.per_model, s.stderr
 
 
@@ -118,15 +134,18 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
     timings["observed_s"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
-    null, seeds = _null_scores(run, X, y, blocks, rows, base_rows, params, root,
-                               sub_progress(progress, 0.05, 0.9), cancel)
+    null, seeds = _null_scores(
+        run, X, y, blocks, rows, base_rows, params, root, sub_progress(progress, 0.05, 0.9), cancel
+    )
     timings["permutations_s"] = round(time.perf_counter() - t, 3)
 
     report(progress, 0.9, "classical tests (top-SNP, PCA, SNP pairs)")
     t = time.perf_counter()
     all_rows = np.arange(len(y))
-    peers = {"p_topsnp": topsnp_interaction_test(X, y, blocks, all_rows),
-             "p_pca": pca_interaction_test(X, y, blocks, all_rows)}
+    peers = {
+        "p_topsnp": topsnp_interaction_test(X, y, blocks, all_rows),
+        "p_pca": pca_interaction_test(X, y, blocks, all_rows),
+    }
     sp = snp_pair_test(X, y, blocks, all_rows, cancel=cancel)
     peers["p_snppair"] = sp["bonferroni"]
     peers["p_snppair_min"] = sp["min_p"]
@@ -138,17 +157,28 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
     table = build_table(names, observed, None if stderr is None else stderr.mean(0), perm, peers, cohort.truth)
     metrics = truth_metrics(names, observed, peers, cohort.truth)
     timings["total_s"] = round(time.perf_counter() - t0, 3)
-    meta = dict(run=run_key, cohort=run.cohort_key, perm_seeds=seeds, scored_rows=int(len(rows)),
-                n_models=int(per_model.shape[0]), timings=timings, metrics=metrics, gene_names=names,
-                truth=cohort.truth, label=cohort.meta.get("label"))
+    meta = dict(
+        run=run_key,
+        cohort=run.cohort_key,
+        perm_seeds=seeds,
+        scored_rows=int(len(rows)),
+        n_models=int(per_model.shape[0]),
+        timings=timings,
+        metrics=metrics,
+        gene_names=names,
+        truth=cohort.truth,
+        label=cohort.meta.get("label"),
+    )
 
     def write(d):
         table.to_parquet(d / "table.parquet", index=False)
-        np.savez(d / "scores.npz", observed=observed, null=null, per_model=per_model,
-                 **{k: v for k, v in peers.items()})
+        np.savez(
+            d / "scores.npz", observed=observed, null=null, per_model=per_model, **{k: v for k, v in peers.items()}
+        )
 
-    return InteractionResult("", params, meta, run_key=run_key, table=table, observed=observed, null=null,
-                             peers=peers, gene_names=names), write
+    return InteractionResult(
+        "", params, meta, run_key=run_key, table=table, observed=observed, null=null, peers=peers, gene_names=names
+    ), write
 
 
 def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, cancel):
@@ -177,17 +207,38 @@ def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, can
             except (CacheError, OSError, KeyError, ValueError):
                 st.delete(key)  # damaged: train this chunk again
         lo, hi = c / len(starts), (c + 1) / len(starts)
-        report(progress, lo, f"permutations {b0 + 1}–{bs[-1] + 1} of {B}: training {len(bs)} × "
-                             f"{run.params.ensemble} networks")
+        report(
+            progress,
+            lo,
+            f"permutations {b0 + 1}–{bs[-1] + 1} of {B}: training {len(bs)} × {run.params.ensemble} networks",
+        )
         Y = null_targets(y, y_main, params.perm_method, chunk_seeds)
-        res = train_ensemble(X, Y, blocks, run.train_idx, run.interaction.net, cfg, run.params.ensemble,
-                             progress=sub_progress(progress, lo, lo + 0.85 * (hi - lo)), cancel=cancel)
-        per_model, _ = _score(res, X, rows, base_rows, params, sub_progress(progress, lo + 0.85 * (hi - lo), hi),
-                              cancel)
+        res = train_ensemble(
+            X,
+            Y,
+            blocks,
+            run.train_idx,
+            run.interaction.net,
+            cfg,
+            run.params.ensemble,
+            progress=sub_progress(progress, lo, lo + 0.85 * (hi - lo)),
+            cancel=cancel,
+        )
+        per_model, _ = _score(
+            res, X, rows, base_rows, params, sub_progress(progress, lo + 0.85 * (hi - lo), hi), cancel
+        )
         null = group_mean(per_model, res.targets_of_model)
-        st.write(key, lambda d, n=null: np.savez(d / "null.npz", null=n),
-                 cache.provenance(run=run.key, seeds=chunk_seeds, perm_method=params.perm_method,
-                                  scoring=params.scoring(), seconds=round(res.seconds, 3)))
+        st.write(
+            key,
+            lambda d, n=null: np.savez(d / "null.npz", null=n),
+            cache.provenance(
+                run=run.key,
+                seeds=chunk_seeds,
+                perm_method=params.perm_method,
+                scoring=params.scoring(),
+                seconds=round(res.seconds, 3),
+            ),
+        )
         parts.append(null)
     return np.concatenate(parts, axis=0), seeds
 
@@ -195,13 +246,14 @@ def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, can
 def build_table(names, observed, se, perm: Optional[PermutationResult], peers: dict, truth) -> pd.DataFrame:
     """One row per gene pair, highest NN score first."""
     i, j = np.triu_indices(len(names), 1)
-    df = pd.DataFrame({"gene_a": [names[a] for a in i], "gene_b": [names[b] for b in j],
-                       "score": observed[i, j]})
+    df = pd.DataFrame({"gene_a": [names[a] for a in i], "gene_b": [names[b] for b in j], "score": observed[i, j]})
     if se is not None:
         df["se"] = se[i, j]
-    for col, mat in (("p", None if perm is None else perm.p_values()),
-                     ("q", None if perm is None else perm.q_values()),
-                     ("p_maxt", None if perm is None else perm.p_maxt())):
+    for col, mat in (
+        ("p", None if perm is None else perm.p_values()),
+        ("q", None if perm is None else perm.q_values()),
+        ("p_maxt", None if perm is None else perm.p_maxt()),
+    ):
         df[col] = np.nan if mat is None else mat[i, j]
     for col in ("p_topsnp", "p_pca", "p_snppair"):
         df[col] = peers[col][i, j]
@@ -218,8 +270,12 @@ def truth_metrics(names, observed, peers, truth) -> Optional[dict]:
     if not truth or not truth.get("pairs"):
         return None
     labels = pair_labels(names, truth["pairs"])
-    scores = {"NN": observed, "top-SNP": p_to_score(peers["p_topsnp"]), "PCA": p_to_score(peers["p_pca"]),
-              "SNP-pair": p_to_score(peers["p_snppair_min"])}
+    scores = {
+        "NN": observed,
+        "top-SNP": p_to_score(peers["p_topsnp"]),
+        "PCA": p_to_score(peers["p_pca"]),
+        "SNP-pair": p_to_score(peers["p_snppair_min"]),
+    }
     out = {}
     for name, s in scores.items():
         out[name] = {"AP": average_precision(s, labels), "AUROC": auroc(s, labels)}
@@ -244,11 +300,25 @@ class Interactions(OnRun):
         with np.load(d / "scores.npz") as z:
             observed, null = z["observed"], z["null"]
             peers = {k: z[k] for k in ("p_topsnp", "p_pca", "p_snppair", "p_snppair_min")}
-        return InteractionResult(key, InteractionParams.from_dict(meta["params"]), meta, run_key=meta["run"],
-                                 table=table, observed=observed, null=null, peers=peers, gene_names=meta["gene_names"])
+        return InteractionResult(
+            key,
+            InteractionParams.from_dict(meta["params"]),
+            meta,
+            run_key=meta["run"],
+            table=table,
+            observed=observed,
+            null=null,
+            peers=peers,
+            gene_names=meta["gene_names"],
+        )
 
 
 INTERACTIONS = Interactions()
-key, get, load, entries, delete = (INTERACTIONS.key, INTERACTIONS.get, INTERACTIONS.load, INTERACTIONS.entries,
-                                   INTERACTIONS.delete)
+key, get, load, entries, delete = (
+    INTERACTIONS.key,
+    INTERACTIONS.get,
+    INTERACTIONS.load,
+    INTERACTIONS.entries,
+    INTERACTIONS.delete,
+)
 job_spec, run_job = INTERACTIONS.job_spec, INTERACTIONS.run_job

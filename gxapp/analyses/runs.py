@@ -6,6 +6,7 @@ key loads the stored weights (``torch.load(weights_only=True)``) in well under
 a second. Device and thread count are execution settings: they are recorded in
 the provenance but do not enter the key.
 """
+
 from __future__ import annotations
 
 import time
@@ -17,15 +18,15 @@ import torch
 
 from gxapp import cache
 from gxapp.analyses import cohorts
-from gxapp.genenet.baselines import additive_topsnp_r2, r2_score
 from gxapp.analyses.base import OnCohort, Result
-from gxapp.errors import ParameterError
-from gxapp.params import Integral, Interval, Params, Real
-from gxapp.genenet.models import NetConfig, n_params
 from gxapp.data.preprocess import prepare
-from gxapp.progress import report, sub_progress
+from gxapp.errors import ParameterError
+from gxapp.genenet.baselines import additive_topsnp_r2, r2_score
+from gxapp.genenet.models import NetConfig, n_params
 from gxapp.genenet.train import TrainConfig, TrainResult, resolve_device, train_ensemble
 from gxapp.genenet.tuning import DEFAULT_GRID, choose_l1
+from gxapp.params import Integral, Interval, Params, Real
+from gxapp.progress import report, sub_progress
 
 KIND = "runs"
 
@@ -68,16 +69,29 @@ class RunParams(Params):
 
     def prepare(self, cohort):
         """The model-ready data of this run (split, transforms) — the same every time for a cohort."""
-        return prepare(cohort, covariates=self.covariates, inverse_normal_transform=self.inverse_normal,
-                       test_fraction=self.test_fraction, seed=self.seed)
+        return prepare(
+            cohort,
+            covariates=self.covariates,
+            inverse_normal_transform=self.inverse_normal,
+            test_fraction=self.test_fraction,
+            seed=self.seed,
+        )
 
     def net(self) -> NetConfig:
         return NetConfig(gene_hidden=self.gene_hidden, head_hidden=self.head_hidden)
 
     def train_config(self, l1: Optional[float] = None) -> TrainConfig:
-        return TrainConfig(l1=self.l1 if l1 is None else l1, lr=self.lr, batch_size=self.batch_size,
-                           max_epochs=self.max_epochs, patience=self.patience, val_fraction=self.val_fraction,
-                           seed=self.seed, device=self.device, threads=self.threads)
+        return TrainConfig(
+            l1=self.l1 if l1 is None else l1,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            val_fraction=self.val_fraction,
+            seed=self.seed,
+            device=self.device,
+            threads=self.threads,
+        )
 
 
 @dataclass
@@ -112,37 +126,72 @@ class Runs(OnCohort):
         data = params.prepare(cohort)
         X, y, blocks = data.X, data.y, data.gene_blocks
         if len(blocks) < 2:
-            raise ParameterError("cohort: a gene interaction network needs at least 2 genes; this cohort has "
-                                 f"{len(blocks)} (load more genes)")
+            raise ParameterError(
+                "cohort: a gene interaction network needs at least 2 genes; this cohort has "
+                f"{len(blocks)} (load more genes)"
+            )
         l1, cv_table, start = params.l1, None, 0.02
         if params.l1_cv:
-            l1, cv_table = choose_l1(X, y, blocks, data.train_idx, params.net(), params.train_config(),
-                                     grid=DEFAULT_GRID, folds=params.cv_folds,
-                                     progress=sub_progress(progress, 0.02, 0.4), cancel=cancel)
+            l1, cv_table = choose_l1(
+                X,
+                y,
+                blocks,
+                data.train_idx,
+                params.net(),
+                params.train_config(),
+                grid=DEFAULT_GRID,
+                folds=params.cv_folds,
+                progress=sub_progress(progress, 0.02, 0.4),
+                cancel=cancel,
+            )
             start = 0.4
         timings = {}
         t = time.perf_counter()
-        inter = train_ensemble(X, y, blocks, data.train_idx, params.net(), params.train_config(l1), params.ensemble,
-                               progress=_labelled(sub_progress(progress, start, 0.8), "interaction ensemble"),
-                               cancel=cancel)
+        inter = train_ensemble(
+            X,
+            y,
+            blocks,
+            data.train_idx,
+            params.net(),
+            params.train_config(l1),
+            params.ensemble,
+            progress=_labelled(sub_progress(progress, start, 0.8), "interaction ensemble"),
+            cancel=cancel,
+        )
         timings["interaction_s"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         main_net = NetConfig(gene_hidden=params.gene_hidden, head_hidden=0)
-        main = train_ensemble(X, y, blocks, data.train_idx, main_net, params.train_config(l1), params.ensemble,
-                              progress=_labelled(sub_progress(progress, 0.8, 0.97), "main-effect network"),
-                              cancel=cancel)
+        main = train_ensemble(
+            X,
+            y,
+            blocks,
+            data.train_idx,
+            main_net,
+            params.train_config(l1),
+            params.ensemble,
+            progress=_labelled(sub_progress(progress, 0.8, 0.97), "main-effect network"),
+            cancel=cancel,
+        )
         timings["main_s"] = round(time.perf_counter() - t, 3)
         report(progress, 0.98, "scoring the test rows")
         metrics = _metrics(X, y, blocks, data.train_idx, data.test_idx, inter, main)
         timings["total_s"] = round(time.perf_counter() - t0, 3)
         sizes = [len(b) for b in blocks]
         meta = dict(
-            cohort=cohort_key, label=cohort.meta.get("label"), seed=params.seed,
-            l1_used=l1, l1_cv=cv_table and {f"{k:g}": v for k, v in cv_table.items()},
-            device=inter.device, threads=inter.threads, timings=timings, metrics=metrics,
+            cohort=cohort_key,
+            label=cohort.meta.get("label"),
+            seed=params.seed,
+            l1_used=l1,
+            l1_cv=cv_table and {f"{k:g}": v for k, v in cv_table.items()},
+            device=inter.device,
+            threads=inter.threads,
+            timings=timings,
+            metrics=metrics,
             n_params={"interaction": n_params(sizes, params.net()), "main": n_params(sizes, main_net)},
             preprocessing={k: v for k, v in data.report.items() if k not in ("snp_means", "covariate_coef")},
-            gene_names=list(data.gene_names), n_train=int(len(data.train_idx)), n_test=int(len(data.test_idx)),
+            gene_names=list(data.gene_names),
+            n_train=int(len(data.train_idx)),
+            n_test=int(len(data.test_idx)),
         )
 
         def write(d):
@@ -150,8 +199,17 @@ class Runs(OnCohort):
             torch.save(main.state_dict(), d / "main.pt")
             np.savez(d / "split.npz", train_idx=data.train_idx, test_idx=data.test_idx)
 
-        run = Run("", params, meta, cohort_key=cohort_key, interaction=inter, main=main, train_idx=data.train_idx,
-                  test_idx=data.test_idx, gene_names=list(data.gene_names))
+        run = Run(
+            "",
+            params,
+            meta,
+            cohort_key=cohort_key,
+            interaction=inter,
+            main=main,
+            train_idx=data.train_idx,
+            test_idx=data.test_idx,
+            gene_names=list(data.gene_names),
+        )
         return run, write
 
     def read(self, key, meta, d, root) -> Run:
@@ -159,8 +217,17 @@ class Runs(OnCohort):
         main = TrainResult.from_state_dict(torch.load(d / "main.pt", weights_only=True))
         with np.load(d / "split.npz") as z:
             train_idx, test_idx = z["train_idx"], z["test_idx"]
-        return Run(key, RunParams.from_dict(meta["params"]), meta, cohort_key=meta["cohort"], interaction=inter,
-                   main=main, train_idx=train_idx, test_idx=test_idx, gene_names=meta.get("gene_names", []))
+        return Run(
+            key,
+            RunParams.from_dict(meta["params"]),
+            meta,
+            cohort_key=meta["cohort"],
+            interaction=inter,
+            main=main,
+            train_idx=train_idx,
+            test_idx=test_idx,
+            gene_names=meta.get("gene_names", []),
+        )
 
 
 RUNS = Runs()

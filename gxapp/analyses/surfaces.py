@@ -4,6 +4,7 @@ Source: a run key; params: the pair and the fit's settings. The surface is
 ``h(g_a, g_b) − h_a(g_a) − h_b(g_b)`` on the run's gene representations
 (:func:`gxapp.genenet.surface.interaction_surface`; docs/method.md).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,9 @@ class SurfaceParams(Params):
 
     def _check(self) -> None:
         if not self.gene_a or not self.gene_b or self.gene_a == self.gene_b:
-            raise ParameterError(f"gene_a/gene_b: expected two different gene names, got {self.gene_a!r} and "
-                                 f"{self.gene_b!r}")
+            raise ParameterError(
+                f"gene_a/gene_b: expected two different gene names, got {self.gene_a!r} and {self.gene_b!r}"
+            )
 
 
 @dataclass
@@ -70,14 +72,31 @@ class Surfaces(OnRun):
         names = list(data.gene_names)
         missing = [g for g in (params.gene_a, params.gene_b) if g not in names]
         if missing:
-            raise ParameterError(f"gene_a/gene_b: {', '.join(missing)} not among the run's genes "
-                                 f"({', '.join(names[:10])}{'…' if len(names) > 10 else ''})")
-        surf = interaction_surface(run.interaction, data.X, data.y, data.train_idx,
-                                   (names.index(params.gene_a), names.index(params.gene_b)), names,
-                                   grid=params.grid, steps=params.steps, width=params.width,
-                                   max_points=params.max_points, seed=params.seed)
-        meta = {"run": run_key, "cohort": run.cohort_key, "gene_a": surf.gene_a, "gene_b": surf.gene_b,
-                "r2_joint": surf.r2_joint, "r2_additive": surf.r2_additive}
+            raise ParameterError(
+                f"gene_a/gene_b: {', '.join(missing)} not among the run's genes "
+                f"({', '.join(names[:10])}{'…' if len(names) > 10 else ''})"
+            )
+        surf = interaction_surface(
+            run.interaction,
+            data.X,
+            data.y,
+            data.train_idx,
+            (names.index(params.gene_a), names.index(params.gene_b)),
+            names,
+            grid=params.grid,
+            steps=params.steps,
+            width=params.width,
+            max_points=params.max_points,
+            seed=params.seed,
+        )
+        meta = {
+            "run": run_key,
+            "cohort": run.cohort_key,
+            "gene_a": surf.gene_a,
+            "gene_b": surf.gene_b,
+            "r2_joint": surf.r2_joint,
+            "r2_additive": surf.r2_additive,
+        }
 
         def write(d):
             surf.grid.to_parquet(d / "grid.parquet", index=False)
@@ -86,9 +105,14 @@ class Surfaces(OnRun):
         return SurfaceResult("", params, meta, surface=surf), write
 
     def read(self, key, meta, d, root) -> SurfaceResult:
-        surf = Surface(gene_a=meta["gene_a"], gene_b=meta["gene_b"], grid=pd.read_parquet(d / "grid.parquet"),
-                       points=pd.read_parquet(d / "points.parquet"), r2_joint=meta["r2_joint"],
-                       r2_additive=meta["r2_additive"])
+        surf = Surface(
+            gene_a=meta["gene_a"],
+            gene_b=meta["gene_b"],
+            grid=pd.read_parquet(d / "grid.parquet"),
+            points=pd.read_parquet(d / "points.parquet"),
+            r2_joint=meta["r2_joint"],
+            r2_additive=meta["r2_additive"],
+        )
         return SurfaceResult(key, SurfaceParams.from_dict(meta["params"]), meta, surface=surf)
 
 

@@ -4,6 +4,7 @@ Sample ids are the join key: phenotype and covariate rows whose id matches no
 genotype sample are counted and reported; if none match at all the ids are
 wrong (e.g. FID given instead of IID) and we say so.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -12,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from gxapp.data.cohort import Cohort, validate
-from gxapp.errors import SampleMismatchError
 from gxapp.data.io.gene_mapping import MappingResult
 from gxapp.data.io.genotypes import Genotypes
+from gxapp.errors import SampleMismatchError
 
 
 def _examples(values, k=3) -> str:

@@ -20,6 +20,7 @@ variants  : annotated variant table with columns ``iid``, ``gene``, ``class``, `
 truth     : planted truth of a simulation (``{"pairs": [[a, b], ...], ...}``), or None.
 meta      : free-form provenance (source, build, parameters, QC report...).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -183,8 +184,17 @@ class Cohort:
         return out
 
 
-def check_gene_blocks(blocks, n_snps: int, *, names=None, min_genes: int = 1, purpose: str = "",
-                      field: str = "gene_blocks", empty_error=ParameterError, range_error=ParameterError) -> list:
+def check_gene_blocks(
+    blocks,
+    n_snps: int,
+    *,
+    names=None,
+    min_genes: int = 1,
+    purpose: str = "",
+    field: str = "gene_blocks",
+    empty_error=ParameterError,
+    range_error=ParameterError,
+) -> list:
     """Gene blocks (one array of SNP column indices per gene) as int64 arrays, checked:
     at least ``min_genes`` genes (``purpose`` says what needs them), each with 1+ column
     indices in ``[0, n_snps)``. ``names`` label the genes in messages (else their
@@ -248,8 +258,14 @@ def validate(cohort: Cohort) -> Cohort:
         raise EmptyDataError("cohort: no genes are left")
     if set(cohort.gene_snps) != set(names):
         raise InputFormatError("cohort.gene_snps: keys must be exactly the genes of cohort.genes")
-    check_gene_blocks([cohort.gene_snps[g] for g in names], p, names=names, field="cohort.gene_snps",
-                      empty_error=EmptyDataError, range_error=InputFormatError)
+    check_gene_blocks(
+        [cohort.gene_snps[g] for g in names],
+        p,
+        names=names,
+        field="cohort.gene_snps",
+        empty_error=EmptyDataError,
+        range_error=InputFormatError,
+    )
     if cohort.trait not in TRAITS:
         raise InputFormatError(f"cohort.trait: expected one of {TRAITS}, got '{cohort.trait}'")
     if cohort.phenotype is not None:

@@ -1,5 +1,6 @@
 """Cohorts from files: which files, how to read them, and reading them (genotypes →
 SNP→gene mapping → samples aligned with phenotype and covariates → QC)."""
+
 from __future__ import annotations
 
 import time
@@ -95,11 +96,11 @@ def digest_inputs(spec: FileSpec) -> dict:
     return out
 
 
-
 def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
+    from gxapp.data.io import gmt, pheno, plink, table, vcf
+    from gxapp.data.io import variants as variants_io
     from gxapp.data.io.gene_mapping import map_snps_to_genes
     from gxapp.data.io.gene_tables import load_gene_table
-    from gxapp.data.io import gmt, pheno, plink, table, variants as variants_io, vcf
 
     """Read genotypes, map SNPs to genes, align samples with phenotype and covariates, run QC."""
     spec.validate()
@@ -121,8 +122,9 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
     elif fmt == "vcf":
         sel = gene_table if keep_genes is None else gene_table[gene_table["gene"].isin(keep_genes)]
         regions = list(zip(sel["chrom"], (sel["start"] - spec.flank).clip(lower=1), sel["end"] + spec.flank))
-        geno = vcf.read_vcf(spec.genotypes, regions=regions, multiallelic=spec.multiallelic,
-                            progress=read_progress, cancel=cancel)
+        geno = vcf.read_vcf(
+            spec.genotypes, regions=regions, multiallelic=spec.multiallelic, progress=read_progress, cancel=cancel
+        )
         mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
     else:
         geno = table.read_genotype_table(spec.genotypes, snp_map=spec.snp_map)
@@ -143,7 +145,9 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
     }
     cohort = assemble(geno, mapping, pheno_df, trait, covar_df, pathways, var_df, meta)
     if pathways is not None:
-        cohort.pathways, cohort.meta["pathway_report"] = gmt.restrict_pathways(pathways, cohort.gene_names, source=spec.pathways)
+        cohort.pathways, cohort.meta["pathway_report"] = gmt.restrict_pathways(
+            pathways, cohort.gene_names, source=spec.pathways
+        )
     check_cancel(cancel)
     report(progress, 0.85, "quality control")
     cohort, qc_report = run_qc(cohort, qc, cancel=cancel)

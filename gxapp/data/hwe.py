@@ -8,6 +8,7 @@ observed count) are visited, which is exact to double precision because the
 distribution is log-concave. The paper's algorithm in plain Python, the reference
 this is tested against, is ``tests/reference/hwe.py``.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,9 @@ def _log_state(n, n_rare, h):
     return h * math.log(2.0) - gammaln(n_rr + 1.0) - gammaln(h + 1.0) - gammaln(n_cc + 1.0)
 
 
-def hwe_pvalues_from_counts(n_het, n_hom1, n_hom2, midp: bool = False,
-                            cancel: Optional[CancelFlag] = None) -> np.ndarray:
+def hwe_pvalues_from_counts(
+    n_het, n_hom1, n_hom2, midp: bool = False, cancel: Optional[CancelFlag] = None
+) -> np.ndarray:
     """Vectorised exact HWE p-values from per-SNP genotype counts.
 
     Same numbers as the paper's algorithm (``tests/reference/hwe.py``) to ~1e-12
@@ -72,7 +74,7 @@ def hwe_pvalues_from_counts(n_het, n_hom1, n_hom2, midp: bool = False,
     # distance of the observed count from the mode, in log-probability
     d_log = _log_state(nf, ra, par + 2 * k_mid) - _log_state(nf, ra, hobs)
     # asymptotic sd of the het count (F-hat has variance 1/n), in units of k
-    sd_k = np.maximum(ra * (2 * nf - ra) / (2 * nf ** 1.5) / 2.0, 0.5)
+    sd_k = np.maximum(ra * (2 * nf - ra) / (2 * nf**1.5) / 2.0, 0.5)
 
     # observed state far out in the tail: p below ~1e-320, i.e. 0 in double precision
     negligible = d_log > 760.0

@@ -1,4 +1,5 @@
 """Linkage disequilibrium between SNPs (r², from dosages)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -11,6 +11,7 @@
 Phenotype transforms use all samples (as the paper does): they are fixed
 functions of y that observed and permuted analyses share.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -85,8 +86,11 @@ def residualise(y, covariates, return_info: bool = False):
     resid = np.asarray(fit.resid, dtype=np.float64)
     if return_info:
         names = ["const"] + used
-        info = {"used": used, "dropped_constant": dropped,
-                "coef": {k: float(b) for k, b in zip(names, np.asarray(fit.params))}}
+        info = {
+            "used": used,
+            "dropped_constant": dropped,
+            "coef": {k: float(b) for k, b in zip(names, np.asarray(fit.params))},
+        }
         return resid, info
     return resid
 
@@ -133,17 +137,17 @@ def impute_centre(genotypes: np.ndarray, rows=None, return_means: bool = False, 
     out = np.empty((n, p), dtype=np.float32)
     means = np.zeros(p, dtype=np.float64)
     for c0 in range(0, p, block):
-        b = g[:, c0:c0 + block]
+        b = g[:, c0 : c0 + block]
         fit = b if rows is None else b[rows]
         called = fit >= 0
         cnt = called.sum(axis=0)
         s = np.where(called, fit, 0).sum(axis=0, dtype=np.int64)
         m = np.where(cnt > 0, s / np.maximum(cnt, 1), 0.0)
-        means[c0:c0 + block] = m
+        means[c0 : c0 + block] = m
         bf = b.astype(np.float32)
         bf -= m.astype(np.float32)
         bf[b < 0] = 0.0
-        out[:, c0:c0 + block] = bf
+        out[:, c0 : c0 + block] = bf
     return (out, means) if return_means else out
 
 
@@ -177,8 +181,9 @@ def train_test_split_idx(n: int, test_fraction: float = 0.3, seed: int = 0, stra
         if len(stratify) != n:
             raise ParameterError(f"stratify: {len(stratify)} labels for {n} samples")
     try:
-        tr, te = train_test_split(idx, test_size=float(test_fraction), random_state=int(seed),
-                                  shuffle=True, stratify=stratify)
+        tr, te = train_test_split(
+            idx, test_size=float(test_fraction), random_state=int(seed), shuffle=True, stratify=stratify
+        )
     except ValueError as exc:
         raise ParameterError(
             f"cannot split {n} samples with test_fraction={test_fraction}"
@@ -227,8 +232,9 @@ class Prepared:
         return int(self.X.shape[1])
 
 
-def prepare(cohort: Cohort, covariates=True, inverse_normal_transform: bool = True,
-            test_fraction: float = 0.3, seed: int = 0) -> Prepared:
+def prepare(
+    cohort: Cohort, covariates=True, inverse_normal_transform: bool = True, test_fraction: float = 0.3, seed: int = 0
+) -> Prepared:
     """Turn a QC'd cohort into :class:`Prepared` data.
 
     covariates : True (all of the cohort's covariates), False/None (none) or a list of
@@ -246,8 +252,11 @@ def prepare(cohort: Cohort, covariates=True, inverse_normal_transform: bool = Tr
             "which removes them"
         )
     if np.ptp(y_raw) == 0:
-        what = f"every sample is {'a case' if y_raw[0] == 1 else 'a control'}" if cohort.trait == "binary" \
+        what = (
+            f"every sample is {'a case' if y_raw[0] == 1 else 'a control'}"
+            if cohort.trait == "binary"
             else f"every value is {y_raw[0]:g}"
+        )
         raise ParameterError(f"prepare: phenotype has zero variance ({what}); nothing to model")
 
     # covariates to use
@@ -285,9 +294,8 @@ def prepare(cohort: Cohort, covariates=True, inverse_normal_transform: bool = Tr
         if inverse_normal_transform:
             y = inverse_normal(y)
         rep["inverse_normal"] = bool(inverse_normal_transform)
-        rep["phenotype_transform"] = (
-            ("OLS residual on covariates" if rep["covariates_used"] else "raw")
-            + (" -> rank-based inverse normal (Blom, c=3/8)" if inverse_normal_transform else "")
+        rep["phenotype_transform"] = ("OLS residual on covariates" if rep["covariates_used"] else "raw") + (
+            " -> rank-based inverse normal (Blom, c=3/8)" if inverse_normal_transform else ""
         )
         stratify = None
     else:
@@ -299,20 +307,23 @@ def prepare(cohort: Cohort, covariates=True, inverse_normal_transform: bool = Tr
         rep["phenotype_transform"] = "binary trait: kept as 0/1 (no covariate regression, no inverse-normal)"
         stratify = y_raw.astype(np.int64)
 
-    train_idx, test_idx = train_test_split_idx(cohort.n_samples, test_fraction=test_fraction, seed=seed,
-                                               stratify=stratify)
+    train_idx, test_idx = train_test_split_idx(
+        cohort.n_samples, test_fraction=test_fraction, seed=seed, stratify=stratify
+    )
     X, means = impute_centre(cohort.genotypes, rows=train_idx, return_means=True)
-    rep.update({
-        "split_seed": int(seed),
-        "test_fraction": float(test_fraction),
-        "train_fraction": 1.0 - float(test_fraction),
-        "stratified": stratify is not None,
-        "n_train": int(len(train_idx)),
-        "n_test": int(len(test_idx)),
-        "snp_means": means,
-        "snp_means_from": "training rows",
-        "n_missing_imputed": int((cohort.genotypes < 0).sum()),
-    })
+    rep.update(
+        {
+            "split_seed": int(seed),
+            "test_fraction": float(test_fraction),
+            "train_fraction": 1.0 - float(test_fraction),
+            "stratified": stratify is not None,
+            "n_train": int(len(train_idx)),
+            "n_test": int(len(test_idx)),
+            "snp_means": means,
+            "snp_means_from": "training rows",
+            "n_missing_imputed": int((cohort.genotypes < 0).sum()),
+        }
+    )
     if stratify is not None:
         rep["case_fraction_train"] = float(y_raw[train_idx].mean())
         rep["case_fraction_test"] = float(y_raw[test_idx].mean()) if len(test_idx) else None

@@ -17,6 +17,7 @@ Boundaries follow PLINK: a SNP whose missing rate equals ``geno``, whose MAF equ
 
 The HWE test is the exact test PLINK uses, in :mod:`gxapp.data.hwe`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -73,8 +74,9 @@ class QCParams(Params):
 # ---------------------------------------------------------------------------
 # genotype counts
 # ---------------------------------------------------------------------------
-def genotype_counts(genotypes: np.ndarray, rows=None, cancel: Optional[CancelFlag] = None,
-                    block: int = 2048) -> np.ndarray:
+def genotype_counts(
+    genotypes: np.ndarray, rows=None, cancel: Optional[CancelFlag] = None, block: int = 2048
+) -> np.ndarray:
     """Per-SNP counts of genotypes 0, 1, 2 and missing over ``rows`` (all rows if None).
 
     Returns an int64 array (4, P): rows are n(0), n(1), n(2), n(missing).
@@ -89,7 +91,7 @@ def genotype_counts(genotypes: np.ndarray, rows=None, cancel: Optional[CancelFla
     out = np.zeros((4, g.shape[1]), dtype=np.int64)
     for r0 in range(0, n_rows, block):
         check_cancel(cancel)
-        b = g[r0:r0 + block] if rows is None else g[rows[r0:r0 + block]]
+        b = g[r0 : r0 + block] if rows is None else g[rows[r0 : r0 + block]]
         for k in range(3):
             out[k] += np.add.reduce(b == k, axis=0, dtype=np.int32)
     out[3] = n_rows - out[:3].sum(axis=0)
@@ -104,12 +106,13 @@ def sample_missing_rate(genotypes: np.ndarray, block: int = 4096) -> np.ndarray:
     if p == 0:
         return out
     for r0 in range(0, n, block):
-        out[r0:r0 + block] = np.add.reduce(g[r0:r0 + block] < 0, axis=1, dtype=np.int64) / p
+        out[r0 : r0 + block] = np.add.reduce(g[r0 : r0 + block] < 0, axis=1, dtype=np.int64) / p
     return out
 
 
-def hwe_pvalues(genotypes: np.ndarray, rows=None, midp: bool = False,
-                cancel: Optional[CancelFlag] = None) -> np.ndarray:
+def hwe_pvalues(
+    genotypes: np.ndarray, rows=None, midp: bool = False, cancel: Optional[CancelFlag] = None
+) -> np.ndarray:
     """Exact HWE p-value of every SNP (column) of an int8 genotype matrix.
 
     Uses the called genotypes of ``rows`` (all rows if None); SNPs with no called
@@ -156,15 +159,17 @@ class QCReport:
         return pd.DataFrame([{c: s[c] for c in cols} for s in self.steps], columns=cols)
 
     def _add(self, step, unit, removed, remaining, threshold, detail, examples=()):
-        self.steps.append({
-            "step": step,
-            "unit": unit,
-            "removed": int(removed),
-            "remaining": int(remaining),
-            "threshold": threshold,
-            "detail": detail,
-            "examples": [str(e) for e in list(examples)[:_N_EXAMPLES]],
-        })
+        self.steps.append(
+            {
+                "step": step,
+                "unit": unit,
+                "removed": int(removed),
+                "remaining": int(remaining),
+                "threshold": threshold,
+                "detail": detail,
+                "examples": [str(e) for e in list(examples)[:_N_EXAMPLES]],
+            }
+        )
 
 
 def _removed_sentence(ids, unit) -> str:
@@ -179,8 +184,12 @@ def _removed_sentence(ids, unit) -> str:
 # ---------------------------------------------------------------------------
 # run
 # ---------------------------------------------------------------------------
-def run_qc(cohort: Cohort, params: Optional[QCParams] = None, progress: Optional[ProgressFn] = None,
-           cancel: Optional[CancelFlag] = None) -> tuple:
+def run_qc(
+    cohort: Cohort,
+    params: Optional[QCParams] = None,
+    progress: Optional[ProgressFn] = None,
+    cancel: Optional[CancelFlag] = None,
+) -> tuple:
     """Apply sample and SNP QC; return ``(cleaned cohort, QCReport)``.
 
     The report is also stored in ``cleaned.meta['qc']``. Raises EmptyDataError
@@ -188,8 +197,10 @@ def run_qc(cohort: Cohort, params: Optional[QCParams] = None, progress: Optional
     """
     validate(cohort)
     params = (params if params is not None else QCParams()).validate()
-    rep = QCReport(params=params.to_dict(), before={
-        "n_samples": cohort.n_samples, "n_snps": cohort.n_snps, "n_genes": cohort.n_genes})
+    rep = QCReport(
+        params=params.to_dict(),
+        before={"n_samples": cohort.n_samples, "n_snps": cohort.n_snps, "n_genes": cohort.n_genes},
+    )
     report(progress, 0.0, "QC: samples")
     check_cancel(cancel)
     iids = cohort.samples["iid"].astype(str).to_numpy()
@@ -200,8 +211,9 @@ def run_qc(cohort: Cohort, params: Optional[QCParams] = None, progress: Optional
     if cohort.phenotype is not None:
         bad = ~np.isfinite(cohort.phenotype)
         keep_s &= ~bad
-        rep._add("no_phenotype", "samples", bad.sum(), keep_s.sum(), None,
-                 _removed_sentence(iids[bad], "samples"), iids[bad])
+        rep._add(
+            "no_phenotype", "samples", bad.sum(), keep_s.sum(), None, _removed_sentence(iids[bad], "samples"), iids[bad]
+        )
         if not keep_s.any():
             raise EmptyDataError(
                 f"QC step 'no_phenotype': none of the {cohort.n_samples} samples has a phenotype value; "
@@ -216,8 +228,15 @@ def run_qc(cohort: Cohort, params: Optional[QCParams] = None, progress: Optional
         rate = sample_missing_rate(cohort.genotypes)
         bad = keep_s & (rate > params.mind + _SLACK)
         keep_s &= ~bad
-        rep._add("sample_missing", "samples", bad.sum(), keep_s.sum(), params.mind,
-                 _removed_sentence(iids[bad], "samples"), iids[bad])
+        rep._add(
+            "sample_missing",
+            "samples",
+            bad.sum(),
+            keep_s.sum(),
+            params.mind,
+            _removed_sentence(iids[bad], "samples"),
+            iids[bad],
+        )
         if not keep_s.any():
             raise EmptyDataError(
                 f"QC step 'sample_missing' removed all remaining {int(bad.sum())} samples: each misses more "
@@ -246,21 +265,35 @@ def run_qc(cohort: Cohort, params: Optional[QCParams] = None, progress: Optional
             raise EmptyDataError(f"QC step '{name}' removed the last {int(bad.sum())} SNPs; {relax}")
 
     # 3. all-missing SNPs
-    snp_step("all_missing_snps", called == 0, None, "",
-             "every SNP is missing in every kept sample: check the genotype file (and QCParams.mind)")
+    snp_step(
+        "all_missing_snps",
+        called == 0,
+        None,
+        "",
+        "every SNP is missing in every kept sample: check the genotype file (and QCParams.mind)",
+    )
     # 4. SNP missing rate
     check_cancel(cancel)
     miss_rate = nmiss / max(n_kept_samples, 1)
-    snp_step("snp_missing", miss_rate > params.geno + _SLACK, params.geno, "",
-             f"every SNP misses more than geno={params.geno} of its genotypes; relax QCParams.geno (e.g. 0.1)")
+    snp_step(
+        "snp_missing",
+        miss_rate > params.geno + _SLACK,
+        params.geno,
+        "",
+        f"every SNP misses more than geno={params.geno} of its genotypes; relax QCParams.geno (e.g. 0.1)",
+    )
     # 5. MAF (monomorphic SNPs always go)
     with np.errstate(invalid="ignore", divide="ignore"):
         freq = (n1 + 2.0 * n2) / (2.0 * np.maximum(called, 1))
     maf = np.minimum(freq, 1.0 - freq)
     mono = keep & (maf <= 0)
-    snp_step("maf", (maf < params.maf - _SLACK) | (maf <= 0), params.maf,
-             f"{int(mono.sum())} monomorphic",
-             f"every remaining SNP has MAF below maf={params.maf} (or is monomorphic); relax QCParams.maf")
+    snp_step(
+        "maf",
+        (maf < params.maf - _SLACK) | (maf <= 0),
+        params.maf,
+        f"{int(mono.sum())} monomorphic",
+        f"every remaining SNP has MAF below maf={params.maf} (or is monomorphic); relax QCParams.maf",
+    )
     # 6. HWE
     report(progress, 0.5, "QC: Hardy-Weinberg tests")
     check_cancel(cancel)
@@ -275,11 +308,14 @@ def run_qc(cohort: Cohort, params: Optional[QCParams] = None, progress: Optional
                 hwe_rows = "all kept samples (no controls)"
         pv = np.ones(cohort.n_snps)
         idx = np.flatnonzero(keep)
-        pv[idx] = hwe_pvalues_from_counts(hwe_counts[1, idx], hwe_counts[0, idx], hwe_counts[2, idx],
-                                          cancel=cancel)
-        snp_step("hwe", pv < params.hwe * (1 - 1e-9), params.hwe, f"tested in {hwe_rows}",
-                 f"every remaining SNP has HWE p below hwe={params.hwe}; relax QCParams.hwe "
-                 "(smaller, or 0 to disable)")
+        pv[idx] = hwe_pvalues_from_counts(hwe_counts[1, idx], hwe_counts[0, idx], hwe_counts[2, idx], cancel=cancel)
+        snp_step(
+            "hwe",
+            pv < params.hwe * (1 - 1e-9),
+            params.hwe,
+            f"tested in {hwe_rows}",
+            f"every remaining SNP has HWE p below hwe={params.hwe}; relax QCParams.hwe (smaller, or 0 to disable)",
+        )
     else:
         rep._add("hwe", "SNPs", 0, keep.sum(), 0.0, "skipped: hwe = 0")
 
@@ -293,10 +329,21 @@ def run_qc(cohort: Cohort, params: Optional[QCParams] = None, progress: Optional
     left_genes = [g for g in before_genes if keep[np.asarray(cohort.gene_snps[g], dtype=np.int64)].any()]
     dropped = [g for g in before_genes if g not in set(left_genes)]
     rep.dropped_genes = dropped
-    rep._add("genes_without_snps", "genes", len(dropped), len(left_genes), None,
-             ("dropped genes (all their SNPs failed QC): " + ", ".join(dropped[:_N_EXAMPLES])
-              + (f" (+{len(dropped) - _N_EXAMPLES} more)" if len(dropped) > _N_EXAMPLES else ""))
-             if dropped else "no gene dropped", dropped)
+    rep._add(
+        "genes_without_snps",
+        "genes",
+        len(dropped),
+        len(left_genes),
+        None,
+        (
+            "dropped genes (all their SNPs failed QC): "
+            + ", ".join(dropped[:_N_EXAMPLES])
+            + (f" (+{len(dropped) - _N_EXAMPLES} more)" if len(dropped) > _N_EXAMPLES else "")
+        )
+        if dropped
+        else "no gene dropped",
+        dropped,
+    )
     if not left_genes:
         raise EmptyDataError(
             f"QC step 'genes_without_snps': no gene keeps a SNP after QC ({int(keep.sum())} SNPs left, none "

@@ -14,20 +14,53 @@ Public API::
 Modules: features (inputs), genemodule (shared gene module kernel), models (specs, wiring,
 heads), train (batched trainer), additive (L2/L1 baselines), results, cv, surfaces.
 """
+
 from gxapp.epistasis.cv import (  # noqa: F401
-    ADDITIVE, MODELS, NETWORKS, WIRINGS, compare, compare_arrays, learning_curve, make_splits, nested_subsets, sparsity_sweep,
+    ADDITIVE,
+    MODELS,
+    NETWORKS,
+    WIRINGS,
+    compare,
+    compare_arrays,
+    learning_curve,
+    make_splits,
+    nested_subsets,
+    sparsity_sweep,
 )
 from gxapp.epistasis.features import gene_features  # noqa: F401
 from gxapp.epistasis.models import n_params  # noqa: F401
 from gxapp.epistasis.results import (  # noqa: F401
-    ComparisonResult, LearningCurve, ModelResult, SweepResult, corrected_ttest,
+    ComparisonResult,
+    LearningCurve,
+    ModelResult,
+    SweepResult,
+    corrected_ttest,
 )
 from gxapp.epistasis.surfaces import Surfaces, decision_surfaces  # noqa: F401
 from gxapp.epistasis.train import EpiTrainConfig, FitResult, RowGroup, fit_networks  # noqa: F401
 
 __all__ = [
-    "ADDITIVE", "MODELS", "NETWORKS", "WIRINGS", "compare", "compare_arrays", "learning_curve", "make_splits", "nested_subsets",
-    "sparsity_sweep", "gene_features", "n_params", "ComparisonResult", "LearningCurve", "ModelResult",
-    "SweepResult", "corrected_ttest", "Surfaces", "decision_surfaces", "EpiTrainConfig", "FitResult", "RowGroup",
+    "ADDITIVE",
+    "MODELS",
+    "NETWORKS",
+    "WIRINGS",
+    "compare",
+    "compare_arrays",
+    "learning_curve",
+    "make_splits",
+    "nested_subsets",
+    "sparsity_sweep",
+    "gene_features",
+    "n_params",
+    "ComparisonResult",
+    "LearningCurve",
+    "ModelResult",
+    "SweepResult",
+    "corrected_ttest",
+    "Surfaces",
+    "decision_surfaces",
+    "EpiTrainConfig",
+    "FitResult",
+    "RowGroup",
     "fit_networks",
 ]

@@ -7,6 +7,7 @@ we fit them on the same per-gene features the networks see, and choose the inver
 ``C`` from ``Cs`` by an inner stratified 3-fold CV on the training rows (ROC AUC), so the
 baseline is tuned rather than handicapped.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -18,9 +19,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from gxapp.data.io.variants import standardise_counts
 from gxapp.errors import ParameterError
 from gxapp.nn.count import count_params
-from gxapp.data.io.variants import standardise_counts
 from gxapp.progress import check_cancel, report
 
 PENALTIES = ("l2", "l1")
@@ -54,8 +55,16 @@ def choose_c(penalty: str, x: np.ndarray, y: np.ndarray, Cs: Sequence[float], se
     return float(Cs[int(np.argmax(scores))])
 
 
-def fit_additive(X: np.ndarray, y: np.ndarray, groups, penalty: str = "l2", Cs: Sequence[float] = DEFAULT_CS,
-                 seed: int = 0, progress=None, cancel=None) -> tuple:
+def fit_additive(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups,
+    penalty: str = "l2",
+    Cs: Sequence[float] = DEFAULT_CS,
+    seed: int = 0,
+    progress=None,
+    cancel=None,
+) -> tuple:
     """Fit the baseline on every group's training rows; return ``(probs, chosen_Cs)``:
     ``probs[j]`` is the case probability of group j's test rows."""
     if penalty not in PENALTIES:
@@ -70,7 +79,7 @@ def fit_additive(X: np.ndarray, y: np.ndarray, groups, penalty: str = "l2", Cs: 
         test = np.asarray(g.test, np.int64)
         rows = np.concatenate([train, test])
         xs = standardise_counts(X[rows], np.arange(train.size)).reshape(rows.size, -1)
-        xtr, xte = xs[: train.size], xs[train.size:]
+        xtr, xte = xs[: train.size], xs[train.size :]
         ytr = y[train].astype(int)
         C = choose_c(penalty, xtr, ytr, Cs, seed + j)
         m = _fit(penalty, C, xtr, ytr)

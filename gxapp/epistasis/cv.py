@@ -11,6 +11,7 @@
   pathway or random wiring, and the fully connected (dense) network (paper B, Figs. 4-5),
   all in ONE batched run on the same splits.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,16 +23,21 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 from gxapp.data.cohort import Cohort
-from gxapp.epistasis import additive, models as M
+from gxapp.data.io.gmt import restrict_pathways
+from gxapp.epistasis import additive
+from gxapp.epistasis import models as M
 from gxapp.epistasis.features import binary_phenotype, gene_features
 from gxapp.epistasis.results import (
-    ComparisonResult, LearningCurve, SweepResult, corrected_ttest, model_result,
+    ComparisonResult,
+    LearningCurve,
+    SweepResult,
+    corrected_ttest,
+    model_result,
 )
 from gxapp.epistasis.train import EpiTrainConfig, RowGroup, fit_networks
 from gxapp.errors import ParameterError
-from gxapp.data.io.gmt import restrict_pathways
-from gxapp.progress import check_cancel, report, sub_progress
 from gxapp.params import check_int
+from gxapp.progress import check_cancel, report, sub_progress
 
 NETWORKS = ("logreg", "biosparse", "dense", "linear", "ensemble")
 ADDITIVE = ("l2", "l1")
@@ -39,8 +45,21 @@ MODELS = NETWORKS + ADDITIVE
 WIRINGS = ("pathway", "random")
 DEFAULT_MODELS = ("logreg", "biosparse", "dense", "linear", "l2")
 
-__all__ = ["compare", "compare_arrays", "learning_curve", "sparsity_sweep", "make_splits", "corrected_ttest", "ComparisonResult",
-           "LearningCurve", "SweepResult", "MODELS", "NETWORKS", "ADDITIVE", "WIRINGS"]
+__all__ = [
+    "compare",
+    "compare_arrays",
+    "learning_curve",
+    "sparsity_sweep",
+    "make_splits",
+    "corrected_ttest",
+    "ComparisonResult",
+    "LearningCurve",
+    "SweepResult",
+    "MODELS",
+    "NETWORKS",
+    "ADDITIVE",
+    "WIRINGS",
+]
 
 
 # ------------------------------------------------------------------ checks
@@ -58,7 +77,8 @@ def _check_models(models) -> list:
     if unknown or not models:
         raise ParameterError(
             f"models: unknown model name(s) {unknown!r}; valid names are {', '.join(MODELS)}"
-            if unknown else f"models: give at least one of {', '.join(MODELS)}"
+            if unknown
+            else f"models: give at least one of {', '.join(MODELS)}"
         )
     return models
 
@@ -163,9 +183,29 @@ def _network_aucs(fit, y, names_to_specs: dict) -> dict:
     return out
 
 
-def _run(X, y, genes, classes, models, splits, *, wiring, sparsity, seed, pathways, cohort_pathways,
-         config, dense_hidden, ensemble_size, n_neurons, additive_cs, progress, cancel, subset=0,
-         extra_specs=None) -> ComparisonResult:
+def _run(
+    X,
+    y,
+    genes,
+    classes,
+    models,
+    splits,
+    *,
+    wiring,
+    sparsity,
+    seed,
+    pathways,
+    cohort_pathways,
+    config,
+    dense_hidden,
+    ensemble_size,
+    n_neurons,
+    additive_cs,
+    progress,
+    cancel,
+    subset=0,
+    extra_specs=None,
+) -> ComparisonResult:
     """The comparison on arrays (shared by compare / learning_curve / sparsity_sweep)."""
     t0 = time.perf_counter()
     G, C = X.shape[1], X.shape[2]
@@ -176,13 +216,22 @@ def _run(X, y, genes, classes, models, splits, *, wiring, sparsity, seed, pathwa
     P = _n_neurons(pw, genes, n_neurons)
     H = _int("dense_hidden", dense_hidden, 1) if dense_hidden is not None else P
     specs, groups_of = [], {}
-    settings = {"wiring": wiring, "sparsity": sparsity, "n_neurons": P, "dense_hidden": H,
-                "train": asdict(config), "additive_Cs": list(additive_cs)}
+    settings = {
+        "wiring": wiring,
+        "sparsity": sparsity,
+        "n_neurons": P,
+        "dense_hidden": H,
+        "train": asdict(config),
+        "additive_Cs": list(additive_cs),
+    }
     if pw_report is not None:
         settings["pathways"] = {k: pw_report[k] for k in ("n_pathways_kept", "n_genes_matched", "n_genes_unmatched")}
     if nets:
-        wire, Pw, names = _wiring(wiring, genes, pw, P, sparsity, seed) if any(
-            m in ("biosparse", "linear") for m in nets) else (None, P, None)
+        wire, Pw, names = (
+            _wiring(wiring, genes, pw, P, sparsity, seed)
+            if any(m in ("biosparse", "linear") for m in nets)
+            else (None, P, None)
+        )
         for m in nets:
             if m == "logreg":
                 sp = [M.logreg_spec("logreg")]
@@ -201,16 +250,16 @@ def _run(X, y, genes, classes, models, splits, *, wiring, sparsity, seed, pathwa
     groups = _groups(splits, subset)
     results = {}
     if specs:
-        fit = fit_networks(X, y, groups, specs, config, progress=sub_progress(progress, 0.0, 0.9 if adds else 1.0),
-                           cancel=cancel)
+        fit = fit_networks(
+            X, y, groups, specs, config, progress=sub_progress(progress, 0.0, 0.9 if adds else 1.0), cancel=cancel
+        )
         aucs = _network_aucs(fit, y, groups_of)
         by_name = {s.name: s for s in specs}
         index = {s.name: i for i, s in enumerate(specs)}
         for name, members in groups_of.items():
             n_par = sum(M.n_params(by_name[s], G, C) for s in members)
             be = fit.best_epoch[:, [index[s] for s in members]]
-            details = {"best_epoch_mean": float(be.mean()), "epochs_run": fit.epochs_run,
-                       "n_networks": len(members)}
+            details = {"best_epoch_mean": float(be.mean()), "epochs_run": fit.epochs_run, "n_networks": len(members)}
             s0 = by_name[members[0]]
             if s0.head == "sparse":
                 details["n_connections"] = int(np.mean([by_name[s].n_connections for s in members]))
@@ -233,9 +282,19 @@ def _run(X, y, genes, classes, models, splits, *, wiring, sparsity, seed, pathwa
     repeats = 1 + max(s[0] for s in splits)
     report(progress, 1.0, "comparison done")
     return ComparisonResult(
-        models=results, splits=[(s[0], s[1]) for s in splits], folds=folds, repeats=repeats, seed=seed,
-        n_samples=int(len(y)), n_cases=int((y == 1).sum()), n_controls=int((y == 0).sum()),
-        n_train=n_train, n_test=n_test, n_genes=G, classes=list(classes), settings=settings,
+        models=results,
+        splits=[(s[0], s[1]) for s in splits],
+        folds=folds,
+        repeats=repeats,
+        seed=seed,
+        n_samples=int(len(y)),
+        n_cases=int((y == 1).sum()),
+        n_controls=int((y == 0).sum()),
+        n_train=n_train,
+        n_test=n_test,
+        n_genes=G,
+        classes=list(classes),
+        settings=settings,
         seconds=time.perf_counter() - t0,
     )
 
@@ -259,11 +318,25 @@ def _config(config, seed) -> EpiTrainConfig:
 # ------------------------------------------------------------------ public
 
 
-def compare(cohort: Cohort, models: Sequence[str] = DEFAULT_MODELS, folds: int = 3, repeats: int = 10,
-            sparsity: float = 1.0, wiring: str = "pathway", seed: int = 0, progress=None, cancel=None, *,
-            pathways: Optional[dict] = None, source: str = "auto", config: Optional[EpiTrainConfig] = None,
-            dense_hidden: Optional[int] = None, ensemble_size: int = 10, n_neurons: Optional[int] = None,
-            additive_cs: Sequence[float] = additive.DEFAULT_CS) -> ComparisonResult:
+def compare(
+    cohort: Cohort,
+    models: Sequence[str] = DEFAULT_MODELS,
+    folds: int = 3,
+    repeats: int = 10,
+    sparsity: float = 1.0,
+    wiring: str = "pathway",
+    seed: int = 0,
+    progress=None,
+    cancel=None,
+    *,
+    pathways: Optional[dict] = None,
+    source: str = "auto",
+    config: Optional[EpiTrainConfig] = None,
+    dense_hidden: Optional[int] = None,
+    ensemble_size: int = 10,
+    n_neurons: Optional[int] = None,
+    additive_cs: Sequence[float] = additive.DEFAULT_CS,
+) -> ComparisonResult:
     """Compare architectures by R x k stratified CV with identical splits (paper B, Table 1).
 
     models: any of ``MODELS`` ("logreg", "biosparse", "dense", "linear", "ensemble", "l2",
@@ -278,17 +351,50 @@ def compare(cohort: Cohort, models: Sequence[str] = DEFAULT_MODELS, folds: int =
     _check_wiring(wiring)
     cfg = _config(config, seed)
     X, y, genes, classes = _prepare(cohort, source)
-    return _compare_checked(X, y, genes, classes, models, folds, repeats, sparsity, wiring, seed, progress, cancel,
-                            pathways=pathways, cohort_pathways=cohort.pathways, config=cfg, dense_hidden=dense_hidden,
-                            ensemble_size=ensemble_size, n_neurons=n_neurons, additive_cs=additive_cs)
+    return _compare_checked(
+        X,
+        y,
+        genes,
+        classes,
+        models,
+        folds,
+        repeats,
+        sparsity,
+        wiring,
+        seed,
+        progress,
+        cancel,
+        pathways=pathways,
+        cohort_pathways=cohort.pathways,
+        config=cfg,
+        dense_hidden=dense_hidden,
+        ensemble_size=ensemble_size,
+        n_neurons=n_neurons,
+        additive_cs=additive_cs,
+    )
 
 
-def compare_arrays(X: np.ndarray, y: np.ndarray, genes: Sequence[str], classes: Sequence[str],
-                   models: Sequence[str] = DEFAULT_MODELS, folds: int = 3, repeats: int = 10, sparsity: float = 1.0,
-                   wiring: str = "pathway", seed: int = 0, progress=None, cancel=None, *,
-                   pathways: Optional[dict] = None, config: Optional[EpiTrainConfig] = None,
-                   dense_hidden: Optional[int] = None, ensemble_size: int = 10, n_neurons: Optional[int] = None,
-                   additive_cs: Sequence[float] = additive.DEFAULT_CS) -> ComparisonResult:
+def compare_arrays(
+    X: np.ndarray,
+    y: np.ndarray,
+    genes: Sequence[str],
+    classes: Sequence[str],
+    models: Sequence[str] = DEFAULT_MODELS,
+    folds: int = 3,
+    repeats: int = 10,
+    sparsity: float = 1.0,
+    wiring: str = "pathway",
+    seed: int = 0,
+    progress=None,
+    cancel=None,
+    *,
+    pathways: Optional[dict] = None,
+    config: Optional[EpiTrainConfig] = None,
+    dense_hidden: Optional[int] = None,
+    ensemble_size: int = 10,
+    n_neurons: Optional[int] = None,
+    additive_cs: Sequence[float] = additive.DEFAULT_CS,
+) -> ComparisonResult:
     """:func:`compare` on arrays: ``X`` (N, G, C) per-gene counts of each class (raw; they are
     standardised per training fold), ``y`` (N,) case/control as 0/1, ``genes`` the G gene names
     (matched to ``pathways``), ``classes`` the C class names. Same models, splits and outputs."""
@@ -302,17 +408,47 @@ def compare_arrays(X: np.ndarray, y: np.ndarray, genes: Sequence[str], classes: 
     M._check_connected(sparsity)
     _check_wiring(wiring)
     cfg = _config(config, seed)
-    return _compare_checked(X, y, list(genes), list(classes), models, folds, repeats, sparsity, wiring, seed,
-                            progress, cancel, pathways=pathways, cohort_pathways=None, config=cfg,
-                            dense_hidden=dense_hidden, ensemble_size=ensemble_size, n_neurons=n_neurons,
-                            additive_cs=additive_cs)
+    return _compare_checked(
+        X,
+        y,
+        list(genes),
+        list(classes),
+        models,
+        folds,
+        repeats,
+        sparsity,
+        wiring,
+        seed,
+        progress,
+        cancel,
+        pathways=pathways,
+        cohort_pathways=None,
+        config=cfg,
+        dense_hidden=dense_hidden,
+        ensemble_size=ensemble_size,
+        n_neurons=n_neurons,
+        additive_cs=additive_cs,
+    )
 
 
-def _compare_checked(X, y, genes, classes, models, folds, repeats, sparsity, wiring, seed, progress, cancel,
-                     **settings) -> ComparisonResult:
+def _compare_checked(
+    X, y, genes, classes, models, folds, repeats, sparsity, wiring, seed, progress, cancel, **settings
+) -> ComparisonResult:
     splits = make_splits(y, folds, repeats, seed)
-    return _run(X, y, genes, classes, models, splits, wiring=wiring, sparsity=float(sparsity), seed=seed,
-                progress=progress, cancel=cancel, **settings)
+    return _run(
+        X,
+        y,
+        genes,
+        classes,
+        models,
+        splits,
+        wiring=wiring,
+        sparsity=float(sparsity),
+        seed=seed,
+        progress=progress,
+        cancel=cancel,
+        **settings,
+    )
 
 
 def nested_subsets(y: np.ndarray, fractions: Sequence[float], seed: int = 0) -> dict:
@@ -327,9 +463,17 @@ def nested_subsets(y: np.ndarray, fractions: Sequence[float], seed: int = 0) -> 
     return out
 
 
-def learning_curve(cohort: Cohort, fractions: Sequence[float] = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
-                   models: Sequence[str] = ("biosparse", "linear", "l2"), folds: int = 3, repeats: int = 10,
-                   seed: int = 0, progress=None, cancel=None, **kw) -> LearningCurve:
+def learning_curve(
+    cohort: Cohort,
+    fractions: Sequence[float] = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
+    models: Sequence[str] = ("biosparse", "linear", "l2"),
+    folds: int = 3,
+    repeats: int = 10,
+    seed: int = 0,
+    progress=None,
+    cancel=None,
+    **kw,
+) -> LearningCurve:
     """The comparison on nested stratified random subsets of the samples (paper B, Fig. 2);
     within each subset, the same R x k CV splits serve every model. ``kw``: as :func:`compare`."""
     fr = [float(f) for f in fractions]
@@ -355,23 +499,48 @@ def learning_curve(cohort: Cohort, fractions: Sequence[float] = (0.1, 0.2, 0.4, 
         except ParameterError as exc:
             raise ParameterError(f"fractions: at {f:g} of the samples ({rows.size} rows): {exc}") from None
         results[f] = _run(
-            X[rows], yy, genes, classes, models, splits, wiring=kw.get("wiring", "pathway"),
-            sparsity=float(kw.get("sparsity", 1.0)), seed=seed, pathways=kw.get("pathways"),
-            cohort_pathways=cohort.pathways, config=cfg, dense_hidden=kw.get("dense_hidden"),
-            ensemble_size=kw.get("ensemble_size", 10), n_neurons=kw.get("n_neurons"),
+            X[rows],
+            yy,
+            genes,
+            classes,
+            models,
+            splits,
+            wiring=kw.get("wiring", "pathway"),
+            sparsity=float(kw.get("sparsity", 1.0)),
+            seed=seed,
+            pathways=kw.get("pathways"),
+            cohort_pathways=cohort.pathways,
+            config=cfg,
+            dense_hidden=kw.get("dense_hidden"),
+            ensemble_size=kw.get("ensemble_size", 10),
+            n_neurons=kw.get("n_neurons"),
             additive_cs=kw.get("additive_cs", additive.DEFAULT_CS),
-            progress=sub_progress(progress, start, start + weights[i]), cancel=cancel, subset=i,
+            progress=sub_progress(progress, start, start + weights[i]),
+            cancel=cancel,
+            subset=i,
         )
         start += weights[i]
     report(progress, 1.0, "learning curve done")
     return LearningCurve(fractions=fr, results=results, seed=seed)
 
 
-def sparsity_sweep(cohort: Cohort, degrees: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
-                   wiring=("random", "pathway"), folds: int = 3, repeats: int = 10, seed: int = 0,
-                   include_dense: bool = True, progress=None, cancel=None, *, pathways: Optional[dict] = None,
-                   source: str = "auto", config: Optional[EpiTrainConfig] = None, n_neurons: Optional[int] = None,
-                   baselines: Sequence[str] = ()) -> SweepResult:
+def sparsity_sweep(
+    cohort: Cohort,
+    degrees: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
+    wiring=("random", "pathway"),
+    folds: int = 3,
+    repeats: int = 10,
+    seed: int = 0,
+    include_dense: bool = True,
+    progress=None,
+    cancel=None,
+    *,
+    pathways: Optional[dict] = None,
+    source: str = "auto",
+    config: Optional[EpiTrainConfig] = None,
+    n_neurons: Optional[int] = None,
+    baselines: Sequence[str] = (),
+) -> SweepResult:
     """Biosparse networks with ``degrees`` of the genes connected, for each wiring, and the fully
     connected network (dense, hidden width = number of pathway neurons): one batched run on the
     same splits (paper B, Figs. 4-5). Names: "random@25%", "pathway@100%", "dense"."""
@@ -401,13 +570,37 @@ def sparsity_sweep(cohort: Cohort, degrees: Sequence[float] = (0.25, 0.5, 0.75, 
     if include_dense:
         extra["dense"] = [M.dense_spec(P, "dense")]
         rows.append({"model": "dense", "wiring": "fully connected", "degree": None})
-    res = _run(X, y, genes, classes, adds, splits, wiring="random", sparsity=1.0, seed=seed, pathways=pathways,
-               cohort_pathways=cohort.pathways, config=cfg, dense_hidden=P, ensemble_size=1, n_neurons=P,
-               additive_cs=additive.DEFAULT_CS, progress=progress, cancel=cancel, extra_specs=extra)
+    res = _run(
+        X,
+        y,
+        genes,
+        classes,
+        adds,
+        splits,
+        wiring="random",
+        sparsity=1.0,
+        seed=seed,
+        pathways=pathways,
+        cohort_pathways=cohort.pathways,
+        config=cfg,
+        dense_hidden=P,
+        ensemble_size=1,
+        n_neurons=P,
+        additive_cs=additive.DEFAULT_CS,
+        progress=progress,
+        cancel=cancel,
+        extra_specs=extra,
+    )
     for a in adds:
         rows.append({"model": a, "wiring": "additive", "degree": None})
     for r in rows:
         m = res.models[r["model"]]
-        r.update({"n_connections": m.details.get("n_connections"), "n_params": m.n_params,
-                  "auc_mean": m.auc_mean, "auc_sd": m.auc_sd})
+        r.update(
+            {
+                "n_connections": m.details.get("n_connections"),
+                "n_params": m.n_params,
+                "auc_mean": m.auc_mean,
+                "auc_sd": m.auc_sd,
+            }
+        )
     return SweepResult(table_rows=rows, comparison=res)

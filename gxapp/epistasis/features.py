@@ -1,4 +1,5 @@
-"""Per-gene input features of the architecture comparison (paper B; docs/method.md#gene-centric-encoding, #architecture-comparison).
+"""Per-gene input features of the architecture comparison (paper B;
+docs/method.md#gene-centric-encoding, #architecture-comparison).
 
 ``gene_features(cohort)`` gives the (N samples, G genes, C classes) tensor of RAW counts
 the shared gene module reads:
@@ -17,6 +18,7 @@ only (docs/method.md#gene-centric-encoding). :func:`class_stats` gives those per
 of :func:`gxapp.data.io.variants.standardise_counts`; the trainer folds them into the first
 layer of each fold's networks instead of copying the tensor once per fold.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -24,16 +26,23 @@ from typing import Optional
 import numpy as np
 
 from gxapp.data.cohort import Cohort, validate
-from gxapp.errors import ParameterError
 from gxapp.data.io.variants import CLASSES, gene_centric_tensor, standardise_counts
+from gxapp.errors import ParameterError
 
 SOURCES = ("auto", "variants", "snps")
 #: MAF bin edges of the SNP-based classes: [0, 0.01), [0.01, 0.05), [0.05, 0.2), [0.2, 0.5].
 MAF_EDGES = (0.0, 0.01, 0.05, 0.20, 0.5000001)
 MAF_BINS = ("maf<1%", "maf1-5%", "maf5-20%", "maf>=20%")
 
-__all__ = ["gene_features", "binary_phenotype", "class_stats", "RowMoments", "standardise_counts", "SOURCES",
-           "MAF_BINS"]
+__all__ = [
+    "gene_features",
+    "binary_phenotype",
+    "class_stats",
+    "RowMoments",
+    "standardise_counts",
+    "SOURCES",
+    "MAF_BINS",
+]
 
 
 def binary_phenotype(cohort: Cohort) -> np.ndarray:
@@ -121,9 +130,9 @@ class RowMoments:
         self.s1 = np.zeros((x.shape[0], x.shape[2]))
         self.s2 = np.zeros((x.shape[0], x.shape[2]))
         for s in range(0, x.shape[0], chunk_rows):
-            blk = x[s:s + chunk_rows].astype(np.float64)
-            self.s1[s:s + chunk_rows] = blk.sum(axis=1)
-            self.s2[s:s + chunk_rows] = np.square(blk).sum(axis=1)
+            blk = x[s : s + chunk_rows].astype(np.float64)
+            self.s1[s : s + chunk_rows] = blk.sum(axis=1)
+            self.s2[s : s + chunk_rows] = np.square(blk).sum(axis=1)
 
     def stats(self, rows) -> tuple:
         """``(mean, scale)`` (C,) over the (sample, gene) cells of ``rows``, with the rule of
@@ -133,7 +142,7 @@ class RowMoments:
             raise ParameterError("rows: standardisation needs at least one training sample")
         n = rows.size * self.n_genes
         mean = self.s1[rows].sum(axis=0) / n
-        var = np.maximum(self.s2[rows].sum(axis=0) / n - mean ** 2, 0.0)
+        var = np.maximum(self.s2[rows].sum(axis=0) / n - mean**2, 0.0)
         sd = np.sqrt(var)
         scale = np.where(sd > 1e-12 * np.maximum(np.abs(mean), 1.0), sd, 1.0)
         return mean, scale
@@ -143,5 +152,4 @@ def class_stats(tensor: np.ndarray, rows) -> tuple:
     """``(mean, scale)`` float64 (C,) over all (sample, gene) cells of ``rows``: the statistics
     of :func:`gxapp.data.io.variants.standardise_counts` (population sd; a class without variance
     in those rows gets scale 1, i.e. is only centred)."""
-    return RowMoments(np.asarray(tensor)[np.asarray(rows, dtype=np.int64)]).stats(
-        np.arange(len(np.asarray(rows))))
+    return RowMoments(np.asarray(tensor)[np.asarray(rows, dtype=np.int64)]).stats(np.arange(len(np.asarray(rows))))

@@ -30,6 +30,7 @@ weight gradients. ``tanh(u) = 2 sigmoid(2u) - 1`` is used because torch's vector
 sigmoid is ~10x faster than its tanh on the development CPU; the factors 2 are folded
 into the weights.
 """
+
 from __future__ import annotations
 
 import torch
@@ -37,7 +38,7 @@ import torch
 from gxapp.nn.count import count_params
 
 HIDDEN = 50
-DEFAULT_MIN_CELLS = 4096         # cells per group per block before groups are batched together
+DEFAULT_MIN_CELLS = 4096  # cells per group per block before groups are batched together
 DEFAULT_BLOCK_ELEMENTS = 1 << 20  # activations per block (4 MiB): fastest of 64 Ki-4 Mi on the dev CPU
 
 
@@ -61,7 +62,7 @@ def effective_first_layer(W1, b1, mean, scale, J: int, S: int):
     W = W1.view(J, S, C, H)
     inv = (1.0 / scale).to(W1.dtype)  # (J, C)
     W_eff = W * inv[:, None, :, None]
-    shift = (mean.to(W1.dtype) * inv)  # (J, C)
+    shift = mean.to(W1.dtype) * inv  # (J, C)
     b_eff = b1.view(J, S, H) - torch.einsum("jc,jsch->jsh", shift, W)
     return W_eff.permute(0, 2, 1, 3).reshape(J, C, S * H), b_eff.reshape(J, S * H)
 
@@ -99,8 +100,15 @@ class GeneModuleKernel:
     ``w2`` as one GEMM against a block-diagonal ``(S*H, S)`` matrix (S x more FLOPs than the
     dot products need, but GEMM-fast; an einsum for more than 16 specs)."""
 
-    def __init__(self, J: int, S: int, n_tanh: int, hidden: int = HIDDEN,
-                 block_elements: int = DEFAULT_BLOCK_ELEMENTS, min_cells: int = DEFAULT_MIN_CELLS):
+    def __init__(
+        self,
+        J: int,
+        S: int,
+        n_tanh: int,
+        hidden: int = HIDDEN,
+        block_elements: int = DEFAULT_BLOCK_ELEMENTS,
+        min_cells: int = DEFAULT_MIN_CELLS,
+    ):
         self.J, self.S, self.H, self.n_tanh = J, S, hidden, n_tanh
         self.budget = max(1, int(block_elements))
         self.min_cells = max(1, int(min_cells))
@@ -127,8 +135,8 @@ class GeneModuleKernel:
     def _weights(self, part: _Part, W_eff, b_eff):
         """First-layer weights of a part, x2 for tanh (tanh(u) = 2 sigmoid(2u) - 1)."""
         H = self.H
-        W = W_eff[:, :, part.s0 * H: part.s1 * H]
-        b = b_eff[:, part.s0 * H: part.s1 * H]
+        W = W_eff[:, :, part.s0 * H : part.s1 * H]
+        b = b_eff[:, part.s0 * H : part.s1 * H]
         return (2 * W, 2 * b) if part.tanh else (W, b)
 
     def _act(self, part, xb, Wk, bk):
@@ -168,9 +176,9 @@ class GeneModuleKernel:
         prep = []
         for part in self.parts:
             Wk, bk = self._weights(part, W_eff, b_eff)
-            c = w2[:, part.s0:part.s1]
-            if part.tanh:                                  # g = sum(2 w2 sig) - sum(w2) + b2
-                const[:, part.s0:part.s1] -= c.sum(-1)
+            c = w2[:, part.s0 : part.s1]
+            if part.tanh:  # g = sum(2 w2 sig) - sum(w2) + b2
+                const[:, part.s0 : part.s1] -= c.sum(-1)
                 c = 2 * c
             bd = _blockdiag(c) if part.S <= _BLOCKDIAG_MAX_S else None
             prep.append((part, Wk, bk, c, bd))
@@ -182,7 +190,7 @@ class GeneModuleKernel:
                 xb = X.index_select(0, cells[j0:j1, s:e].reshape(-1)).view(j1 - j0, e - s, -1)
                 for part, Wk, bk, c, bd in prep:
                     A = self._act(part, xb, Wk[j0:j1], bk[j0:j1])
-                    out[j0:j1, s:e, part.s0:part.s1] = self._dots(A, c[j0:j1], None if bd is None else bd[j0:j1])
+                    out[j0:j1, s:e, part.s0 : part.s1] = self._dots(A, c[j0:j1], None if bd is None else bd[j0:j1])
         out += const[:, None, :]
         return out
 
@@ -199,7 +207,7 @@ class GeneModuleKernel:
         prep = []
         for part in self.parts:
             Wk, bk = self._weights(part, W_eff, b_eff)
-            f = w2[:, part.s0:part.s1] * (4.0 if part.tanh else 1.0)   # d tanh(u)/du = 4 sig (1 - sig)
+            f = w2[:, part.s0 : part.s1] * (4.0 if part.tanh else 1.0)  # d tanh(u)/du = 4 sig (1 - sig)
             prep.append((part, Wk, bk, f.reshape(J, 1, part.S * H)))
         n = cells.shape[1]
         jc, blk = self._tiling(n)
@@ -213,20 +221,20 @@ class GeneModuleKernel:
                 for part, Wk, bk, f in prep:
                     c0, c1 = part.s0 * H, part.s1 * H
                     A = self._act(part, xb, Wk[j0:j1], bk[j0:j1])
-                    d = dg[j0:j1, s:e, part.s0:part.s1]
-                    E[j0:j1, part.s0:part.s1] += self._sum_by_spec(A, d)
+                    d = dg[j0:j1, s:e, part.s0 : part.s1]
+                    E[j0:j1, part.s0 : part.s1] += self._sum_by_spec(A, d)
                     if part.tanh:
-                        A.addcmul_(A, A, value=-1.0)           # sig (1 - sig)
+                        A.addcmul_(A, A, value=-1.0)  # sig (1 - sig)
                     else:
-                        A.fill_(1.0)                           # identity: du/du = 1
+                        A.fill_(1.0)  # identity: du/du = 1
                     A.view(j1 - j0, k, part.S, H).mul_(d[..., None])
-                    A.mul_(f[j0:j1])                           # dL/du
+                    A.mul_(f[j0:j1])  # dL/du
                     dW[j0:j1, :, c0:c1].baddbmm_(xt, A)
                     db[j0:j1, c0:c1] += A.sum(1)
-        dsum = dg.sum(1)                                   # (J, S)
+        dsum = dg.sum(1)  # (J, S)
         dw2 = E.clone()
         nt = self.n_tanh
-        if nt:                                             # g = sum(w2 (2 sig - 1)) + b2
+        if nt:  # g = sum(w2 (2 sig - 1)) + b2
             dw2[:, :nt] = 2.0 * E[:, :nt] - dsum[:, :nt, None]
         return dW, db, dw2.reshape(J * S, H), dsum.reshape(J * S)
 

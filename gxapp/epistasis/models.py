@@ -1,4 +1,5 @@
-"""Network specs and batched heads of the architecture comparison (paper B, Fig. 1; docs/method.md#architecture-comparison).
+"""Network specs and batched heads of the architecture comparison (paper B, Fig. 1;
+docs/method.md#architecture-comparison).
 
 Every network = the shared gene module (:mod:`gxapp.epistasis.genemodule`) giving G gene
 neurons, then a head:
@@ -25,6 +26,7 @@ generator so a network gets the same initial weights whether it is trained alone
 batch. Dropout (rate ``p``) applies to the gene neurons and the hidden neurons; the masks
 of each network come from its own generator too (see :mod:`gxapp.epistasis.train`).
 """
+
 from __future__ import annotations
 
 import math
@@ -173,10 +175,19 @@ def dense_spec(hidden: int, name: str = "dense") -> NetSpec:
     return NetSpec(name=name, head="dense", n_neurons=int(hidden))
 
 
-def sparse_spec(wiring, n_neurons: int, name: str = "biosparse", linear: bool = False,
-                neuron_names=None, member_of=None, **meta) -> NetSpec:
-    return NetSpec(name=name, head="sparse", linear=linear, wiring=np.asarray(wiring, np.int64),
-                   n_neurons=int(n_neurons), neuron_names=neuron_names, member_of=member_of, meta=meta)
+def sparse_spec(
+    wiring, n_neurons: int, name: str = "biosparse", linear: bool = False, neuron_names=None, member_of=None, **meta
+) -> NetSpec:
+    return NetSpec(
+        name=name,
+        head="sparse",
+        linear=linear,
+        wiring=np.asarray(wiring, np.int64),
+        n_neurons=int(n_neurons),
+        neuron_names=neuron_names,
+        member_of=member_of,
+        meta=meta,
+    )
 
 
 def ensemble_specs(name: str, k: int, n_genes: int, n_neurons: int, connected: float = 1.0, seed=0) -> list:
@@ -185,8 +196,12 @@ def ensemble_specs(name: str, k: int, n_genes: int, n_neurons: int, connected: f
         raise ParameterError(f"ensemble_size: expected an integer >= 1, got {k!r}")
     seeds = np.random.SeedSequence([int(seed), 7]).spawn(int(k))
     return [
-        sparse_spec(random_wiring(n_genes, n_neurons, connected, np.random.default_rng(s)), n_neurons,
-                    name=f"{name}[{i}]", member_of=name)
+        sparse_spec(
+            random_wiring(n_genes, n_neurons, connected, np.random.default_rng(s)),
+            n_neurons,
+            name=f"{name}[{i}]",
+            member_of=name,
+        )
         for i, s in enumerate(seeds)
     ]
 
@@ -201,8 +216,12 @@ def _uniform(gen: torch.Generator, shape, bound) -> torch.Tensor:
 def init_gene_module(gen: torch.Generator, n_classes: int, hidden: int = genemodule.HIDDEN) -> dict:
     """nn.Linear-style init: U(+-1/sqrt(fan_in)) for weights and biases."""
     b1, b2 = 1 / math.sqrt(n_classes), 1 / math.sqrt(hidden)
-    return {"W1": _uniform(gen, (n_classes, hidden), b1), "b1": _uniform(gen, (hidden,), b1),
-            "w2": _uniform(gen, (hidden,), b2), "b2": _uniform(gen, (), b2)}
+    return {
+        "W1": _uniform(gen, (n_classes, hidden), b1),
+        "b1": _uniform(gen, (hidden,), b1),
+        "w2": _uniform(gen, (hidden,), b2),
+        "b2": _uniform(gen, (), b2),
+    }
 
 
 def init_head(gen: torch.Generator, spec: NetSpec, n_genes: int, n_neurons_pad: int = 0) -> dict:
@@ -214,8 +233,12 @@ def init_head(gen: torch.Generator, spec: NetSpec, n_genes: int, n_neurons_pad: 
     if spec.head == "dense":
         H = spec.n_neurons
         b, bh = 1 / math.sqrt(G), 1 / math.sqrt(H)
-        return {"Wh": _uniform(gen, (G, H), b), "bh": _uniform(gen, (H,), b),
-                "wo": _uniform(gen, (H,), bh), "bo": _uniform(gen, (), bh)}
+        return {
+            "Wh": _uniform(gen, (G, H), b),
+            "bh": _uniform(gen, (H,), b),
+            "wo": _uniform(gen, (H,), bh),
+            "bo": _uniform(gen, (), bh),
+        }
     P = spec.n_neurons
     wiring = spec.wiring
     deg = np.bincount(wiring[wiring >= 0], minlength=P).astype(np.float64)
@@ -228,7 +251,7 @@ def init_head(gen: torch.Generator, spec: NetSpec, n_genes: int, n_neurons_pad: 
     bp = torch.where(used, _uniform(gen, (P,), 1.0) * bound, torch.zeros(()))
     wo = torch.where(used, _uniform(gen, (P,), 1 / math.sqrt(n_used)), torch.zeros(()))
     bo = _uniform(gen, (), 1 / math.sqrt(n_used))
-    pad = max(0, n_neurons_pad - P)   # padding neurons (no genes) do not change the draws
+    pad = max(0, n_neurons_pad - P)  # padding neurons (no genes) do not change the draws
     if pad:
         bp, wo = F.pad(bp, (0, pad)), F.pad(wo, (0, pad))
     return {"w": w, "bp": bp, "wo": wo, "bo": bo}
@@ -240,9 +263,9 @@ class HeadBank:
     model dimension ``r`` (networks of this kind, group-major)."""
 
     head: str
-    params: dict                      # name -> (r, ...) tensor
-    linear: Optional[torch.Tensor] = None   # (r,) bool (sparse)
-    index: Optional[torch.Tensor] = None    # (r, G) long, sink = P for unconnected genes (sparse)
+    params: dict  # name -> (r, ...) tensor
+    linear: Optional[torch.Tensor] = None  # (r,) bool (sparse)
+    index: Optional[torch.Tensor] = None  # (r, G) long, sink = P for unconnected genes (sparse)
     neuron_mask: Optional[torch.Tensor] = None  # (r, P) float (sparse)
 
     @property
@@ -279,8 +302,12 @@ def head_forward(bank: HeadBank, params: dict, g: torch.Tensor, hidden_mask=None
         r, b, G = g.shape
         P = params["wo"].shape[1]
         src = g * params["w"][:, None, :]
-        pre = torch.zeros(r, b, P + 1, dtype=g.dtype, device=g.device).scatter_add(
-            2, bank.index[:, None, :].expand(r, b, G), src)[:, :, :P] + params["bp"][:, None, :]
+        pre = (
+            torch.zeros(r, b, P + 1, dtype=g.dtype, device=g.device).scatter_add(
+                2, bank.index[:, None, :].expand(r, b, G), src
+            )[:, :, :P]
+            + params["bp"][:, None, :]
+        )
         lin = bank.linear
         if lin.all():
             a = pre

@@ -1,4 +1,5 @@
 """Results of the architecture comparison and the corrected resampled t-test."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,8 @@ def corrected_ttest(a, b, n_train: float, n_test: float) -> dict:
 @dataclass
 class ModelResult:
     name: str
-    kind: str                    # "network" | "additive"
-    aucs: list                   # per split, in split order
+    kind: str  # "network" | "additive"
+    aucs: list  # per split, in split order
     n_params: int
     details: dict = field(default_factory=dict)
 
@@ -62,15 +63,15 @@ class ComparisonResult:
     """Per model: ``aucs`` (split order = ``splits``), ``auc_mean``, ``auc_sd`` (ddof 1),
     ``n_params``; ``ttest``: corrected resampled t-test for every pair of models."""
 
-    models: dict                 # name -> ModelResult, in the requested order
-    splits: list                 # [(repeat, fold)]
+    models: dict  # name -> ModelResult, in the requested order
+    splits: list  # [(repeat, fold)]
     folds: int
     repeats: int
     seed: int
     n_samples: int
     n_cases: int
     n_controls: int
-    n_train: float               # mean training rows per split (for the t-test correction)
+    n_train: float  # mean training rows per split (for the t-test correction)
     n_test: float
     n_genes: int
     classes: list
@@ -90,14 +91,19 @@ class ComparisonResult:
         for m in (a, b):
             if m not in self.models:
                 raise ParameterError(f"model: '{m}' is not in this comparison ({', '.join(self.models)})")
-        return {"model_a": a, "model_b": b,
-                **corrected_ttest(self.models[a].aucs, self.models[b].aucs, self.n_train, self.n_test)}
+        return {
+            "model_a": a,
+            "model_b": b,
+            **corrected_ttest(self.models[a].aucs, self.models[b].aucs, self.n_train, self.n_test),
+        }
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame([
-            {"model": m.name, "kind": m.kind, "auc_mean": m.auc_mean, "auc_sd": m.auc_sd, "n_params": m.n_params}
-            for m in self.models.values()
-        ])
+        return pd.DataFrame(
+            [
+                {"model": m.name, "kind": m.kind, "auc_mean": m.auc_mean, "auc_sd": m.auc_sd, "n_params": m.n_params}
+                for m in self.models.values()
+            ]
+        )
 
     def aucs_long(self) -> pd.DataFrame:
         """One row per (model, split): model, repeat, fold, auc."""
@@ -110,16 +116,30 @@ class ComparisonResult:
     def to_dict(self) -> dict:
         return {
             "models": {
-                name: {"auc_mean": m.auc_mean, "auc_sd": m.auc_sd, "aucs": [float(a) for a in m.aucs],
-                       "n_params": int(m.n_params), "kind": m.kind, "details": _jsonable(m.details)}
+                name: {
+                    "auc_mean": m.auc_mean,
+                    "auc_sd": m.auc_sd,
+                    "aucs": [float(a) for a in m.aucs],
+                    "n_params": int(m.n_params),
+                    "kind": m.kind,
+                    "details": _jsonable(m.details),
+                }
                 for name, m in self.models.items()
             },
             "ttest": [{k: _num(v) for k, v in t.items()} for t in self.ttest],
-            "folds": self.folds, "repeats": self.repeats, "seed": self.seed,
+            "folds": self.folds,
+            "repeats": self.repeats,
+            "seed": self.seed,
             "splits": [list(s) for s in self.splits],
-            "n_samples": self.n_samples, "n_cases": self.n_cases, "n_controls": self.n_controls,
-            "n_train": self.n_train, "n_test": self.n_test, "n_genes": self.n_genes, "classes": list(self.classes),
-            "settings": _jsonable(self.settings), "seconds": self.seconds,
+            "n_samples": self.n_samples,
+            "n_cases": self.n_cases,
+            "n_controls": self.n_controls,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "n_genes": self.n_genes,
+            "classes": list(self.classes),
+            "settings": _jsonable(self.settings),
+            "seconds": self.seconds,
         }
 
     def to_json(self, **kw) -> str:
@@ -153,7 +173,7 @@ class LearningCurve:
     """AUC per model per training-set fraction (paper B, Fig. 2)."""
 
     fractions: list
-    results: dict                # fraction -> ComparisonResult
+    results: dict  # fraction -> ComparisonResult
     seed: int
 
     def table(self) -> pd.DataFrame:
@@ -161,14 +181,25 @@ class LearningCurve:
         for f in self.fractions:
             res = self.results[f]
             for m in res.models.values():
-                rows.append({"fraction": f, "n_samples": res.n_samples, "model": m.name,
-                             "auc_mean": m.auc_mean, "auc_sd": m.auc_sd, "n_params": m.n_params})
+                rows.append(
+                    {
+                        "fraction": f,
+                        "n_samples": res.n_samples,
+                        "model": m.name,
+                        "auc_mean": m.auc_mean,
+                        "auc_sd": m.auc_sd,
+                        "n_params": m.n_params,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict:
-        return {"fractions": list(self.fractions), "seed": self.seed,
-                "table": _jsonable(self.table().to_dict(orient="records")),
-                "results": {str(f): self.results[f].to_dict() for f in self.fractions}}
+        return {
+            "fractions": list(self.fractions),
+            "seed": self.seed,
+            "table": _jsonable(self.table().to_dict(orient="records")),
+            "results": {str(f): self.results[f].to_dict() for f in self.fractions},
+        }
 
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(), **kw)
@@ -192,5 +223,6 @@ class SweepResult:
 
 
 def model_result(name: str, kind: str, aucs, n_params: int, details: Optional[dict] = None) -> ModelResult:
-    return ModelResult(name=name, kind=kind, aucs=[float(a) for a in aucs], n_params=int(n_params),
-                       details=details or {})
+    return ModelResult(
+        name=name, kind=kind, aucs=[float(a) for a in aucs], n_params=int(n_params), details=details or {}
+    )

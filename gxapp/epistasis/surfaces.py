@@ -25,6 +25,7 @@ states, ``expresses`` = log-odds error < 1). The distinction is on the log-odds 
 a strong effect, an additive model can still RANK a positive-epistasis toy almost perfectly
 (probabilities saturate), but it cannot give the three non-risk states the same log-odds.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ def toy_data(kind: str, n: int = 2000, effect: float = 3.0, noise: float = 0.1, 
 
 def _init(head: str, gen: torch.Generator, k: int) -> list:
     """Weights of ``k`` restarts (leading dimension), U(-1, 1)."""
+
     def u(*shape, b=1.0):
         return ((torch.rand((k,) + shape, generator=gen) * 2 - 1) * b).requires_grad_()
 
@@ -101,8 +103,9 @@ def _logits(head: str, p: list, x: torch.Tensor) -> torch.Tensor:
     return torch.einsum("knh,kh->kn", a, p[2]) + p[3]
 
 
-def fit_head(head: str, x: np.ndarray, y: np.ndarray, seed: int = 0, steps: int = 300, lr: float = 0.08,
-             restarts: int = 4):
+def fit_head(
+    head: str, x: np.ndarray, y: np.ndarray, seed: int = 0, steps: int = 300, lr: float = 0.08, restarts: int = 4
+):
     """Fit one head on (x1, x2) by full-batch Adam on the cross-entropy, ``restarts`` random
     starts trained together (the one with the lowest final loss is kept); returns
     ``predict(x) -> p`` (numpy)."""
@@ -121,7 +124,7 @@ def fit_head(head: str, x: np.ndarray, y: np.ndarray, seed: int = 0, steps: int 
         losses.sum().backward()
         opt.step()
     best = int(torch.argmin(losses.detach()))
-    final = [p.detach()[best:best + 1].clone() for p in params]
+    final = [p.detach()[best : best + 1].clone() for p in params]
 
     def predict(xx):
         with torch.no_grad():
@@ -132,18 +135,31 @@ def fit_head(head: str, x: np.ndarray, y: np.ndarray, seed: int = 0, steps: int 
 
 @dataclass
 class Surfaces:
-    grid: pd.DataFrame       # type, head, x, y, p (head "truth": the generating model)
-    summary: pd.DataFrame    # type, head, auc, log_loss, max_state_error, expresses
+    grid: pd.DataFrame  # type, head, x, y, p (head "truth": the generating model)
+    summary: pd.DataFrame  # type, head, auc, log_loss, max_state_error, expresses
     effect: float
     noise: float
 
     def to_dict(self) -> dict:
-        return {"grid": self.grid.to_dict(orient="list"), "summary": self.summary.to_dict(orient="records"),
-                "effect": self.effect, "noise": self.noise}
+        return {
+            "grid": self.grid.to_dict(orient="list"),
+            "summary": self.summary.to_dict(orient="records"),
+            "effect": self.effect,
+            "noise": self.noise,
+        }
 
 
-def decision_surfaces(types=TYPES, heads=HEADS, grid: int = 41, n: int = 2000, effect: float = 3.0,
-                      noise: float = 0.1, seed: int = 0, lo: float = -0.5, hi: float = 1.5) -> Surfaces:
+def decision_surfaces(
+    types=TYPES,
+    heads=HEADS,
+    grid: int = 41,
+    n: int = 2000,
+    effect: float = 3.0,
+    noise: float = 0.1,
+    seed: int = 0,
+    lo: float = -0.5,
+    hi: float = 1.5,
+) -> Surfaces:
     """Fit each head on a toy 2-gene data set of each epistasis type; return the decision
     surfaces on a ``grid`` x ``grid`` lattice of [lo, hi]^2 and a fit summary."""
     types = [types] if isinstance(types, str) else list(types)
@@ -178,10 +194,19 @@ def decision_surfaces(types=TYPES, heads=HEADS, grid: int = 41, n: int = 2000, e
                 lerr = float(np.abs(np.log(ps / (1 - ps)) - _state_eta(t, effect)).max())
                 pf = np.clip(p_fit.astype(np.float64), 1e-9, 1 - 1e-9)
                 ll = float(-np.mean(y * np.log(pf) + (1 - y) * np.log(1 - pf)))
-                summary.append({"type": t, "head": h, "auc": float(roc_auc_score(y, p_fit)), "log_loss": ll,
-                                "excess_log_loss": ll - ll_true,
-                                "max_state_error": err, "max_logodds_error": lerr,
-                                "expresses": lerr < EXPRESS_TOLERANCE})
+                summary.append(
+                    {
+                        "type": t,
+                        "head": h,
+                        "auc": float(roc_auc_score(y, p_fit)),
+                        "log_loss": ll,
+                        "excess_log_loss": ll - ll_true,
+                        "max_state_error": err,
+                        "max_logodds_error": lerr,
+                        "expresses": lerr < EXPRESS_TOLERANCE,
+                    }
+                )
                 rows.append(pd.DataFrame({"type": t, "head": h, "x": pts[:, 0], "y": pts[:, 1], "p": pred(pts)}))
-    return Surfaces(grid=pd.concat(rows, ignore_index=True), summary=pd.DataFrame(summary), effect=float(effect),
-                    noise=float(noise))
+    return Surfaces(
+        grid=pd.concat(rows, ignore_index=True), summary=pd.DataFrame(summary), effect=float(effect), noise=float(noise)
+    )

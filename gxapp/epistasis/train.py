@@ -45,6 +45,7 @@ How the batch works
   group key, spec name): a network trained alone (``J = S = 1``) with the same group key and
   spec is the same computation (tests check it; equal up to float rounding).
 """
+
 from __future__ import annotations
 
 import time
@@ -66,7 +67,6 @@ from gxapp.nn.optim import ADAM_BETAS, ADAM_EPS, StackedAdam
 from gxapp.nn.threads import torch_threads as _torch_threads
 from gxapp.params import Integral, Interval, Params, Real
 from gxapp.progress import check_cancel, report
-
 
 
 @dataclass
@@ -94,8 +94,10 @@ class EpiTrainConfig(Params):
         "weight_decay": [Interval(Real, 0, None)],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "gamma": [Interval(Real, 0, None)],
-        **{name: [Interval(Integral, 1, None)]
-           for name in ("batch_size", "max_epochs", "patience", "block_elements", "eval_bytes")},
+        **{
+            name: [Interval(Integral, 1, None)]
+            for name in ("batch_size", "max_epochs", "patience", "block_elements", "eval_bytes")
+        },
         "seed": [Interval(Integral, 0, None)],
         "threads": [None, Interval(Integral, 1, None)],
     }
@@ -123,10 +125,10 @@ class FitResult:
 
     specs: list
     groups: list
-    test_prob: list            # per group: float64 (S, n_test) probabilities of being a case
-    best_epoch: np.ndarray     # (J, S) 1-based epoch whose weights were kept
+    test_prob: list  # per group: float64 (S, n_test) probabilities of being a case
+    best_epoch: np.ndarray  # (J, S) 1-based epoch whose weights were kept
     epochs_run: int
-    val_curve: np.ndarray      # (epochs, J, S) inner-validation focal loss
+    val_curve: np.ndarray  # (epochs, J, S) inner-validation focal loss
     seconds: float
     n_steps: int = 0
     meta: dict = field(default_factory=dict)
@@ -215,7 +217,7 @@ class _Batch:
             m, s = moments.stats(g.train)
             mean.append(m)
             scale.append(s)
-            w1.append(1.0 - float(np.mean(y[g.train])))   # weight of a case: 1 - freq(case)
+            w1.append(1.0 - float(np.mean(y[g.train])))  # weight of a case: 1 - freq(case)
         self.mean = torch.tensor(np.array(mean), dtype=torch.float32)
         self.scale = torch.tensor(np.array(scale), dtype=torch.float32)
         self.w_case = torch.tensor(w1, dtype=torch.float32)
@@ -295,10 +297,9 @@ class _Batch:
         out = [None] * S
         if gmask is not None:
             gl = gl * gmask
-        for (kind, pos, rs, bank), params in zip(self.kinds, params_by_kind):
+        for (kind, pos, _rs, bank), params in zip(self.kinds, params_by_kind):
             gk = gl if len(pos) == S else gl[:, pos]
-            z = head_forward(bank, params, gk.reshape(J * len(pos), b, self.G),
-                             None if hid is None else hid.get(kind))
+            z = head_forward(bank, params, gk.reshape(J * len(pos), b, self.G), None if hid is None else hid.get(kind))
             z = z.view(J, len(pos), b)
             for i, s in enumerate(pos):
                 out[s] = z[:, i]
@@ -321,7 +322,7 @@ class _Batch:
         g = self.kernel.forward(self.X, cells, W_eff.detach(), b_eff.detach(), self.w2.detach(), self.b2.detach())
         gl = g.view(J, b, G, S).permute(0, 3, 1, 2).contiguous().requires_grad_()
         gmask, hid = self.dropout_masks(b, active)
-        z = self.heads(gl, self.params_by_kind(), gmask, hid)          # (J, S, b)
+        z = self.heads(gl, self.params_by_kind(), gmask, hid)  # (J, S, b)
         yb = self.y[rows]
         fl = _focal(z, yb[:, None, :], self.alpha_t(yb)[:, None, :], self.cfg.gamma)
         den = wts.sum(1).clamp(min=1.0)
@@ -345,7 +346,7 @@ class _Batch:
         W_eff, b_eff = self.first_layer()
         out = []
         for s in range(0, n, chunk):
-            rc = rows[:, s:s + chunk]
+            rc = rows[:, s : s + chunk]
             k = rc.shape[1]
             g = self.kernel.forward(self.X, self.cells(rc), W_eff, b_eff, self.w2, self.b2)
             gl = g.view(J, k, G, S).permute(0, 3, 1, 2)
@@ -355,8 +356,9 @@ class _Batch:
 
 def _check_inputs(X, y, groups, specs):
     if not isinstance(X, np.ndarray) or X.ndim != 3:
-        raise InputFormatError(f"X: expected a (samples, genes, classes) numpy array, got {type(X).__name__} "
-                               f"{getattr(X, 'shape', '')}")
+        raise InputFormatError(
+            f"X: expected a (samples, genes, classes) numpy array, got {type(X).__name__} {getattr(X, 'shape', '')}"
+        )
     if not np.isfinite(X).all():
         raise InputFormatError("X: the per-gene features contain NaN or infinite values")
     y = np.asarray(y, np.float64)
@@ -381,8 +383,15 @@ def _check_inputs(X, y, groups, specs):
     return y
 
 
-def fit_networks(X: np.ndarray, y, groups: Sequence[RowGroup], specs: Sequence[NetSpec],
-                 cfg: Optional[EpiTrainConfig] = None, progress=None, cancel=None) -> FitResult:
+def fit_networks(
+    X: np.ndarray,
+    y,
+    groups: Sequence[RowGroup],
+    specs: Sequence[NetSpec],
+    cfg: Optional[EpiTrainConfig] = None,
+    progress=None,
+    cancel=None,
+) -> FitResult:
     """Train every spec on every row group as one batched model; return test probabilities.
 
     X: raw per-gene counts (N, G, C) (standardised per group on the group's training rows
@@ -397,8 +406,10 @@ def fit_networks(X: np.ndarray, y, groups: Sequence[RowGroup], specs: Sequence[N
         if g.fit is None or g.val is None:
             g.fit, g.val = split_inner(y, g.train, cfg.val_fraction, cfg.seed, g.key)
     t0 = time.perf_counter()
-    message = (f"out of memory training {len(groups) * len(specs)} networks on {X.shape[1]} genes: use fewer "
-               "repeats, folds or models at once, or a smaller batch_size")
+    message = (
+        f"out of memory training {len(groups) * len(specs)} networks on {X.shape[1]} genes: use fewer "
+        "repeats, folds or models at once, or a smaller batch_size"
+    )
     with torch_threads(cfg.threads), memory_errors(message):
         return _fit(X, y, groups, list(specs), cfg, progress, cancel, t0)
 
@@ -421,7 +432,7 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
         batches = []
         for g, rng in zip(groups, shuffle):
             perm = g.fit[rng.permutation(g.fit.size)]
-            batches.append([perm[s:s + cfg.batch_size] for s in range(0, perm.size, cfg.batch_size)])
+            batches.append([perm[s : s + cfg.batch_size] for s in range(0, perm.size, cfg.batch_size)])
         n_steps = max(len(b) for b in batches)
         for t in range(n_steps):
             check_cancel(cancel)
@@ -431,11 +442,14 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
             active = has & torch.from_numpy(~stopped)
             net.step(rows, wts, active, opt)
             n_steps_total += 1
-            report(progress, ((epoch - 1) + (t + 1) / n_steps) / cfg.max_epochs,
-                   f"epoch {epoch}/{cfg.max_epochs}: step {t + 1}/{n_steps}, "
-                   f"{int((~stopped).sum())}/{R} networks training")
+            report(
+                progress,
+                ((epoch - 1) + (t + 1) / n_steps) / cfg.max_epochs,
+                f"epoch {epoch}/{cfg.max_epochs}: step {t + 1}/{n_steps}, "
+                f"{int((~stopped).sum())}/{R} networks training",
+            )
         # inner validation
-        z = net.logits(val_idx)                                   # (J, S, n)
+        z = net.logits(val_idx)  # (J, S, n)
         fl = _focal(z, yv[:, None, :], atv[:, None, :], cfg.gamma)
         vl = ((fl * val_w[:, None, :]).sum(2) / val_w.sum(1).clamp(min=1)[:, None]).reshape(R).double().numpy()
         curve.append(vl.reshape(J, S))
@@ -457,10 +471,18 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
     test_idx, _ = _pad([g.test for g in groups])
     zt = net.logits(test_idx)
     prob = torch.sigmoid(zt.double()).numpy()
-    inv = np.argsort(net.order)                                # internal -> given spec order
+    inv = np.argsort(net.order)  # internal -> given spec order
     test_prob = [prob[j][inv][:, : len(g.test)] for j, g in enumerate(groups)]
     be = stop.best_epoch.reshape(J, S)[:, inv]
     cv = np.array(curve).reshape(len(curve), J, S)[:, :, inv] if curve else np.zeros((0, J, S))
     report(progress, 1.0, f"trained {R} networks in {epoch} epochs")
-    return FitResult(specs=list(specs), groups=groups, test_prob=test_prob, best_epoch=be, epochs_run=epoch,
-                     val_curve=cv, seconds=time.perf_counter() - t0, n_steps=n_steps_total)
+    return FitResult(
+        specs=list(specs),
+        groups=groups,
+        test_prob=test_prob,
+        best_epoch=be,
+        epochs_run=epoch,
+        val_curve=cv,
+        seconds=time.perf_counter() - t0,
+        n_steps=n_steps_total,
+    )

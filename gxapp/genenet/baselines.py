@@ -1,5 +1,6 @@
 """Classical baselines on the gene representation of paper A: each gene's top
 SNP (the SNP most associated with the phenotype on the training rows)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Paper A's training settings (:class:`TrainConfig`) and where they run (device,
 threads, activation budget)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,8 +12,16 @@ from gxapp.errors import ParameterError
 from gxapp.nn.threads import resolve_threads as _resolve_threads
 from gxapp.params import Integral, Interval, Params, Real
 
-__all__ = ["DEFAULT_L1", "DEFAULT_THREADS", "CPU_ACTIVATION_BYTES", "GPU_ACTIVATION_BYTES", "TrainConfig",
-           "resolve_device", "resolve_threads", "activation_budget"]
+__all__ = [
+    "DEFAULT_L1",
+    "DEFAULT_THREADS",
+    "CPU_ACTIVATION_BYTES",
+    "GPU_ACTIVATION_BYTES",
+    "TrainConfig",
+    "resolve_device",
+    "resolve_threads",
+    "activation_budget",
+]
 
 # Default L1 strength for targets with variance ~1 (the inverse-normal
 # transformed phenotype of docs/method.md#preprocessing). At 1e-3 the penalty of a freshly initialised
@@ -92,7 +101,7 @@ class TrainConfig(Params):
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> cuda when available, else cpu; a CUDA request without a GPU fails."""
+    """ "auto" -> cuda when available, else cpu; a CUDA request without a GPU fails."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():

@@ -5,6 +5,7 @@ Scores are (M, M) matrices over genes, larger = more likely an interaction
 (i < j) is used, so a symmetric matrix and an upper-triangular one give the same
 result. A NaN score (an undefined test) ranks below every finite score.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,16 @@ import numpy as np
 from gxapp.errors import ParameterError
 
 __all__ = [
-    "INTERACTION_TYPES", "pair_labels", "p_to_score", "upper_pairs", "average_precision", "auroc",
-    "precision_recall_curve_pairs", "roc_curve_pairs", "per_type_ap", "per_type_auroc",
+    "INTERACTION_TYPES",
+    "pair_labels",
+    "p_to_score",
+    "upper_pairs",
+    "average_precision",
+    "auroc",
+    "precision_recall_curve_pairs",
+    "roc_curve_pairs",
+    "per_type_ap",
+    "per_type_auroc",
 ]
 
 INTERACTION_TYPES = ("max", "sqdiff", "product")
@@ -71,9 +80,7 @@ def upper_pairs(scores, labels) -> tuple:
 
 def _both_classes(y, what: str) -> None:
     if y.all() or not y.any():
-        raise ParameterError(
-            f"{what}: needs at least one true and one false pair, got {int(y.sum())} true of {len(y)}"
-        )
+        raise ParameterError(f"{what}: needs at least one true and one false pair, got {int(y.sum())} true of {len(y)}")
 
 
 def average_precision(scores, labels) -> float:
@@ -106,8 +113,13 @@ def precision_recall_curve_pairs(scores, labels) -> dict:
     v, y = upper_pairs(scores, labels)
     _both_classes(y, "precision_recall_curve_pairs")
     prec, rec, thr = precision_recall_curve(y, v)
-    return {"precision": prec, "recall": rec, "thresholds": thr,
-            "ap": float(average_precision_score(y, v)), "prevalence": float(y.mean())}
+    return {
+        "precision": prec,
+        "recall": rec,
+        "thresholds": thr,
+        "ap": float(average_precision_score(y, v)),
+        "prevalence": float(y.mean()),
+    }
 
 
 def roc_curve_pairs(scores, labels) -> dict:
@@ -143,7 +155,7 @@ def _per_type(metric, scores, gene_names, truth) -> dict:
     false = ~every[iu]
     out = {}
     for kind, lab in by_type.items():
-        keep = false | lab[iu]          # drop the true pairs of the other types
+        keep = false | lab[iu]  # drop the true pairs of the other types
         y = lab[iu][keep]
         out[kind] = float(metric(y, v[keep])) if (y.any() and not y.all()) else float("nan")
     return out

@@ -31,6 +31,7 @@ The per-gene biases of the brief's layout (``b1_i (K, h)``, ``w2_i (K, h)``,
 ``b2_i (K,)``) are stacked over genes because their shapes do not depend on
 ``m_i``; ``params["b1"][:, i]`` is ``b1_i``.
 """
+
 from __future__ import annotations
 
 import math
@@ -139,8 +140,11 @@ def init_params(
         raise ParameterError(f"seeds: expected {n_models} seeds (one per model), got {len(seeds)}")
     per_model = [_init_one(sizes, cfg, s) for s in seeds]
     stacked = {
-        key: ([torch.stack([p[key][i] for p in per_model]) for i in range(len(sizes))]
-              if key == "W1" else torch.stack([p[key] for p in per_model]))
+        key: (
+            [torch.stack([p[key][i] for p in per_model]) for i in range(len(sizes))]
+            if key == "W1"
+            else torch.stack([p[key] for p in per_model])
+        )
         for key in per_model[0]
     }
     return map_params(stacked, lambda t: t.to(device=device, dtype=dtype).contiguous())
@@ -180,9 +184,14 @@ def concat_models(parts: Sequence[Params]) -> Params:
     """Stack several parameter dicts along the model dimension (inverse of
     :func:`slice_models`)."""
     first = parts[0]
-    return {k: ([torch.cat([p[k][i] for p in parts]) for i in range(len(first[k]))]
-                if isinstance(first[k], list) else torch.cat([p[k] for p in parts]))
-            for k in first}
+    return {
+        k: (
+            [torch.cat([p[k][i] for p in parts]) for i in range(len(first[k]))]
+            if isinstance(first[k], list)
+            else torch.cat([p[k] for p in parts])
+        )
+        for k in first
+    }
 
 
 def split_columns(x: torch.Tensor, gene_sizes: Sequence[int]) -> list:

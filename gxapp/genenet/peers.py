@@ -28,20 +28,26 @@ The two agree to within a few per cent in p at n in the thousands.
 Pairs whose test is undefined (a monomorphic SNP, ``a·b`` collinear with ``a`` and
 ``b``, two collinear variables) get p = NaN and are not counted as tests.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from scipy import stats
 
 from gxapp.data.cohort import check_gene_blocks
-from gxapp.genenet.baselines import top_snps
 from gxapp.errors import ParameterError
+from gxapp.genenet.baselines import top_snps
 from gxapp.nn.threads import blas_threads
 from gxapp.progress import check_cancel, report
 
 __all__ = [
-    "DISTS", "interaction_ols", "topsnp_interaction_test", "pca_interaction_test",
-    "gene_pcs", "snp_pair_block", "snp_pair_test",
+    "DISTS",
+    "interaction_ols",
+    "topsnp_interaction_test",
+    "pca_interaction_test",
+    "gene_pcs",
+    "snp_pair_block",
+    "snp_pair_test",
 ]
 
 DISTS = ("t", "normal")
@@ -124,7 +130,7 @@ def _interaction_from_sums(n, saa, sbb, sab, saw, sbw, sww, say, sby, swy, syy, 
         # c' Gq^-1 q with q = (0, say, sby)
         proj_wy = (sbb * saw * say - sab * (saw * sby + sbw * say) + saa * sbw * sby) / det
         proj_y = (sbb * say * say - 2.0 * sab * say * sby + saa * sby * sby) / det
-        rww = sww - proj_w                     # |w residualised on [1, a, b]|²
+        rww = sww - proj_w  # |w residualised on [1, a, b]|²
         rwy = swy - proj_wy
         beta = rwy / rww
         rss = (syy - proj_y) - rwy * beta
@@ -133,7 +139,8 @@ def _interaction_from_sums(n, saa, sbb, sab, saw, sbw, sww, say, sby, swy, syy, 
         se = np.sqrt(sigma2 / rww)
         t = beta / se
         valid = (
-            (saa > 0) & (sbb > 0)
+            (saa > 0)
+            & (sbb > 0)
             & (det > _COLLINEAR_TOL * saa * sbb)
             & (rww > _COLLINEAR_TOL * np.maximum(sww - sab * sab / n, 0.0))
             & (rww > 0)
@@ -179,22 +186,23 @@ def _block_stats(A, B, yc, dist, A_parts=None):
         A_parts = _left_parts(A, yc)
     L, saa, say = A_parts
     ma, mb = A.shape[1], B.shape[1]
-    top = np.zeros((3 * ma, mb))          # [A, A², A∘y]' B  -> sab, saw, swy
-    bot = np.zeros((2 * ma, mb))          # [A, A²]' B²      -> sbw, sww
+    top = np.zeros((3 * ma, mb))  # [A, A², A∘y]' B  -> sab, saw, swy
+    bot = np.zeros((2 * ma, mb))  # [A, A²]' B²      -> sbw, sww
     sbb = np.zeros(mb)
     # Accumulated over row chunks so that B² never exists at full length.
     for s in range(0, n, _CHUNK_ROWS):
-        Lc, Bc = L[s:s + _CHUNK_ROWS], B[s:s + _CHUNK_ROWS]
+        Lc, Bc = L[s : s + _CHUNK_ROWS], B[s : s + _CHUNK_ROWS]
         B2c = Bc * Bc
         top += Lc.T @ Bc
-        bot += Lc[:, :2 * ma].T @ B2c
+        bot += Lc[:, : 2 * ma].T @ B2c
         sbb += B2c.sum(axis=0)
-    sab, saw, swy = top[:ma], top[ma:2 * ma], top[2 * ma:]
+    sab, saw, swy = top[:ma], top[ma : 2 * ma], top[2 * ma :]
     sbw, sww = bot[:ma], bot[ma:]
     sby = B.T @ yc
     syy = float(yc @ yc)
-    return _interaction_from_sums(n, saa[:, None], sbb[None, :], sab, saw, sbw, sww,
-                                  say[:, None], sby[None, :], swy, syy, dist)
+    return _interaction_from_sums(
+        n, saa[:, None], sbb[None, :], sab, saw, sbw, sww, say[:, None], sby[None, :], swy, syy, dist
+    )
 
 
 def _left_parts(A, yc):
@@ -288,8 +296,9 @@ def snp_pair_block(X, y, cols_a, cols_b, rows=None, dist: str = "t") -> dict:
     return {"beta": beta, "se": se, "t": t, "p": p}
 
 
-def snp_pair_test(X, y, gene_blocks, rows=None, progress=None, cancel=None, dist: str = "t",
-                  threads: int | None = 1) -> dict:
+def snp_pair_test(
+    X, y, gene_blocks, rows=None, progress=None, cancel=None, dist: str = "t", threads: int | None = 1
+) -> dict:
     """Every cross-gene SNP pair tested with ``y ~ 1 + a + b + a·b`` (PLINK ``--epistasis``).
 
     Returns a dict of (M, M) arrays, symmetric, NaN / 0 / -1 on the diagonal:
@@ -319,7 +328,7 @@ def _snp_pair_test(X, rows, yc, blocks, progress, cancel, dist) -> dict:
     min_p = np.full((m, m), np.nan)
     n_tests = np.zeros((m, m), dtype=np.int64)
     best = np.full((m, m, 2), -1, dtype=np.int64)
-    total = sum(len(blocks[i]) * sum(len(b) for b in blocks[i + 1:]) for i in range(m)) or 1
+    total = sum(len(blocks[i]) * sum(len(b) for b in blocks[i + 1 :]) for i in range(m)) or 1
     done = 0
     report(progress, 0.0, "SNP-pair tests")
     for i in range(m - 1):
@@ -334,7 +343,7 @@ def _snp_pair_test(X, rows, yc, blocks, progress, cancel, dist) -> dict:
             _, _, _, p, _ = _block_stats(A, B, yc, dist, A_parts=parts)
             start = 0
             for j in group:
-                pj = p[:, start:start + len(blocks[j])]
+                pj = p[:, start : start + len(blocks[j])]
                 start += len(blocks[j])
                 _summarise(pj, i, j, blocks, min_p, n_tests, best)
         done += len(blocks[i]) * sum(len(blocks[j]) for j in partners)

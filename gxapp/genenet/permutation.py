@@ -12,6 +12,7 @@ run's split, architecture, λ and budget, and scored with the same estimator on
 the same individuals. Null scores are cached per chunk of permutations with
 their seeds, so raising B later trains only the new permutations.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """Paper A's training inputs, checked and laid out for the engine: every gene's SNPs
 contiguous, fitting and validation rows split, one target column and seed per model,
 and the shared per-epoch batch order."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -130,7 +131,14 @@ def prepare_problem(X, Y, gene_blocks, train_idx, cfg, n_members, targets_of_mod
         return torch.as_tensor(a, dtype=torch.float32).to(device)
 
     return Problem(
-        x_fit=on_device(x_fit), y_fit=on_device(y_fit), x_val=on_device(x_val), y_val=on_device(y_val),
-        gene_sizes=[b.size for b in blocks], gene_blocks=blocks, targets=targets,
-        seeds=member_seeds(targets, cfg.seed), fit_idx=fit_idx, val_idx=val_idx,
+        x_fit=on_device(x_fit),
+        y_fit=on_device(y_fit),
+        x_val=on_device(x_val),
+        y_val=on_device(y_val),
+        gene_sizes=[b.size for b in blocks],
+        gene_blocks=blocks,
+        targets=targets,
+        seeds=member_seeds(targets, cfg.seed),
+        fit_idx=fit_idx,
+        val_idx=val_idx,
     )

@@ -1,5 +1,6 @@
 """Paper A's trained models: :class:`TrainResult` (best weights and training records),
 prediction in row chunks, and its plain-tensor state dict."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -18,7 +19,7 @@ __all__ = ["TrainResult", "predict_rows", "curves"]
 @torch.no_grad()
 def predict_rows(params: Params, x: torch.Tensor, gene_sizes, net: NetConfig, chunk: int) -> torch.Tensor:
     """Predictions ``(K, n)`` of every model, ``chunk`` rows at a time."""
-    outs = [forward(params, split_columns(x[s:s + chunk], gene_sizes), net)[0] for s in range(0, x.shape[0], chunk)]
+    outs = [forward(params, split_columns(x[s : s + chunk], gene_sizes), net)[0] for s in range(0, x.shape[0], chunk)]
     return torch.cat(outs, dim=1)
 
 
@@ -92,12 +93,25 @@ class TrainResult:
     def from_state_dict(cls, sd: dict) -> "TrainResult":
         if not isinstance(sd, dict) or sd.get("format") != "gxapp.train/1":
             raise InputFormatError("state_dict: not a gxapp training result (format 'gxapp.train/1')")
-        arrays = ("targets_of_model", "best_epoch", "epochs_run", "best_val", "train_loss", "val_loss",
-                  "train_idx", "val_idx")
+        arrays = (
+            "targets_of_model",
+            "best_epoch",
+            "epochs_run",
+            "best_val",
+            "train_loss",
+            "val_loss",
+            "train_idx",
+            "val_idx",
+        )
         return cls(
-            params=sd["params"], net=NetConfig(**sd["net"]), cfg=TrainConfig(**sd["cfg"]),
-            gene_blocks=[b.numpy() for b in sd["gene_blocks"]], seeds=sd["seeds"].tolist(),
-            seconds=sd["seconds"], device=sd["device"], threads=sd["threads"],
+            params=sd["params"],
+            net=NetConfig(**sd["net"]),
+            cfg=TrainConfig(**sd["cfg"]),
+            gene_blocks=[b.numpy() for b in sd["gene_blocks"]],
+            seeds=sd["seeds"].tolist(),
+            seconds=sd["seconds"],
+            device=sd["device"],
+            threads=sd["threads"],
             **{k: sd[k].numpy() for k in arrays},
         )
 

@@ -7,6 +7,7 @@ surface is ``h − h_i − h_j`` over a grid of the two representations.
 Individuals are shown as points, grouped low / medium / high by their
 predicted interaction value (tertiles).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,9 +65,19 @@ def _fit(model: nn.Module, z: torch.Tensor, y: torch.Tensor, steps: int, lr: flo
     return model
 
 
-def interaction_surface(result: TrainResult, X: np.ndarray, y: np.ndarray, train_idx, pair, gene_names,
-                        grid: int = 40, steps: int = 400, width: int = 32, max_points: int = 1500,
-                        seed: int = 0) -> Surface:
+def interaction_surface(
+    result: TrainResult,
+    X: np.ndarray,
+    y: np.ndarray,
+    train_idx,
+    pair,
+    gene_names,
+    grid: int = 40,
+    steps: int = 400,
+    width: int = 32,
+    max_points: int = 1500,
+    seed: int = 0,
+) -> Surface:
     """Fit ``h``, ``h_i + h_j`` and return the surface ``h − h_i − h_j`` for ``pair`` (gene indices)."""
     i, j = int(pair[0]), int(pair[1])
     M = len(result.gene_blocks)
@@ -98,9 +109,12 @@ def interaction_surface(result: TrainResult, X: np.ndarray, y: np.ndarray, train
     group = np.where(inter_all[show] < cuts[0], "low", np.where(inter_all[show] < cuts[1], "medium", "high"))
     names = list(gene_names)
     return Surface(
-        gene_a=names[i], gene_b=names[j],
+        gene_a=names[i],
+        gene_b=names[j],
         grid=pd.DataFrame({"g_a": ga.ravel(), "g_b": gb.ravel(), "interaction": surf}),
-        points=pd.DataFrame({"g_a": nodes[show, 0], "g_b": nodes[show, 1], "interaction": inter_all[show],
-                             "group": group}),
-        r2_joint=1 - resid_j / var_y, r2_additive=1 - resid_a / var_y,
+        points=pd.DataFrame(
+            {"g_a": nodes[show, 0], "g_b": nodes[show, 1], "interaction": inter_all[show], "group": group}
+        ),
+        r2_joint=1 - resid_j / var_y,
+        r2_additive=1 - resid_a / var_y,
     )

@@ -17,6 +17,7 @@ names are re-exported here. ``tests/reference/train.py`` trains the same models 
 a time with ``nn.Linear`` modules and ``torch.optim.Adam``; tests use it to prove that
 the batched engine computes the same thing.
 """
+
 from __future__ import annotations
 
 import time
@@ -93,7 +94,7 @@ def _train_step(params, opt, xb, yb, gene_sizes, net, l1, chunk) -> torch.Tensor
     n = xb.shape[0]
     sq = torch.zeros(yb.shape[0], device=xb.device)
     for c, start in enumerate(range(0, n, chunk)):
-        xc, yc = xb[start:start + chunk], yb[:, start:start + chunk]
+        xc, yc = xb[start : start + chunk], yb[:, start : start + chunk]
         out, _ = forward(params, split_columns(xc, gene_sizes), net)
         sq_c = (out - yc).square().sum(1)
         loss = sq_c.sum() / n
@@ -162,12 +163,22 @@ def train_ensemble(
     with torch_threads(threads), _memory_errors(K, min(cfg.batch_size, prob.x_fit.shape[0]), device):
         best, train_rows, val_rows = _run(prob, net, cfg, device, progress, cancel)
     return TrainResult(
-        params=map_params(best.best_params, lambda t: t.detach().cpu()), net=net, cfg=cfg,
-        gene_blocks=prob.gene_blocks, targets_of_model=prob.targets, seeds=prob.seeds,
-        best_epoch=best.stop.best_epoch, epochs_run=best.stop.epochs_run, best_val=best.stop.best_val,
-        train_loss=curves(train_rows, K), val_loss=curves(val_rows, K),
-        train_idx=prob.fit_idx, val_idx=prob.val_idx, seconds=time.perf_counter() - t0,
-        device=str(device), threads=threads,
+        params=map_params(best.best_params, lambda t: t.detach().cpu()),
+        net=net,
+        cfg=cfg,
+        gene_blocks=prob.gene_blocks,
+        targets_of_model=prob.targets,
+        seeds=prob.seeds,
+        best_epoch=best.stop.best_epoch,
+        epochs_run=best.stop.epochs_run,
+        best_val=best.stop.best_val,
+        train_loss=curves(train_rows, K),
+        val_loss=curves(val_rows, K),
+        train_idx=prob.fit_idx,
+        val_idx=prob.val_idx,
+        seconds=time.perf_counter() - t0,
+        device=str(device),
+        threads=threads,
     )
 
 
@@ -189,16 +200,20 @@ def _run(prob: Problem, net: NetConfig, cfg: TrainConfig, device, progress, canc
             check_cancel(cancel)
             rows = rows.to(device)
             yb = prob.y_fit.index_select(1, rows).index_select(0, targets)
-            batch_mse = _train_step(params, opt, prob.x_fit.index_select(0, rows), yb, prob.gene_sizes, net,
-                                    cfg.l1, chunk)
+            batch_mse = _train_step(
+                params, opt, prob.x_fit.index_select(0, rows), yb, prob.gene_sizes, net, cfg.l1, chunk
+            )
             mse_sum += batch_mse * rows.numel()
         val = _val_mse(params, prob, targets, net, chunk).cpu().numpy().astype(np.float64)
         train_rows.append((active, (mse_sum / n_fit).cpu().numpy()))
         val_rows.append((active, val))
         go_on = best.update(epoch, active, params, val)
-        report(progress, epoch / cfg.max_epochs,
-               f"epoch {epoch}/{cfg.max_epochs}: {int(go_on.sum())} of {K} models training, "
-               f"best val MSE {np.min(best.stop.best_val):.4g}")
+        report(
+            progress,
+            epoch / cfg.max_epochs,
+            f"epoch {epoch}/{cfg.max_epochs}: {int(go_on.sum())} of {K} models training, "
+            f"best val MSE {np.min(best.stop.best_val):.4g}",
+        )
         if not go_on.any():
             break
         if not go_on.all():

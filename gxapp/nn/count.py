@@ -1,6 +1,7 @@
 """Counting trainable parameters: every architecture states the shapes of ONE model's
 trained parameters (``param_shapes``) and :func:`count_params` counts them; no counting
 formula is written anywhere else."""
+
 from __future__ import annotations
 
 import math

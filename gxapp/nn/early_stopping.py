@@ -4,6 +4,7 @@ Both papers' engines train many models at once and stop each on its own validati
 :class:`EarlyStopping` keeps the numbers; copying each improved model's weights stays with
 the engine, because the two lay their weights out differently (paper A drops stopped
 models from its tensors, paper B keeps them and masks)."""
+
 from __future__ import annotations
 
 import numpy as np

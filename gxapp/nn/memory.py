@@ -1,4 +1,5 @@
 """Out-of-memory during training: one typed error, one place that recognises it."""
+
 from __future__ import annotations
 
 import contextlib

@@ -18,6 +18,7 @@ Two ways to step, with the two op orders the papers' engines were validated with
 
 Weight decay is coupled L2 (``torch.optim.Adam(weight_decay=...)``).
 """
+
 from __future__ import annotations
 
 import math
@@ -38,9 +39,16 @@ class StackedAdam:
     ``i`` in every tensor). ``step(tensors=...)`` steps new tensor objects of the same
     layout (paper A rebuilds its leaves after dropping models)."""
 
-    def __init__(self, tensors: Sequence[torch.Tensor], lr: float, betas=ADAM_BETAS, eps: float = ADAM_EPS,
-                 weight_decay: float = 0.0, owners: Optional[Sequence[torch.Tensor]] = None,
-                 n_models: Optional[int] = None):
+    def __init__(
+        self,
+        tensors: Sequence[torch.Tensor],
+        lr: float,
+        betas=ADAM_BETAS,
+        eps: float = ADAM_EPS,
+        weight_decay: float = 0.0,
+        owners: Optional[Sequence[torch.Tensor]] = None,
+        n_models: Optional[int] = None,
+    ):
         self.tensors = list(tensors)
         self.lr, self.betas, self.eps, self.wd = lr, betas, eps, weight_decay
         self.owners = None if owners is None else list(owners)
@@ -60,8 +68,12 @@ class StackedAdam:
         return p.grad if not self.wd else p.grad.add(p, alpha=self.wd)
 
     @torch.no_grad()
-    def step(self, active: Optional[torch.Tensor] = None, tensors: Optional[Sequence[torch.Tensor]] = None,
-             zero_grad: bool = False) -> None:
+    def step(
+        self,
+        active: Optional[torch.Tensor] = None,
+        tensors: Optional[Sequence[torch.Tensor]] = None,
+        zero_grad: bool = False,
+    ) -> None:
         """One Adam step of the ``active`` models (bool ``(n_models,)``; None: all, which
         needs every model at the same step count). ``zero_grad``: set ``.grad`` to None."""
         if tensors is not None:
@@ -106,8 +118,8 @@ class StackedAdam:
             g = self._grad(p)
             m_new = torch.where(act, m.lerp(g, 1 - b1), m)
             v_new = torch.where(act, v * b2 + (1 - b2) * g * g, v)
-            bc1 = (1 - b1 ** t).float().view(shape)
-            bc2s = torch.sqrt(1 - b2 ** t).float().view(shape)
+            bc1 = (1 - b1**t).float().view(shape)
+            bc2s = torch.sqrt(1 - b2**t).float().view(shape)
             upd = m_new / (v_new.sqrt() / bc2s + self.eps) * (self.lr / bc1)
             p.copy_(torch.where(act, p - upd, p))
             m.copy_(m_new)

@@ -6,6 +6,7 @@ lock and keeps a record of the blocks that are open: when a block ends, the coun
 back to what the innermost still-open block asked for, or, when none is left, to the
 count before the first one (nested blocks in one thread restore exactly as a stack).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,8 +21,8 @@ from gxapp.params import check_int
 __all__ = ["resolve_threads", "torch_threads", "available_cores", "blas_threads"]
 
 _LOCK = threading.Lock()
-_OPEN: list = []          # [(token, n)] of the blocks inside torch_threads, oldest first
-_BEFORE: list = [None]    # the count before the outermost open block
+_OPEN: list = []  # [(token, n)] of the blocks inside torch_threads, oldest first
+_BEFORE: list = [None]  # the count before the outermost open block
 
 
 def available_cores() -> int:

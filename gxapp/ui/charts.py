@@ -1,6 +1,7 @@
 """Altair chart builders: pure functions from data to a chart (testable
 without a browser). Large inputs are binned in numpy first so the browser
 receives a few hundred rows, not N."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -33,7 +34,11 @@ def histogram(values, title: str, x_title: str, bins=40, range_=None, color="#4c
             x=alt.X("lo:Q", bin="binned", title=x_title),
             x2="hi:Q",
             y=alt.Y("count:Q", title="count"),
-            tooltip=[alt.Tooltip("lo:Q", format=".3g", title="from"), alt.Tooltip("hi:Q", format=".3g", title="to"), "count:Q"],
+            tooltip=[
+                alt.Tooltip("lo:Q", format=".3g", title="from"),
+                alt.Tooltip("hi:Q", format=".3g", title="to"),
+                "count:Q",
+            ],
         )
         .properties(width=WIDTH, height=220)
     )
@@ -73,8 +78,11 @@ def snps_per_gene_chart(counts: pd.Series, highlight: Optional[set] = None) -> a
         tooltip=["gene:N", "snps:Q"],
     )
     if highlight:
-        enc["color"] = alt.Color("planted:N", title=None, scale=alt.Scale(domain=["in a planted pair", "other"],
-                                                                          range=["#f58518", "#4c78a8"]))
+        enc["color"] = alt.Color(
+            "planted:N",
+            title=None,
+            scale=alt.Scale(domain=["in a planted pair", "other"], range=["#f58518", "#4c78a8"]),
+        )
     return alt.Chart(df, title="SNPs per gene").mark_bar().encode(**enc).properties(width=WIDTH, height=240)
 
 
@@ -116,9 +124,13 @@ def class_heatmap(mean_counts: np.ndarray, genes, classes) -> alt.Chart:
     """Mean variant count per gene (rows) and functional class (columns): the
     gene-centric encoding of paper B, averaged over samples."""
     g, c = np.meshgrid(np.arange(len(genes)), np.arange(len(classes)), indexing="ij")
-    df = pd.DataFrame({"gene": np.asarray(genes, dtype=object)[g.ravel()],
-                       "class": np.asarray(classes, dtype=object)[c.ravel()],
-                       "mean count": mean_counts.ravel()})
+    df = pd.DataFrame(
+        {
+            "gene": np.asarray(genes, dtype=object)[g.ravel()],
+            "class": np.asarray(classes, dtype=object)[c.ravel()],
+            "mean count": mean_counts.ravel(),
+        }
+    )
     return (
         alt.Chart(df, title="Gene-centric features: mean count per gene and class")
         .mark_rect()
@@ -143,11 +155,15 @@ def loss_curves(train_loss: np.ndarray, val_loss: np.ndarray, title: str = "Trai
         df = pd.DataFrame({"epoch": e.ravel(), "member": k.ravel(), "mse": arr.ravel(), "split": name})
         frames.append(df[np.isfinite(df["mse"])])
     df = pd.concat(frames, ignore_index=True)
-    base = alt.Chart(df).encode(x=alt.X("epoch:Q", title="epoch"),
-                                color=alt.Color("split:N", title=None, scale=alt.Scale(range=["#4c78a8", "#f58518"])))
+    base = alt.Chart(df).encode(
+        x=alt.X("epoch:Q", title="epoch"),
+        color=alt.Color("split:N", title=None, scale=alt.Scale(range=["#4c78a8", "#f58518"])),
+    )
     members = base.mark_line(opacity=0.25, strokeWidth=1).encode(
-        y=alt.Y("mse:Q", title="MSE", scale=alt.Scale(zero=False)), detail="member:N",
-        tooltip=["split:N", "member:Q", "epoch:Q", alt.Tooltip("mse:Q", format=".4f")])
+        y=alt.Y("mse:Q", title="MSE", scale=alt.Scale(zero=False)),
+        detail="member:N",
+        tooltip=["split:N", "member:Q", "epoch:Q", alt.Tooltip("mse:Q", format=".4f")],
+    )
     mean = base.mark_line(strokeWidth=3).encode(y=alt.Y("mean(mse):Q"))
     return alt.layer(members, mean, title=title).properties(width=WIDTH, height=280)
 
@@ -155,17 +171,31 @@ def loss_curves(train_loss: np.ndarray, val_loss: np.ndarray, title: str = "Trai
 def r2_chart(metrics: dict) -> alt.Chart:
     """Test R² of the interaction ensemble, its members, the main-effect network
     and an additive OLS on each gene's top SNP."""
-    rows = [("interaction ensemble", metrics["r2_ensemble"]), ("main-effect network", metrics["r2_main"]),
-            ("top-SNP OLS (additive)", metrics["r2_topsnp_ols"])]
+    rows = [
+        ("interaction ensemble", metrics["r2_ensemble"]),
+        ("main-effect network", metrics["r2_main"]),
+        ("top-SNP OLS (additive)", metrics["r2_topsnp_ols"]),
+    ]
     df = pd.DataFrame(rows, columns=["model", "R²"])
     members = pd.DataFrame({"model": "interaction ensemble", "R²": metrics.get("r2_members", [])})
     order = [r[0] for r in rows]
-    bars = alt.Chart(df).mark_bar().encode(
-        y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)), x=alt.X("R²:Q", title="test R²"),
-        color=alt.Color("model:N", legend=None, sort=order),
-        tooltip=["model:N", alt.Tooltip("R²:Q", format=".4f")])
-    dots = alt.Chart(members).mark_tick(color="black", thickness=1, size=18).encode(
-        y=alt.Y("model:N", sort=order), x="R²:Q", tooltip=[alt.Tooltip("R²:Q", format=".4f", title="member R²")])
+    bars = (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)),
+            x=alt.X("R²:Q", title="test R²"),
+            color=alt.Color("model:N", legend=None, sort=order),
+            tooltip=["model:N", alt.Tooltip("R²:Q", format=".4f")],
+        )
+    )
+    dots = (
+        alt.Chart(members)
+        .mark_tick(color="black", thickness=1, size=18)
+        .encode(
+            y=alt.Y("model:N", sort=order), x="R²:Q", tooltip=[alt.Tooltip("R²:Q", format=".4f", title="member R²")]
+        )
+    )
     return alt.layer(bars, dots, title="Test R² (ticks: individual members)").properties(width=WIDTH, height=150)
 
 
@@ -177,19 +207,29 @@ def score_heatmap(scores: np.ndarray, names, true_pairs=(), title="Interaction s
     i, j = np.meshgrid(np.arange(M), np.arange(M), indexing="ij")
     off = i.ravel() != j.ravel()
     true = {tuple(sorted(p)) for p in true_pairs}
-    df = pd.DataFrame({"gene_a": np.asarray(names, dtype=object)[i.ravel()[off]],
-                       "gene_b": np.asarray(names, dtype=object)[j.ravel()[off]],
-                       "score": scores[i.ravel()[off], j.ravel()[off]]})
+    df = pd.DataFrame(
+        {
+            "gene_a": np.asarray(names, dtype=object)[i.ravel()[off]],
+            "gene_b": np.asarray(names, dtype=object)[j.ravel()[off]],
+            "score": scores[i.ravel()[off], j.ravel()[off]],
+        }
+    )
     df["planted"] = [tuple(sorted((a, b))) in true for a, b in zip(df["gene_a"], df["gene_b"])]
     axis = alt.Axis(labels=M <= 60, ticks=M <= 60)
-    base = alt.Chart(df).encode(x=alt.X("gene_a:N", sort=names, title=None, axis=axis),
-                                y=alt.Y("gene_b:N", sort=names, title=None, axis=axis))
-    rect = base.mark_rect().encode(color=alt.Color("score:Q", scale=alt.Scale(scheme="viridis"), title="score"),
-                                   tooltip=["gene_a:N", "gene_b:N", alt.Tooltip("score:Q", format=".4g"), "planted:N"])
+    base = alt.Chart(df).encode(
+        x=alt.X("gene_a:N", sort=names, title=None, axis=axis), y=alt.Y("gene_b:N", sort=names, title=None, axis=axis)
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color("score:Q", scale=alt.Scale(scheme="viridis"), title="score"),
+        tooltip=["gene_a:N", "gene_b:N", alt.Tooltip("score:Q", format=".4g"), "planted:N"],
+    )
     layers = [rect]
     if true:
-        layers.append(base.transform_filter(alt.datum.planted).mark_point(shape="square", color="red", size=120,
-                                                                         filled=False, strokeWidth=2))
+        layers.append(
+            base.transform_filter(alt.datum.planted).mark_point(
+                shape="square", color="red", size=120, filled=False, strokeWidth=2
+            )
+        )
     side = max(320, min(34 * M, 720))
     return alt.layer(*layers, title=title).properties(width=side, height=side)
 
@@ -206,11 +246,20 @@ def qq_plot(observed: np.ndarray, null: np.ndarray) -> alt.Chart:
     probs = (np.arange(1, len(obs) + 1) - 0.5) / len(obs)
     df = pd.DataFrame({"null quantile": np.quantile(nul, probs), "observed": obs})
     hi = float(max(df.max().max(), 1e-12))
-    line = alt.Chart(pd.DataFrame({"x": [0, hi], "y": [0, hi]})).mark_line(color="grey", strokeDash=[4, 4]).encode(
-        x="x:Q", y="y:Q")
-    pts = alt.Chart(df).mark_circle(size=40, color="#4c78a8").encode(
-        x=alt.X("null quantile:Q", title="permutation null quantile"), y=alt.Y("observed:Q", title="observed score"),
-        tooltip=[alt.Tooltip("null quantile:Q", format=".4g"), alt.Tooltip("observed:Q", format=".4g")])
+    line = (
+        alt.Chart(pd.DataFrame({"x": [0, hi], "y": [0, hi]}))
+        .mark_line(color="grey", strokeDash=[4, 4])
+        .encode(x="x:Q", y="y:Q")
+    )
+    pts = (
+        alt.Chart(df)
+        .mark_circle(size=40, color="#4c78a8")
+        .encode(
+            x=alt.X("null quantile:Q", title="permutation null quantile"),
+            y=alt.Y("observed:Q", title="observed score"),
+            tooltip=[alt.Tooltip("null quantile:Q", format=".4g"), alt.Tooltip("observed:Q", format=".4g")],
+        )
+    )
     return alt.layer(line, pts, title="Q-Q plot: observed vs permuted scores").properties(width=WIDTH, height=300)
 
 
@@ -223,19 +272,28 @@ def score_histograms(observed: np.ndarray, null: np.ndarray, bins: int = 30) -> 
         c, _ = np.histogram(v, bins=edges, density=True)
         frames.append(pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "density": c, "scores": name}))
     df = pd.concat(frames)
-    return (alt.Chart(df, title="Observed vs permuted scores").mark_bar(opacity=0.55)
-            .encode(x=alt.X("lo:Q", bin="binned", title="score"), x2="hi:Q",
-                    y=alt.Y("density:Q", stack=None),
-                    color=alt.Color("scores:N", title=None, scale=alt.Scale(range=["#f58518", "#4c78a8"])),
-                    tooltip=["scores:N", alt.Tooltip("density:Q", format=".3g")])
-            .properties(width=WIDTH, height=260))
+    return (
+        alt.Chart(df, title="Observed vs permuted scores")
+        .mark_bar(opacity=0.55)
+        .encode(
+            x=alt.X("lo:Q", bin="binned", title="score"),
+            x2="hi:Q",
+            y=alt.Y("density:Q", stack=None),
+            color=alt.Color("scores:N", title=None, scale=alt.Scale(range=["#f58518", "#4c78a8"])),
+            tooltip=["scores:N", alt.Tooltip("density:Q", format=".3g")],
+        )
+        .properties(width=WIDTH, height=260)
+    )
 
 
 def null_distribution(null_scores: np.ndarray, observed: float, title: str) -> alt.Chart:
     """A pair's (or the max-T) null distribution with the observed score marked (paper A Fig. 2b)."""
     hist = histogram(null_scores, title, "score", bins=25, color="#9ecae9")
-    rule = alt.Chart(pd.DataFrame({"observed": [float(observed)]})).mark_rule(color="red", strokeWidth=2).encode(
-        x="observed:Q", tooltip=[alt.Tooltip("observed:Q", format=".4g")])
+    rule = (
+        alt.Chart(pd.DataFrame({"observed": [float(observed)]}))
+        .mark_rule(color="red", strokeWidth=2)
+        .encode(x="observed:Q", tooltip=[alt.Tooltip("observed:Q", format=".4g")])
+    )
     return alt.layer(hist, rule)
 
 
@@ -245,31 +303,59 @@ def surface_chart(grid: pd.DataFrame, points: pd.DataFrame, gene_a: str, gene_b:
     step_b = float(np.diff(np.unique(grid["g_b"]))[0]) if grid["g_b"].nunique() > 1 else 1.0
     g = grid.assign(a2=grid["g_a"] + step_a, b2=grid["g_b"] + step_b)
     lim = float(np.abs(grid["interaction"]).max()) or 1.0
-    rect = alt.Chart(g).mark_rect(opacity=0.9).encode(
-        x=alt.X("g_a:Q", title=f"{gene_a} representation", scale=alt.Scale(zero=False, nice=False)), x2="a2:Q",
-        y=alt.Y("g_b:Q", title=f"{gene_b} representation", scale=alt.Scale(zero=False, nice=False)), y2="b2:Q",
-        color=alt.Color("interaction:Q", scale=alt.Scale(scheme="blueorange", domain=[-lim, lim]),
-                        title="interaction"))
-    pts = alt.Chart(points).mark_circle(size=14, opacity=0.6, stroke="black", strokeWidth=0.3).encode(
-        x="g_a:Q", y="g_b:Q",
-        fill=alt.Fill("group:N", title="individuals", sort=["low", "medium", "high"],
-                      scale=alt.Scale(domain=["low", "medium", "high"], range=["#3b4cc0", "#b07aa1", "#f1c40f"])),
-        tooltip=[alt.Tooltip("interaction:Q", format=".3f"), "group:N"])
-    return alt.layer(rect, pts, title=f"Interaction surface {gene_a} × {gene_b}").resolve_scale(
-        color="independent").properties(width=WIDTH, height=380)
+    rect = (
+        alt.Chart(g)
+        .mark_rect(opacity=0.9)
+        .encode(
+            x=alt.X("g_a:Q", title=f"{gene_a} representation", scale=alt.Scale(zero=False, nice=False)),
+            x2="a2:Q",
+            y=alt.Y("g_b:Q", title=f"{gene_b} representation", scale=alt.Scale(zero=False, nice=False)),
+            y2="b2:Q",
+            color=alt.Color(
+                "interaction:Q", scale=alt.Scale(scheme="blueorange", domain=[-lim, lim]), title="interaction"
+            ),
+        )
+    )
+    pts = (
+        alt.Chart(points)
+        .mark_circle(size=14, opacity=0.6, stroke="black", strokeWidth=0.3)
+        .encode(
+            x="g_a:Q",
+            y="g_b:Q",
+            fill=alt.Fill(
+                "group:N",
+                title="individuals",
+                sort=["low", "medium", "high"],
+                scale=alt.Scale(domain=["low", "medium", "high"], range=["#3b4cc0", "#b07aa1", "#f1c40f"]),
+            ),
+            tooltip=[alt.Tooltip("interaction:Q", format=".3f"), "group:N"],
+        )
+    )
+    return (
+        alt.layer(rect, pts, title=f"Interaction surface {gene_a} × {gene_b}")
+        .resolve_scale(color="independent")
+        .properties(width=WIDTH, height=380)
+    )
 
 
 def pr_curves(curves: dict) -> alt.Chart:
     """Precision-recall curves of several methods against the planted pairs."""
-    frames = [pd.DataFrame({"recall": c["recall"], "precision": c["precision"],
-                            "method": f"{name} (AP {c['ap']:.2f})"}) for name, c in curves.items()]
+    frames = [
+        pd.DataFrame({"recall": c["recall"], "precision": c["precision"], "method": f"{name} (AP {c['ap']:.2f})"})
+        for name, c in curves.items()
+    ]
     df = pd.concat(frames, ignore_index=True)
-    return (alt.Chart(df, title="Precision-recall against the planted pairs")
-            .mark_line(interpolate="step-after", point=True)
-            .encode(x=alt.X("recall:Q", scale=alt.Scale(domain=[0, 1])),
-                    y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])), color=alt.Color("method:N", title=None),
-                    tooltip=["method:N", alt.Tooltip("recall:Q", format=".2f"), alt.Tooltip("precision:Q", format=".2f")])
-            .properties(width=WIDTH, height=300))
+    return (
+        alt.Chart(df, title="Precision-recall against the planted pairs")
+        .mark_line(interpolate="step-after", point=True)
+        .encode(
+            x=alt.X("recall:Q", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("method:N", title=None),
+            tooltip=["method:N", alt.Tooltip("recall:Q", format=".2f"), alt.Tooltip("precision:Q", format=".2f")],
+        )
+        .properties(width=WIDTH, height=300)
+    )
 
 
 # ---- export --------------------------------------------------------------------------------
@@ -299,11 +385,20 @@ def auc_boxplot(aucs_by_model: dict) -> alt.Chart:
     """Cross-validated ROC AUC per model (one point per fold × repeat)."""
     df = pd.DataFrame([{"model": m, "AUC": a} for m, v in aucs_by_model.items() for a in v])
     order = list(aucs_by_model)
-    box = alt.Chart(df).mark_boxplot(extent="min-max", size=28).encode(
-        x=alt.X("model:N", sort=order, title=None), y=alt.Y("AUC:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
-        color=alt.Color("model:N", legend=None, sort=order))
-    pts = alt.Chart(df).mark_circle(size=18, color="black", opacity=0.5).encode(
-        x=alt.X("model:N", sort=order), y="AUC:Q", tooltip=["model:N", alt.Tooltip("AUC:Q", format=".3f")])
+    box = (
+        alt.Chart(df)
+        .mark_boxplot(extent="min-max", size=28)
+        .encode(
+            x=alt.X("model:N", sort=order, title=None),
+            y=alt.Y("AUC:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
+            color=alt.Color("model:N", legend=None, sort=order),
+        )
+    )
+    pts = (
+        alt.Chart(df)
+        .mark_circle(size=18, color="black", opacity=0.5)
+        .encode(x=alt.X("model:N", sort=order), y="AUC:Q", tooltip=["model:N", alt.Tooltip("AUC:Q", format=".3f")])
+    )
     return alt.layer(box, pts, title="Cross-validated ROC AUC").properties(width=WIDTH, height=300)
 
 
@@ -313,25 +408,42 @@ def ttest_matrix(tests: list, models: list) -> alt.Chart:
     for t in tests:
         p = t["p"] if isinstance(t["p"], (int, float)) else float("nan")
         rows.append({"row": t["model_a"], "col": t["model_b"], "p": p, "t": t["t"]})
-        rows.append({"row": t["model_b"], "col": t["model_a"], "p": p, "t": -t["t"] if isinstance(t["t"], (int, float)) else t["t"]})
+        rows.append(
+            {
+                "row": t["model_b"],
+                "col": t["model_a"],
+                "p": p,
+                "t": -t["t"] if isinstance(t["t"], (int, float)) else t["t"],
+            }
+        )
     df = pd.DataFrame(rows)
     df["label"] = df["p"].map(lambda v: f"{v:.3f}" if np.isfinite(v) else "")
     base = alt.Chart(df).encode(x=alt.X("col:N", sort=models, title=None), y=alt.Y("row:N", sort=models, title=None))
-    rect = base.mark_rect().encode(color=alt.Color("p:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 0.2],
-                                                                          clamp=True, reverse=False), title="p"),
-                                   tooltip=["row:N", "col:N", alt.Tooltip("t:Q", format=".2f"), alt.Tooltip("p:Q", format=".3g")])
+    rect = base.mark_rect().encode(
+        color=alt.Color(
+            "p:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 0.2], clamp=True, reverse=False), title="p"
+        ),
+        tooltip=["row:N", "col:N", alt.Tooltip("t:Q", format=".2f"), alt.Tooltip("p:Q", format=".3g")],
+    )
     text = base.mark_text(fontSize=11).encode(text="label:N")
     return alt.layer(rect, text, title="Corrected t-test p (row vs column)").properties(
-        width=WIDTH, height=max(160, 40 * len(models)))
+        width=WIDTH, height=max(160, 40 * len(models))
+    )
 
 
 def learning_curve_chart(table: pd.DataFrame) -> alt.Chart:
     """AUC mean ± sd per model against the number of samples (paper B Fig. 2)."""
     df = table.assign(lo=table["auc_mean"] - table["auc_sd"], hi=table["auc_mean"] + table["auc_sd"])
     base = alt.Chart(df).encode(x=alt.X("n_samples:Q", title="samples"), color=alt.Color("model:N", title=None))
-    line = base.mark_line(point=True).encode(y=alt.Y("auc_mean:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
-                                             tooltip=["model:N", "n_samples:Q", alt.Tooltip("auc_mean:Q", format=".3f"),
-                                                      alt.Tooltip("auc_sd:Q", format=".3f")])
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("auc_mean:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
+        tooltip=[
+            "model:N",
+            "n_samples:Q",
+            alt.Tooltip("auc_mean:Q", format=".3f"),
+            alt.Tooltip("auc_sd:Q", format=".3f"),
+        ],
+    )
     band = base.mark_errorbar().encode(y="lo:Q", y2="hi:Q")
     return alt.layer(band, line, title="Learning curves").properties(width=WIDTH, height=300)
 
@@ -342,13 +454,22 @@ def sweep_chart(table: pd.DataFrame) -> alt.Chart:
     df["wiring"] = df.get("wiring", df["model"]).fillna(df["model"])
     df["degree"] = df.get("degree", 1.0)
     df = df.assign(lo=df["auc_mean"] - df["auc_sd"], hi=df["auc_mean"] + df["auc_sd"])
-    base = alt.Chart(df).encode(x=alt.X("degree:Q", title="fraction of genes connected", scale=alt.Scale(domain=[0, 1.05])),
-                                color=alt.Color("wiring:N", title=None))
-    line = base.mark_line(point=True).encode(y=alt.Y("auc_mean:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
-                                             tooltip=["model:N", alt.Tooltip("auc_mean:Q", format=".3f"),
-                                                      alt.Tooltip("auc_sd:Q", format=".3f"), "n_params:Q"])
-    return alt.layer(base.mark_errorbar().encode(y="lo:Q", y2="hi:Q"), line,
-                     title="Sparsity sweep").properties(width=WIDTH, height=300)
+    base = alt.Chart(df).encode(
+        x=alt.X("degree:Q", title="fraction of genes connected", scale=alt.Scale(domain=[0, 1.05])),
+        color=alt.Color("wiring:N", title=None),
+    )
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("auc_mean:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
+        tooltip=[
+            "model:N",
+            alt.Tooltip("auc_mean:Q", format=".3f"),
+            alt.Tooltip("auc_sd:Q", format=".3f"),
+            "n_params:Q",
+        ],
+    )
+    return alt.layer(base.mark_errorbar().encode(y="lo:Q", y2="hi:Q"), line, title="Sparsity sweep").properties(
+        width=WIDTH, height=300
+    )
 
 
 def decision_surfaces_chart(grid: pd.DataFrame) -> alt.Chart:
@@ -357,9 +478,16 @@ def decision_surfaces_chart(grid: pd.DataFrame) -> alt.Chart:
     step = float(np.diff(np.unique(g["x"]))[0]) if g["x"].nunique() > 1 else 1.0
     g = g.assign(x2=g["x"] + step, y2=g["y"] + step)
     heads = list(dict.fromkeys(g["head"]))
-    return (alt.Chart(g).mark_rect().encode(
-        x=alt.X("x:Q", title="gene A", scale=alt.Scale(nice=False)), x2="x2:Q",
-        y=alt.Y("y:Q", title="gene B", scale=alt.Scale(nice=False)), y2="y2:Q",
-        color=alt.Color("p:Q", scale=alt.Scale(scheme="redblue", reverse=True, domain=[0, 1]), title="P(case)"))
+    return (
+        alt.Chart(g)
+        .mark_rect()
+        .encode(
+            x=alt.X("x:Q", title="gene A", scale=alt.Scale(nice=False)),
+            x2="x2:Q",
+            y=alt.Y("y:Q", title="gene B", scale=alt.Scale(nice=False)),
+            y2="y2:Q",
+            color=alt.Color("p:Q", scale=alt.Scale(scheme="redblue", reverse=True, domain=[0, 1]), title="P(case)"),
+        )
         .properties(width=140, height=140)
-        .facet(row=alt.Row("type:N", title=None), column=alt.Column("head:N", sort=heads, title=None)))
+        .facet(row=alt.Row("type:N", title=None), column=alt.Column("head:N", sort=heads, title=None))
+    )

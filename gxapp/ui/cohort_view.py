@@ -1,5 +1,6 @@
 """What the Data page shows about the current cohort: charts, QC report,
 LD heatmap, planted truth, downloads."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,11 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from gxapp.data.cohort import Cohort
-from gxapp.errors import GxError
 from gxapp.data.io.export import export_zip
 from gxapp.data.io.variants import CLASSES, gene_centric_tensor
 from gxapp.data.ld import ld_r2
 from gxapp.data.preprocess import prepare
+from gxapp.errors import GxError
 from gxapp.ui import charts
 from gxapp.ui.widgets import cohort_metrics
 
@@ -37,13 +38,14 @@ def show(key: str, cohort: Cohort) -> None:
         st.warning(w)
     dropped = (meta.get("qc") or {}).get("dropped_genes") or meta.get("dropped_genes") or []
     if dropped:
-        st.info(f"{len(dropped)} gene(s) had no SNP left and were dropped: {', '.join(map(str, dropped[:20]))}"
-                f"{' …' if len(dropped) > 20 else ''}")
+        st.info(
+            f"{len(dropped)} gene(s) had no SNP left and were dropped: {', '.join(map(str, dropped[:20]))}"
+            f"{' …' if len(dropped) > 20 else ''}"
+        )
 
     overview, qc_tab, ld_tab, genes_tab, dl_tab = st.tabs(["Overview", "QC report", "LD", "Genes & truth", "Download"])
     with overview:
-        st.altair_chart(charts.snps_per_gene_chart(cohort.snps_per_gene(), _planted_genes(cohort)),
-                        width="stretch")
+        st.altair_chart(charts.snps_per_gene_chart(cohort.snps_per_gene(), _planted_genes(cohort)), width="stretch")
         c1, c2 = st.columns(2)
         c1.altair_chart(charts.maf_histogram(cohort.maf()), width="stretch")
         if cohort.phenotype is not None:
@@ -58,18 +60,27 @@ def show(key: str, cohort: Cohort) -> None:
     with genes_tab:
         _genes(cohort)
     with dl_tab:
-        st.markdown("PLINK `.bed/.bim/.fam`, `phenotype.tsv`, `genes.tsv` and, when present, `truth.json`, "
-                    "`covariates.tsv`, `variants.tsv`, `pathways.gmt`.")
+        st.markdown(
+            "PLINK `.bed/.bim/.fam`, `phenotype.tsv`, `genes.tsv` and, when present, `truth.json`, "
+            "`covariates.tsv`, `variants.tsv`, `pathways.gmt`."
+        )
         if st.toggle("Prepare the download", help="Packs the QC'd cohort as a zip (a few seconds for large cohorts)."):
-            st.download_button("Download cohort (.zip)", _zip(key, cohort), file_name=f"gxapp_cohort_{key[:8]}.zip",
-                               mime="application/zip", type="primary")
+            st.download_button(
+                "Download cohort (.zip)",
+                _zip(key, cohort),
+                file_name=f"gxapp_cohort_{key[:8]}.zip",
+                mime="application/zip",
+                type="primary",
+            )
 
 
 def _qc(meta: dict) -> None:
     qc = meta.get("qc")
     if not qc:
-        st.info("Simulated cohorts are generated clean (biallelic SNPs with MAF ≥ 0.01, no missing calls): "
-                "no QC step applies.")
+        st.info(
+            "Simulated cohorts are generated clean (biallelic SNPs with MAF ≥ 0.01, no missing calls): "
+            "no QC step applies."
+        )
         return
     steps = qc.get("steps", [])
     if steps:
@@ -78,8 +89,10 @@ def _qc(meta: dict) -> None:
         if "detail" in df:
             df["detail"] = df["detail"].map(lambda d: ", ".join(map(str, d)) if isinstance(d, (list, tuple)) else d)
         st.dataframe(df, hide_index=True, width="stretch")
-    rep = {**meta.get("load_report", {}), **{k: v for k, v in (meta.get("mapping") or {}).items()
-                                                if k not in ("genes_without_snps", "warnings")}}
+    rep = {
+        **meta.get("load_report", {}),
+        **{k: v for k, v in (meta.get("mapping") or {}).items() if k not in ("genes_without_snps", "warnings")},
+    }
     if rep:
         st.caption("Loading and SNP → gene mapping")
         st.json(rep, expanded=False)
@@ -94,9 +107,11 @@ def _prepared_summary(key: str, _cohort: Cohort):
 
 def _preprocessing(key: str, cohort: Cohort) -> None:
     st.markdown("#### Model-ready data")
-    st.caption("What training will see (method: docs/method.md#preprocessing): covariates regressed out by OLS and "
-               "a rank-based inverse-normal transform for quantitative traits; SNPs mean-imputed and centred with the training rows' means; "
-               "a 70/30 train/test split with a recorded seed.")
+    st.caption(
+        "What training will see (method: docs/method.md#preprocessing): covariates regressed out by OLS and "
+        "a rank-based inverse-normal transform for quantitative traits; SNPs mean-imputed and centred with the "
+        "training rows' means; a 70/30 train/test split with a recorded seed."
+    )
     if cohort.phenotype is None:
         st.info("No phenotype yet.")
         return
@@ -106,8 +121,9 @@ def _preprocessing(key: str, cohort: Cohort) -> None:
         st.warning(f"Not ready for training: {exc}")
         return
     c1, c2 = st.columns(2)
-    c1.altair_chart(charts.phenotype_chart(y, cohort.trait).properties(title="Phenotype as the model sees it"),
-                    width="stretch")
+    c1.altair_chart(
+        charts.phenotype_chart(y, cohort.trait).properties(title="Phenotype as the model sees it"), width="stretch"
+    )
     c2.json(rep, expanded=False)
 
 
@@ -138,8 +154,10 @@ def _genes(cohort: Cohort) -> None:
     if cohort.variants is not None:
         tensor = gene_centric_tensor(cohort.variants, cohort.samples["iid"], cohort.gene_names)
         used = [j for j in range(len(CLASSES)) if tensor[:, :, j].any()]
-        st.altair_chart(charts.class_heatmap(tensor[:, :, used].mean(axis=0), cohort.gene_names,
-                                             [CLASSES[j] for j in used]), width="stretch")
+        st.altair_chart(
+            charts.class_heatmap(tensor[:, :, used].mean(axis=0), cohort.gene_names, [CLASSES[j] for j in used]),
+            width="stretch",
+        )
     if cohort.truth:
         t = cohort.truth
         pairs = pd.DataFrame(t.get("pairs", []), columns=["gene_a", "gene_b"])

@@ -1,68 +1,131 @@
 """Epistasis page pieces: the comparison form, results (AUC table, box plots,
 t-test matrix, learning curves, sparsity sweep) and the epistasis-types panel."""
+
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from gxapp.analyses import comparisons as cmp
 from gxapp import epistasis as epi
+from gxapp.analyses import comparisons as cmp
 from gxapp.ui import charts
 from gxapp.ui.widgets import chart_with_downloads
 
 JOB_KEY = "epi_job_id"
 RESULT_KEY = "epi_result_key"
 D = cmp.ComparisonParams()  # the declared defaults
-ANALYSIS_LABELS = {"compare": "Compare architectures", "learning_curve": "Learning curve (sample size)",
-                   "sparsity_sweep": "Sparsity sweep (wiring degree)"}
-MODEL_HELP = ("logreg: gene neurons → output (additive). biosparse: genes → their pathway neuron (tanh) → output. "
-              "dense: genes → fully connected hidden layer. linear: biosparse without nonlinearity (control). "
-              "ensemble: K randomly wired biosparse nets. l2/l1: penalised logistic regression on the features.")
+ANALYSIS_LABELS = {
+    "compare": "Compare architectures",
+    "learning_curve": "Learning curve (sample size)",
+    "sparsity_sweep": "Sparsity sweep (wiring degree)",
+}
+MODEL_HELP = (
+    "logreg: gene neurons → output (additive). biosparse: genes → their pathway neuron (tanh) → output. "
+    "dense: genes → fully connected hidden layer. linear: biosparse without nonlinearity (control). "
+    "ensemble: K randomly wired biosparse nets. l2/l1: penalised logistic regression on the features."
+)
 
 
 def params_form(has_pathways: bool):
     with st.form("epistasis"):
-        analysis = st.radio("Analysis", list(ANALYSIS_LABELS), format_func=ANALYSIS_LABELS.get, horizontal=True,
-                            key="epi_analysis")
-        models = st.multiselect("Models", list(epi.MODELS), default=list(D.models),
-                                key="epi_models", help=MODEL_HELP)
+        analysis = st.radio(
+            "Analysis", list(ANALYSIS_LABELS), format_func=ANALYSIS_LABELS.get, horizontal=True, key="epi_analysis"
+        )
+        models = st.multiselect("Models", list(epi.MODELS), default=list(D.models), key="epi_models", help=MODEL_HELP)
         c1, c2, c3, c4 = st.columns(4)
         folds = c1.number_input("Folds k", 2, 10, D.folds, key="epi_folds", help="Stratified k-fold CV (paper: 3).")
-        repeats = c2.number_input("Repeats R", 1, 20, D.repeats, key="epi_repeats",
-                                  help="Repeats of the k-fold split (paper: 10); same splits for every model.")
-        sparsity = c3.slider("Genes connected", 0.05, 1.0, D.sparsity, step=0.05, key="epi_sparsity",
-                             help="Fraction of genes wired to pathway neurons in biosparse/linear/ensemble nets.")
-        wiring = c4.selectbox("Wiring", list(epi.WIRINGS), index=0 if has_pathways else 1, key="epi_wiring",
-                              help="pathway: from the cohort's GMT; random: same number of connections, random.")
+        repeats = c2.number_input(
+            "Repeats R",
+            1,
+            20,
+            D.repeats,
+            key="epi_repeats",
+            help="Repeats of the k-fold split (paper: 10); same splits for every model.",
+        )
+        sparsity = c3.slider(
+            "Genes connected",
+            0.05,
+            1.0,
+            D.sparsity,
+            step=0.05,
+            key="epi_sparsity",
+            help="Fraction of genes wired to pathway neurons in biosparse/linear/ensemble nets.",
+        )
+        wiring = c4.selectbox(
+            "Wiring",
+            list(epi.WIRINGS),
+            index=0 if has_pathways else 1,
+            key="epi_wiring",
+            help="pathway: from the cohort's GMT; random: same number of connections, random.",
+        )
         seed = st.number_input("Seed", 0, 2**31 - 1, D.seed, key="epi_seed", help="Splits, wirings and initialisation.")
         submitted = st.form_submit_button("Run", type="primary", key="epi_submit")
     if not submitted:
         return None
-    return cmp.ComparisonParams(analysis=analysis, models=tuple(models), folds=int(folds), repeats=int(repeats),
-                                sparsity=float(sparsity), wiring=wiring, seed=int(seed))
+    return cmp.ComparisonParams(
+        analysis=analysis,
+        models=tuple(models),
+        folds=int(folds),
+        repeats=int(repeats),
+        sparsity=float(sparsity),
+        wiring=wiring,
+        seed=int(seed),
+    )
 
 
 def show_compare(res: dict) -> None:
     models = list(res["models"])
-    table = pd.DataFrame([{"model": m, "AUC mean": v["auc_mean"], "AUC sd": v["auc_sd"], "parameters": v["n_params"],
-                           "kind": v["kind"]} for m, v in res["models"].items()])
+    table = pd.DataFrame(
+        [
+            {
+                "model": m,
+                "AUC mean": v["auc_mean"],
+                "AUC sd": v["auc_sd"],
+                "parameters": v["n_params"],
+                "kind": v["kind"],
+            }
+            for m, v in res["models"].items()
+        ]
+    )
     best = table.loc[table["AUC mean"].idxmax(), "model"]
-    st.markdown(f"**{best}** has the highest mean AUC ({table['AUC mean'].max():.3f}) over "
-                f"{res['repeats']} × {res['folds']} CV on {res['n_samples']:,} samples "
-                f"({res['n_cases']:,} cases).")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"AUC mean": st.column_config.NumberColumn(format="%.4f"),
-                                "AUC sd": st.column_config.NumberColumn(format="%.4f")})
+    st.markdown(
+        f"**{best}** has the highest mean AUC ({table['AUC mean'].max():.3f}) over "
+        f"{res['repeats']} × {res['folds']} CV on {res['n_samples']:,} samples "
+        f"({res['n_cases']:,} cases)."
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "AUC mean": st.column_config.NumberColumn(format="%.4f"),
+            "AUC sd": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
     c1, c2 = st.columns(2)
     chart_with_downloads(charts.auc_boxplot({m: v["aucs"] for m, v in res["models"].items()}), "auc_boxplot", c1)
     chart_with_downloads(charts.ttest_matrix(res["ttest"], models), "ttest_matrix", c2)
     tt = pd.DataFrame(res["ttest"])
-    st.download_button("Download AUCs per fold (CSV)",
-                       pd.DataFrame([{"model": m, "repeat": s[0], "fold": s[1], "auc": a}
-                                     for m, v in res["models"].items() for s, a in zip(res["splits"], v["aucs"])])
-                       .to_csv(index=False), file_name="aucs.csv", mime="text/csv", icon=":material/download:")
-    st.download_button("Download t-tests (CSV)", tt.to_csv(index=False), file_name="ttests.csv", mime="text/csv",
-                       icon=":material/download:")
+    st.download_button(
+        "Download AUCs per fold (CSV)",
+        pd.DataFrame(
+            [
+                {"model": m, "repeat": s[0], "fold": s[1], "auc": a}
+                for m, v in res["models"].items()
+                for s, a in zip(res["splits"], v["aucs"])
+            ]
+        ).to_csv(index=False),
+        file_name="aucs.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    st.download_button(
+        "Download t-tests (CSV)",
+        tt.to_csv(index=False),
+        file_name="ttests.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
 
 
 def show_learning_curve(res: dict) -> None:
@@ -86,10 +149,12 @@ def _surfaces(effect: float):
 
 
 def epistasis_types() -> None:
-    st.markdown("Two genes, each either hit or not; which head can express which kind of epistasis "
-                "(paper B, Fig. 3)? **logreg** only adds effects; **biosparse** (both genes into one tanh "
-                "pathway neuron) can saturate (positive/negative epistasis); **dense** can express all, "
-                "including reciprocal sign (XOR-like).")
+    st.markdown(
+        "Two genes, each either hit or not; which head can express which kind of epistasis "
+        "(paper B, Fig. 3)? **logreg** only adds effects; **biosparse** (both genes into one tanh "
+        "pathway neuron) can saturate (positive/negative epistasis); **dense** can express all, "
+        "including reciprocal sign (XOR-like)."
+    )
     effect = st.select_slider("Effect size (log-odds)", [1.0, 2.0, 3.0, 4.0], 3.0, key="epi_effect")
     if st.toggle("Fit and show the decision surfaces", key="epi_surf"):
         grid, summary = _surfaces(float(effect))

@@ -1,6 +1,7 @@
 """Input forms of the Data page. Each returns a plain description of the work
 (``SimParams``, ``FileSpec`` + ``QCParams``) when submitted, else None — one
 submit means one run."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,36 +25,82 @@ SCENARIOS = {
 
 def simulation_form(can_use_current: bool):
     with st.form("simulate"):
-        scenario = st.selectbox("Scenario", list(SCENARIOS), format_func=SCENARIOS.get, key="sim_scenario",
-                                help="Which generative model plants the interactions.")
+        scenario = st.selectbox(
+            "Scenario",
+            list(SCENARIOS),
+            format_func=SCENARIOS.get,
+            key="sim_scenario",
+            help="Which generative model plants the interactions.",
+        )
         c1, c2, c3 = st.columns(3)
-        n = c1.number_input("Individuals (N)", 100, 500_000, SIM.n_samples, step=1_000, key="sim_n",
-                            help="Paper A used 40k–120k; 5k–20k trains in minutes on a laptop.")
-        genes = c2.number_input("Genes", 2, 2_000, SIM.n_genes, key="sim_genes", help="Eq. 1 plants pairs among the first 10 genes.")
+        n = c1.number_input(
+            "Individuals (N)",
+            100,
+            500_000,
+            SIM.n_samples,
+            step=1_000,
+            key="sim_n",
+            help="Paper A used 40k–120k; 5k–20k trains in minutes on a laptop.",
+        )
+        genes = c2.number_input(
+            "Genes", 2, 2_000, SIM.n_genes, key="sim_genes", help="Eq. 1 plants pairs among the first 10 genes."
+        )
         seed = c3.number_input("Seed", 0, 2**31 - 1, SIM.seed, key="sim_seed", help="Same seed, same cohort.")
         c1, c2, c3 = st.columns(3)
-        snr = c1.select_slider("S/N", [0.05, 0.1, 0.25, 0.5, 1.0, 2.0], SIM.snr, key="sim_snr",
-                               help="Signal variance / noise variance. HDL ≈ 0.1, BMI > 1.")
-        mi = c2.select_slider("M/I", [0.25, 0.5, 1.0, 2.0, 4.0], SIM.mi,
-                              help="Main-effect variance / interaction variance.")
-        prop = c3.select_slider("Causal SNPs", [0.1, 0.25, 0.5, 0.75, 1.0], SIM.prop_causal,
-                                format_func=lambda v: f"{v:.0%}", help="Fraction of a gene's SNPs with a non-zero effect.")
+        snr = c1.select_slider(
+            "S/N",
+            [0.05, 0.1, 0.25, 0.5, 1.0, 2.0],
+            SIM.snr,
+            key="sim_snr",
+            help="Signal variance / noise variance. HDL ≈ 0.1, BMI > 1.",
+        )
+        mi = c2.select_slider(
+            "M/I", [0.25, 0.5, 1.0, 2.0, 4.0], SIM.mi, help="Main-effect variance / interaction variance."
+        )
+        prop = c3.select_slider(
+            "Causal SNPs",
+            [0.1, 0.25, 0.5, 0.75, 1.0],
+            SIM.prop_causal,
+            format_func=lambda v: f"{v:.0%}",
+            help="Fraction of a gene's SNPs with a non-zero effect.",
+        )
         c1, c2, c3 = st.columns(3)
-        model = c1.selectbox("Genotypes", ["coalescent", "binomial"], key="sim_model",
-                             help="coalescent: msprime ancestry with realistic LD; binomial: independent SNPs.")
-        spg = c2.number_input("SNPs per gene", 1, 1_000, SIM.snps_per_gene, key="sim_spg", help="Upper bound; coalescent genes may hold fewer.")
+        model = c1.selectbox(
+            "Genotypes",
+            ["coalescent", "binomial"],
+            key="sim_model",
+            help="coalescent: msprime ancestry with realistic LD; binomial: independent SNPs.",
+        )
+        spg = c2.number_input(
+            "SNPs per gene",
+            1,
+            1_000,
+            SIM.snps_per_gene,
+            key="sim_spg",
+            help="Upper bound; coalescent genes may hold fewer.",
+        )
         case_fraction = c3.slider("Case fraction", 0.05, 0.95, SIM.case_fraction, help="case/control scenario only.")
         on_current = st.checkbox(
             "Simulate the phenotype on the current cohort's genotypes (power analysis on your own data)",
-            value=False, disabled=not can_use_current,
+            value=False,
+            disabled=not can_use_current,
             help="Keeps the current cohort's real genotypes and genes; plants the interactions among its first genes.",
         )
         submitted = st.form_submit_button("Simulate", type="primary", key="sim_submit")
     if not submitted:
         return None
-    params = SimParams(scenario=scenario, n_samples=int(n), n_genes=int(genes), snr=float(snr), mi=float(mi),
-                       prop_causal=float(prop), seed=int(seed), genotype_model=model, snps_per_gene=int(spg),
-                       case_fraction=float(case_fraction))
+    params = SimParams(
+        scenario=scenario,
+        n_samples=int(n),
+        n_genes=int(genes),
+        snr=float(snr),
+        mi=float(mi),
+        prop_causal=float(prop),
+        seed=int(seed),
+        genotype_model=model,
+        snps_per_gene=int(spg),
+        case_fraction=float(case_fraction),
+    )
     return params, on_current
 
 
@@ -82,53 +129,125 @@ def _materialise(value):
 
 def files_form():
     """Returns (FileSpec, QCParams) when submitted, else None."""
-    mode = st.radio("Where are the files?", ["upload", "path"], horizontal=True, key="files_mode",
-                    format_func={"upload": f"Upload (≤ {DEFAULT_MAX_MB:,} MB each)", "path": "Path on this server"}.get,
-                    help="Paths avoid copying large files; the app only reads them.")
-    fmt = st.radio("Genotype format", ["plink", "vcf", "table"], horizontal=True, key="files_fmt",
-                   format_func={"plink": "PLINK .bed/.bim/.fam", "vcf": "VCF / BCF", "table": "Table (CSV/TSV/Parquet)"}.get)
+    mode = st.radio(
+        "Where are the files?",
+        ["upload", "path"],
+        horizontal=True,
+        key="files_mode",
+        format_func={"upload": f"Upload (≤ {DEFAULT_MAX_MB:,} MB each)", "path": "Path on this server"}.get,
+        help="Paths avoid copying large files; the app only reads them.",
+    )
+    fmt = st.radio(
+        "Genotype format",
+        ["plink", "vcf", "table"],
+        horizontal=True,
+        key="files_fmt",
+        format_func={"plink": "PLINK .bed/.bim/.fam", "vcf": "VCF / BCF", "table": "Table (CSV/TSV/Parquet)"}.get,
+    )
     with st.form("files"):
         if fmt == "plink":
-            geno = _path_or_upload("PLINK files (.bed, .bim, .fam)" if mode == "upload" else "PLINK prefix",
-                                   ["bed", "bim", "fam"], "geno_plink", mode,
-                                   "All three files, or the path without extension.", multiple=True)
+            geno = _path_or_upload(
+                "PLINK files (.bed, .bim, .fam)" if mode == "upload" else "PLINK prefix",
+                ["bed", "bim", "fam"],
+                "geno_plink",
+                mode,
+                "All three files, or the path without extension.",
+                multiple=True,
+            )
         elif fmt == "vcf":
-            geno = _path_or_upload("VCF / BCF", ["vcf", "gz", "bgz", "bcf"], "geno_vcf", mode,
-                                   "Dosages come from GT; multi-allelic sites are split into one record per ALT.")
+            geno = _path_or_upload(
+                "VCF / BCF",
+                ["vcf", "gz", "bgz", "bcf"],
+                "geno_vcf",
+                mode,
+                "Dosages come from GT; multi-allelic sites are split into one record per ALT.",
+            )
         else:
-            geno = _path_or_upload("Genotype table", ["csv", "tsv", "txt", "parquet"], "geno_table", mode,
-                                   "Samples × SNPs, first column the sample id, SNP columns named chrom:pos.")
-        pheno = _path_or_upload("Phenotype", ["txt", "tsv", "csv", "pheno"], "pheno", mode,
-                                "PLINK-style FID IID value…, or a header with IID. Case/control as 1/2 or 0/1; -9/NA missing.")
+            geno = _path_or_upload(
+                "Genotype table",
+                ["csv", "tsv", "txt", "parquet"],
+                "geno_table",
+                mode,
+                "Samples × SNPs, first column the sample id, SNP columns named chrom:pos.",
+            )
+        pheno = _path_or_upload(
+            "Phenotype",
+            ["txt", "tsv", "csv", "pheno"],
+            "pheno",
+            mode,
+            "PLINK-style FID IID value…, or a header with IID. Case/control as 1/2 or 0/1; -9/NA missing.",
+        )
         c1, c2 = st.columns(2)
         pheno_col = c1.text_input("Phenotype column", help="Header name or 1-based index; default the first.") or None
-        covar = _path_or_upload("Covariates (optional)", ["txt", "tsv", "csv", "cov"], "covar", mode,
-                                "Age, sex, PCs… keyed by IID; regressed out before training.")
+        covar = _path_or_upload(
+            "Covariates (optional)",
+            ["txt", "tsv", "csv", "cov"],
+            "covar",
+            mode,
+            "Age, sex, PCs… keyed by IID; regressed out before training.",
+        )
         c1, c2 = st.columns(2)
-        genes_choice = c1.selectbox("Gene table", ["grch37", "grch38", "file"], key="files_genes",
-                                    format_func={"grch37": "GRCh37 / hg19 (built-in)", "grch38": "GRCh38 / hg38 (built-in)",
-                                                 "file": "my own BED/TSV"}.get,
-                                    help="Must match the build of the genotype positions.")
-        flank = c2.number_input("Flank (bp)", 0, 1_000_000, FILES.flank, step=1_000,
-                                help="A SNP belongs to a gene when within [start − flank, end + flank].")
-        gene_file = _path_or_upload("Gene table file (if 'my own')", ["bed", "tsv", "txt", "csv"], "genes", mode,
-                                    "BED (chrom start end name) or a table with gene, chrom, start, end.")
-        gene_list = st.text_area("Genes to keep (optional)", placeholder="APOE, LDLR, PCSK9 …",
-                                 help="Comma/space/newline separated symbols; empty keeps every gene with a SNP.")
-        snp_map = _path_or_upload("SNP map (table format only)", ["csv", "tsv", "txt"], "snpmap", mode,
-                                  "snp, chrom, pos[, a1, a2][, gene], when table columns are not named chrom:pos.")
+        genes_choice = c1.selectbox(
+            "Gene table",
+            ["grch37", "grch38", "file"],
+            key="files_genes",
+            format_func={
+                "grch37": "GRCh37 / hg19 (built-in)",
+                "grch38": "GRCh38 / hg38 (built-in)",
+                "file": "my own BED/TSV",
+            }.get,
+            help="Must match the build of the genotype positions.",
+        )
+        flank = c2.number_input(
+            "Flank (bp)",
+            0,
+            1_000_000,
+            FILES.flank,
+            step=1_000,
+            help="A SNP belongs to a gene when within [start − flank, end + flank].",
+        )
+        gene_file = _path_or_upload(
+            "Gene table file (if 'my own')",
+            ["bed", "tsv", "txt", "csv"],
+            "genes",
+            mode,
+            "BED (chrom start end name) or a table with gene, chrom, start, end.",
+        )
+        gene_list = st.text_area(
+            "Genes to keep (optional)",
+            placeholder="APOE, LDLR, PCSK9 …",
+            help="Comma/space/newline separated symbols; empty keeps every gene with a SNP.",
+        )
+        snp_map = _path_or_upload(
+            "SNP map (table format only)",
+            ["csv", "tsv", "txt"],
+            "snpmap",
+            mode,
+            "snp, chrom, pos[, a1, a2][, gene], when table columns are not named chrom:pos.",
+        )
         c1, c2 = st.columns(2)
-        pathways = _path_or_upload("Pathways (GMT, optional)", ["gmt", "txt"], "gmt", mode,
-                                   "Used by the Epistasis page to wire genes to pathway neurons.")
-        variants = _path_or_upload("Annotated variants (optional)", ["csv", "tsv", "txt", "parquet"], "variants", mode,
-                                   "sample, gene, class[, count] (ANNOVAR classes) → gene-centric features.")
+        pathways = _path_or_upload(
+            "Pathways (GMT, optional)",
+            ["gmt", "txt"],
+            "gmt",
+            mode,
+            "Used by the Epistasis page to wire genes to pathway neurons.",
+        )
+        variants = _path_or_upload(
+            "Annotated variants (optional)",
+            ["csv", "tsv", "txt", "parquet"],
+            "variants",
+            mode,
+            "sample, gene, class[, count] (ANNOVAR classes) → gene-centric features.",
+        )
         with st.expander("Quality control thresholds"):
             c1, c2, c3, c4 = st.columns(4)
             geno_t = c1.number_input("Max SNP missing rate", 0.0, 1.0, QC.geno, format="%.3f", help="PLINK --geno")
             maf = c2.number_input("Min MAF", 0.0, 0.5, QC.maf, format="%.3f", help="PLINK --maf")
             hwe = c3.number_input("Min HWE p", 0.0, 1.0, QC.hwe, format="%.1e", help="PLINK --hwe (0 disables)")
-            mind = c4.number_input("Max sample missing rate", 0.0, 1.0, 1.0, format="%.3f",
-                                   help="PLINK --mind (1 disables)")
+            mind = c4.number_input(
+                "Max sample missing rate", 0.0, 1.0, 1.0, format="%.3f", help="PLINK --mind (1 disables)"
+            )
         submitted = st.form_submit_button("Load cohort", type="primary", key="files_submit")
     if not submitted:
         return None
@@ -137,10 +256,16 @@ def files_form():
         return None
     keep = read_gene_list(gene_list) if gene_list.strip() else None
     spec = FileSpec(
-        genotypes=_materialise(geno), format=fmt, pheno=_materialise(pheno), pheno_column=pheno_col,
+        genotypes=_materialise(geno),
+        format=fmt,
+        pheno=_materialise(pheno),
+        pheno_column=pheno_col,
         covar=_materialise(covar),
         genes=_materialise(gene_file) if genes_choice == "file" and gene_file else genes_choice,
-        flank=int(flank), keep_genes=keep, snp_map=_materialise(snp_map), pathways=_materialise(pathways),
+        flank=int(flank),
+        keep_genes=keep,
+        snp_map=_materialise(snp_map),
+        pathways=_materialise(pathways),
         variants=_materialise(variants),
     )
     if genes_choice == "file" and not gene_file:

@@ -1,6 +1,7 @@
 """Interactions page pieces: the analysis form, the ranked table with
 significance, and the plots of paper A (heatmap, Q-Q, FDR histogram, null
 distribution, interaction surface, PR curves)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,19 +23,38 @@ RESULT_KEY = "ia_result_key"
 def params_form():
     with st.form("interactions"):
         c1, c2, c3, c4 = st.columns(4)
-        index = c1.selectbox("Index", ["SII", "BII", "STII"], key="ia_index",
-                             help="SII: Shapley interaction index (default). BII: Banzhaf (subsets uniform). "
-                                  "STII: Shapley-Taylor, as the paper's public code computes it.")
-        B = c2.number_input("Permutations B", 0, 1000, UI_PERMUTATIONS, key="ia_B",
-                            help="Null networks trained per permutation of the phenotype (paper: 50). 0 gives scores "
-                                 "and the classical tests only. Raising B later reuses the permutations already trained.")
-        method = c3.selectbox("Permutation", ["I", "R", "T"], key="ia_perm",
-                              format_func={"I": "Perm I (main effects kept)", "R": "Perm R (residual)",
-                                           "T": "Perm T (phenotype)"}.get,
-                              help="Perm I is calibrated for neural networks; R and T are shown for comparison "
-                                   "(both anti-conservative, paper A Fig. 8).")
-        rows = c4.number_input("Individuals scored", 10, 1_000_000, D.max_rows, key="ia_rows",
-                               help="Test individuals over which mean |SII| is taken (a recorded random sample).")
+        index = c1.selectbox(
+            "Index",
+            ["SII", "BII", "STII"],
+            key="ia_index",
+            help="SII: Shapley interaction index (default). BII: Banzhaf (subsets uniform). "
+            "STII: Shapley-Taylor, as the paper's public code computes it.",
+        )
+        B = c2.number_input(
+            "Permutations B",
+            0,
+            1000,
+            UI_PERMUTATIONS,
+            key="ia_B",
+            help="Null networks trained per permutation of the phenotype (paper: 50). 0 gives scores "
+            "and the classical tests only. Raising B later reuses the permutations already trained.",
+        )
+        method = c3.selectbox(
+            "Permutation",
+            ["I", "R", "T"],
+            key="ia_perm",
+            format_func={"I": "Perm I (main effects kept)", "R": "Perm R (residual)", "T": "Perm T (phenotype)"}.get,
+            help="Perm I is calibrated for neural networks; R and T are shown for comparison "
+            "(both anti-conservative, paper A Fig. 8).",
+        )
+        rows = c4.number_input(
+            "Individuals scored",
+            10,
+            1_000_000,
+            D.max_rows,
+            key="ia_rows",
+            help="Test individuals over which mean |SII| is taken (a recorded random sample).",
+        )
         submitted = st.form_submit_button("Score interactions", type="primary", key="ia_submit")
     if not submitted:
         return None
@@ -43,10 +63,24 @@ def params_form():
 
 def significance_controls():
     c1, c2, c3 = st.columns(3)
-    fdr = c1.number_input("FDR threshold (q)", 0.0, 1.0, 0.1, step=0.05, key="ia_fdr",
-                          help="Pairs with q below this are called (paper: 0.1).")
-    p = c2.number_input("p threshold", 0.0, 1.0, 0.05, step=0.01, key="ia_p",
-                        help="Per-pair permutation p below this is marked (paper: 0.05).")
+    fdr = c1.number_input(
+        "FDR threshold (q)",
+        0.0,
+        1.0,
+        0.1,
+        step=0.05,
+        key="ia_fdr",
+        help="Pairs with q below this are called (paper: 0.1).",
+    )
+    p = c2.number_input(
+        "p threshold",
+        0.0,
+        1.0,
+        0.05,
+        step=0.01,
+        key="ia_p",
+        help="Per-pair permutation p below this is marked (paper: 0.05).",
+    )
     top = c3.number_input("Rows shown", 5, 100_000, 50, key="ia_top")
     return fdr, p, top
 
@@ -57,28 +91,46 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
     if res.null.shape[0]:
         df["significant"] = (df["q"] < fdr) | (df["p_maxt"] < p)
         df["p < threshold"] = df["p"] < p
-    cfg = {c: st.column_config.NumberColumn(format="%.3g") for c in
-           ("score", "se", "p", "q", "p_maxt", "p_topsnp", "p_pca", "p_snppair")}
-    cfg["score"] = st.column_config.ProgressColumn("score", format="%.4g", min_value=0.0,
-                                                   max_value=float(df["score"].max() or 1.0))
+    cfg = {
+        c: st.column_config.NumberColumn(format="%.3g")
+        for c in ("score", "se", "p", "q", "p_maxt", "p_topsnp", "p_pca", "p_snppair")
+    }
+    cfg["score"] = st.column_config.ProgressColumn(
+        "score", format="%.4g", min_value=0.0, max_value=float(df["score"].max() or 1.0)
+    )
     st.dataframe(df.head(int(top)), hide_index=True, width="stretch", column_config=cfg)
     if 0 < res.null.shape[0] < 20:
-        st.warning(f"Only B = {res.null.shape[0]} permutations: p-values cannot go below 1/(B+1) = "
-                   f"{1 / (res.null.shape[0] + 1):.3f} and FDR estimates are coarse. Use B ≥ 50 for calls.")
+        st.warning(
+            f"Only B = {res.null.shape[0]} permutations: p-values cannot go below 1/(B+1) = "
+            f"{1 / (res.null.shape[0] + 1):.3f} and FDR estimates are coarse. Use B ≥ 50 for calls."
+        )
     if res.null.shape[0]:
         n_sig = int((df["q"] < fdr).sum())
-        st.caption(f"{n_sig} pair(s) at FDR < {fdr:g}; {int((df['p_maxt'] < p).sum())} at max-T p < {p:g}; "
-                   f"B = {res.null.shape[0]} permutations (Perm {res.params.perm_method}).")
+        st.caption(
+            f"{n_sig} pair(s) at FDR < {fdr:g}; {int((df['p_maxt'] < p).sum())} at max-T p < {p:g}; "
+            f"B = {res.null.shape[0]} permutations (Perm {res.params.perm_method})."
+        )
     only_nn = df[(df.get("q", pd.Series(1.0, index=df.index)) < fdr) & (df["p_snppair"] >= p) & (df["p_topsnp"] >= p)]
-    only_peer = df[(df.get("q", pd.Series(1.0, index=df.index)) >= fdr) & ((df["p_snppair"] < p) | (df["p_topsnp"] < p))]
+    only_peer = df[
+        (df.get("q", pd.Series(1.0, index=df.index)) >= fdr) & ((df["p_snppair"] < p) | (df["p_topsnp"] < p))
+    ]
     if res.null.shape[0]:
         c1, c2 = st.columns(2)
-        c1.markdown(f"**Found only by the NN** ({len(only_nn)}): "
-                    + (", ".join(f"{a}×{b}" for a, b in zip(only_nn.gene_a, only_nn.gene_b)) or "none"))
-        c2.markdown(f"**Found only by a classical test** ({len(only_peer)}): "
-                    + (", ".join(f"{a}×{b}" for a, b in zip(only_peer.gene_a, only_peer.gene_b)) or "none"))
-    st.download_button("Download the table (CSV)", df.to_csv(index=False), file_name=f"interactions_{res.key[:8]}.csv",
-                       mime="text/csv", icon=":material/download:")
+        c1.markdown(
+            f"**Found only by the NN** ({len(only_nn)}): "
+            + (", ".join(f"{a}×{b}" for a, b in zip(only_nn.gene_a, only_nn.gene_b)) or "none")
+        )
+        c2.markdown(
+            f"**Found only by a classical test** ({len(only_peer)}): "
+            + (", ".join(f"{a}×{b}" for a, b in zip(only_peer.gene_a, only_peer.gene_b)) or "none")
+        )
+    st.download_button(
+        "Download the table (CSV)",
+        df.to_csv(index=False),
+        file_name=f"interactions_{res.key[:8]}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
     return df
 
 
@@ -87,8 +139,12 @@ def plots(res: ia.InteractionResult) -> None:
     names = res.gene_names
     tabs = st.tabs(["Heatmap", "Q-Q & FDR", "Null distribution", "Interaction surface", "Against the truth"])
     with tabs[0]:
-        chart_with_downloads(charts.score_heatmap(res.observed, names, truth.get("pairs", []),
-                                                  title=f"Interaction scores (mean |{res.params.index}|)"), "heatmap")
+        chart_with_downloads(
+            charts.score_heatmap(
+                res.observed, names, truth.get("pairs", []), title=f"Interaction scores (mean |{res.params.index}|)"
+            ),
+            "heatmap",
+        )
     with tabs[1]:
         if not res.null.shape[0]:
             st.info("Run with B > 0 permutations to see the Q-Q plot and the FDR histogram.")
@@ -103,30 +159,45 @@ def plots(res: ia.InteractionResult) -> None:
             pair = _pair_picker(res, "null_pair")
             i, j = names.index(pair[0]), names.index(pair[1])
             c1, c2 = st.columns(2)
-            chart_with_downloads(charts.null_distribution(res.null[:, i, j], res.observed[i, j],
-                                                          f"Null of {pair[0]} × {pair[1]}"), "null_pair", c1)
+            chart_with_downloads(
+                charts.null_distribution(res.null[:, i, j], res.observed[i, j], f"Null of {pair[0]} × {pair[1]}"),
+                "null_pair",
+                c1,
+            )
             iu = np.triu_indices(len(names), 1)
-            chart_with_downloads(charts.null_distribution(res.null[:, iu[0], iu[1]].max(axis=1), res.observed[i, j],
-                                                          "max-T null (largest score per permutation)"), "null_maxt", c2)
+            chart_with_downloads(
+                charts.null_distribution(
+                    res.null[:, iu[0], iu[1]].max(axis=1),
+                    res.observed[i, j],
+                    "max-T null (largest score per permutation)",
+                ),
+                "null_maxt",
+                c2,
+            )
     with tabs[3]:
         pair = _pair_picker(res, "surface_pair")
-        if st.toggle("Fit the surface", key="surface_go",
-                     help="Fits h(g_i, g_j) and h_i(g_i) + h_j(g_j) on the training rows (a few seconds)."):
+        if st.toggle(
+            "Fit the surface",
+            key="surface_go",
+            help="Fits h(g_i, g_j) and h_i(g_i) + h_j(g_j) on the training rows (a few seconds).",
+        ):
             with widgets.user_errors("Fitting the interaction surface"):
                 with st.spinner("Fitting the interaction surface (cached once fitted)…"):
                     surf = _surface(res.run_key, pair[0], pair[1])
-                chart_with_downloads(charts.surface_chart(surf.grid, surf.points, surf.gene_a, surf.gene_b),
-                                     "surface")
-                st.caption(f"Training R²: joint h {surf.r2_joint:.4f} vs additive {surf.r2_additive:.4f}. "
-                           "Background: h − h_i − h_j; points: individuals by predicted interaction (tertiles).")
+                chart_with_downloads(charts.surface_chart(surf.grid, surf.points, surf.gene_a, surf.gene_b), "surface")
+                st.caption(
+                    f"Training R²: joint h {surf.r2_joint:.4f} vs additive {surf.r2_additive:.4f}. "
+                    "Background: h − h_i − h_j; points: individuals by predicted interaction (tertiles)."
+                )
     with tabs[4]:
         _truth(res, truth)
 
 
 def _pair_picker(res, key):
     opts = list(zip(res.table.gene_a, res.table.gene_b))
-    return st.selectbox("Gene pair", opts, format_func=lambda p: f"{p[0]} × {p[1]}", key=key,
-                        help="Ordered by the NN score.")
+    return st.selectbox(
+        "Gene pair", opts, format_func=lambda p: f"{p[0]} × {p[1]}", key=key, help="Ordered by the NN score."
+    )
 
 
 def _surface(run_key: str, gene_a: str, gene_b: str):
@@ -139,15 +210,30 @@ def _truth(res, truth) -> None:
     if not metrics:
         st.info("This cohort has no planted truth (only simulations do).")
         return
-    rows = [{"method": m, "AP": v["AP"], "AUROC": v["AUROC"],
-             **{f"AP {t}": a for t, a in (v.get("AP_by_type") or {}).items()}} for m, v in metrics.items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in rows[0] if c != "method"})
+    rows = [
+        {
+            "method": m,
+            "AP": v["AP"],
+            "AUROC": v["AUROC"],
+            **{f"AP {t}": a for t, a in (v.get("AP_by_type") or {}).items()},
+        }
+        for m, v in metrics.items()
+    ]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in rows[0] if c != "method"},
+    )
     labels = pair_labels(res.gene_names, truth["pairs"])
-    curves = {"NN": precision_recall_curve_pairs(res.observed, labels),
-              "top-SNP": precision_recall_curve_pairs(p_to_score(res.peers["p_topsnp"]), labels),
-              "PCA": precision_recall_curve_pairs(p_to_score(res.peers["p_pca"]), labels),
-              "SNP-pair": precision_recall_curve_pairs(p_to_score(res.peers["p_snppair_min"]), labels)}
+    curves = {
+        "NN": precision_recall_curve_pairs(res.observed, labels),
+        "top-SNP": precision_recall_curve_pairs(p_to_score(res.peers["p_topsnp"]), labels),
+        "PCA": precision_recall_curve_pairs(p_to_score(res.peers["p_pca"]), labels),
+        "SNP-pair": precision_recall_curve_pairs(p_to_score(res.peers["p_snppair_min"]), labels),
+    }
     chart_with_downloads(charts.pr_curves(curves), "precision_recall")
-    st.caption(f"{len(truth['pairs'])} planted pairs among {len(res.table)}; random AP = "
-               f"{len(truth['pairs']) / len(res.table):.3f}.")
+    st.caption(
+        f"{len(truth['pairs'])} planted pairs among {len(res.table)}; random AP = "
+        f"{len(truth['pairs']) / len(res.table):.3f}."
+    )

@@ -1,5 +1,6 @@
 """Background jobs in the UI: one process-wide manager, a live progress panel
 with Cancel, and a one-shot notice when a job ends."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -44,8 +45,10 @@ def panel(job_id: str, job_key: str, result_key: str, prefix: str, verb: str) ->
     if not job.done:
         st.progress(snap["fraction"], text=f"{snap['label']} — {snap['message'] or snap['state']}")
         c1, c2 = st.columns([3, 1])
-        c1.caption(f"elapsed {_fmt_seconds(snap['elapsed'])} · left {_fmt_seconds(snap['eta'])} · "
-                   "you can switch pages: the job keeps running")
+        c1.caption(
+            f"elapsed {_fmt_seconds(snap['elapsed'])} · left {_fmt_seconds(snap['eta'])} · "
+            "you can switch pages: the job keeps running"
+        )
         if c2.button("Cancel", key=f"cancel_{job_id}", help="Stops the job; nothing half-written is kept."):
             job.cancel()
         return
@@ -70,5 +73,6 @@ def show_notice(prefix: str) -> None:
 def others(kind: str, exclude=None) -> None:
     active = [j for j in manager().jobs(kind) if not j.done and j.id != exclude]
     if active:
-        st.caption(f"{len(active)} other {kind} job(s) running on this server: "
-                   + ", ".join(j.spec.label for j in active))
+        st.caption(
+            f"{len(active)} other {kind} job(s) running on this server: " + ", ".join(j.spec.label for j in active)
+        )

@@ -1,6 +1,7 @@
 """Sidebar navigation. Pages stay in Streamlit's file-based routing (so deep
 links like /Data work); only the labels are ours, because the default
 sidebar would call the home page "app"."""
+
 from __future__ import annotations
 
 from pathlib import Path

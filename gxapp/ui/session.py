@@ -1,5 +1,6 @@
 """Session helpers: which cohort is current, shared read-only cohort objects,
 and the demo cohort that every page falls back to."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -51,5 +52,7 @@ def current_cohort(load_demo: bool = True):
 
 def cohort_label(meta: dict) -> str:
     s = meta.get("summary", {})
-    return f"{meta.get('label') or meta.get('key', '')[:8]} — {s.get('n_samples', '?'):,} samples, " \
-           f"{s.get('n_snps', '?'):,} SNPs, {s.get('n_genes', '?')} genes"
+    return (
+        f"{meta.get('label') or meta.get('key', '')[:8]} — {s.get('n_samples', '?'):,} samples, "
+        f"{s.get('n_snps', '?'):,} SNPs, {s.get('n_genes', '?')} genes"
+    )

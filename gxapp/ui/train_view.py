@@ -1,5 +1,6 @@
 """Train page pieces: the hyper-parameter form, the live job panel, and the
 view of a finished run."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -27,35 +28,93 @@ def params_form():
     """The knobs, in one form: one submit means one run. Returns RunParams or None."""
     with st.form("train"):
         c1, c2, c3 = st.columns(3)
-        ensemble = c1.number_input("Ensemble size", 1, 200, D.ensemble, key="tr_ensemble",
-                                   help="Networks differing only in initialisation; scores are averaged. Paper: 50.")
-        l1 = c2.select_slider("Sparsity λ (L1)", L1_CHOICES, D.l1, key="tr_l1",
-                              format_func=lambda v: f"{v:g}",
-                              help="L1 penalty on all weights: larger λ zeroes more SNP and gene weights.")
-        l1_cv = c3.checkbox(f"Choose λ by {D.cv_folds}-fold CV", D.l1_cv, key="tr_l1cv",
-                            help="Cross-validates λ on the training rows (paper A); ~20 extra small trainings.")
+        ensemble = c1.number_input(
+            "Ensemble size",
+            1,
+            200,
+            D.ensemble,
+            key="tr_ensemble",
+            help="Networks differing only in initialisation; scores are averaged. Paper: 50.",
+        )
+        l1 = c2.select_slider(
+            "Sparsity λ (L1)",
+            L1_CHOICES,
+            D.l1,
+            key="tr_l1",
+            format_func=lambda v: f"{v:g}",
+            help="L1 penalty on all weights: larger λ zeroes more SNP and gene weights.",
+        )
+        l1_cv = c3.checkbox(
+            f"Choose λ by {D.cv_folds}-fold CV",
+            D.l1_cv,
+            key="tr_l1cv",
+            help="Cross-validates λ on the training rows (paper A); ~20 extra small trainings.",
+        )
         c1, c2, c3, c4 = st.columns(4)
-        gh = c1.number_input("Gene hidden units", 0, 256, D.gene_hidden, key="tr_gh",
-                             help="Per-gene MLP width (m_i → h → 1); 0 = linear gene node (paper's public code).")
-        hh = c2.number_input("Head hidden units", 1, 1024, D.head_hidden, key="tr_hh",
-                             help="Width of the MLP over the gene nodes (M → H → 1).")
-        epochs = c3.number_input("Max epochs", 1, 5000, D.max_epochs, key="tr_epochs",
-                                 help="Each member stops early after `patience` epochs without validation gain.")
-        patience = c4.number_input("Patience", 1, 500, D.patience, key="tr_patience",
-                                   help="Epochs without improvement of the validation loss before a member stops.")
+        gh = c1.number_input(
+            "Gene hidden units",
+            0,
+            256,
+            D.gene_hidden,
+            key="tr_gh",
+            help="Per-gene MLP width (m_i → h → 1); 0 = linear gene node (paper's public code).",
+        )
+        hh = c2.number_input(
+            "Head hidden units",
+            1,
+            1024,
+            D.head_hidden,
+            key="tr_hh",
+            help="Width of the MLP over the gene nodes (M → H → 1).",
+        )
+        epochs = c3.number_input(
+            "Max epochs",
+            1,
+            5000,
+            D.max_epochs,
+            key="tr_epochs",
+            help="Each member stops early after `patience` epochs without validation gain.",
+        )
+        patience = c4.number_input(
+            "Patience",
+            1,
+            500,
+            D.patience,
+            key="tr_patience",
+            help="Epochs without improvement of the validation loss before a member stops.",
+        )
         c1, c2, c3, c4 = st.columns(4)
         lr = c1.number_input("Learning rate", 1e-5, 1.0, D.lr, format="%.4f", key="tr_lr", help="Adam step size.")
-        batch = c2.number_input("Batch size", 16, 1_000_000, D.batch_size, key="tr_batch",
-                                help="Rows per step (all training rows when fewer). Paper: 30,000.")
-        seed = c3.number_input("Seed", 0, 2**31 - 1, D.seed, key="tr_seed", help="Initialisation, split and batch order.")
-        device = c4.selectbox("Device", ["auto", "cpu", "cuda"], key="tr_device",
-                              help="auto: the GPU when there is one.")
+        batch = c2.number_input(
+            "Batch size",
+            16,
+            1_000_000,
+            D.batch_size,
+            key="tr_batch",
+            help="Rows per step (all training rows when fewer). Paper: 30,000.",
+        )
+        seed = c3.number_input(
+            "Seed", 0, 2**31 - 1, D.seed, key="tr_seed", help="Initialisation, split and batch order."
+        )
+        device = c4.selectbox(
+            "Device", ["auto", "cpu", "cuda"], key="tr_device", help="auto: the GPU when there is one."
+        )
         submitted = st.form_submit_button("Train", type="primary", key="tr_submit")
     if not submitted:
         return None
-    return runs.RunParams(ensemble=int(ensemble), l1=float(l1), l1_cv=bool(l1_cv), gene_hidden=int(gh),
-                          head_hidden=int(hh), max_epochs=int(epochs), patience=int(patience), lr=float(lr),
-                          batch_size=int(batch), seed=int(seed), device=device)
+    return runs.RunParams(
+        ensemble=int(ensemble),
+        l1=float(l1),
+        l1_cv=bool(l1_cv),
+        gene_hidden=int(gh),
+        head_hidden=int(hh),
+        max_epochs=int(epochs),
+        patience=int(patience),
+        lr=float(lr),
+        batch_size=int(batch),
+        seed=int(seed),
+        device=device,
+    )
 
 
 def show_run(run: runs.Run) -> None:
@@ -63,24 +122,41 @@ def show_run(run: runs.Run) -> None:
     st.subheader("Result")
     c = st.columns(4)
     c[0].metric("Test R², interaction ensemble", f"{m['r2_ensemble']:.4f}")
-    c[1].metric("Test R², main-effect network", f"{m['r2_main']:.4f}",
-                help="Same gene layer, linear head: no interactions (the null model of the permutation test).")
+    c[1].metric(
+        "Test R², main-effect network",
+        f"{m['r2_main']:.4f}",
+        help="Same gene layer, linear head: no interactions (the null model of the permutation test).",
+    )
     c[2].metric("Test R², top-SNP OLS", f"{m['r2_topsnp_ols']:.4f}", help="OLS on each gene's most associated SNP.")
-    c[3].metric("Training time", f"{run.meta.get('timings', {}).get('total_s', 0):.1f} s",
-                help=f"device {run.meta.get('device')}, {run.meta.get('threads')} threads")
+    c[3].metric(
+        "Training time",
+        f"{run.meta.get('timings', {}).get('total_s', 0):.1f} s",
+        help=f"device {run.meta.get('device')}, {run.meta.get('threads')} threads",
+    )
     st.altair_chart(charts.r2_chart(m), width="stretch")
     c1, c2 = st.columns(2)
-    c1.altair_chart(charts.loss_curves(run.interaction.train_loss, run.interaction.val_loss,
-                                       "Interaction ensemble: MSE per epoch"), width="stretch")
-    c2.altair_chart(charts.loss_curves(run.main.train_loss, run.main.val_loss,
-                                       "Main-effect network: MSE per epoch"), width="stretch")
+    c1.altair_chart(
+        charts.loss_curves(run.interaction.train_loss, run.interaction.val_loss, "Interaction ensemble: MSE per epoch"),
+        width="stretch",
+    )
+    c2.altair_chart(
+        charts.loss_curves(run.main.train_loss, run.main.val_loss, "Main-effect network: MSE per epoch"),
+        width="stretch",
+    )
     with st.expander("Parameters and provenance"):
         meta = run.meta
-        info = {"run": run.key, "cohort": meta.get("cohort"), "λ used": meta.get("l1_used"),
-                "λ by CV (mean val MSE)": meta.get("l1_cv"), "parameters per network": meta.get("n_params"),
-                "train / test rows": f"{meta.get('n_train')} / {meta.get('n_test')}",
-                "preprocessing": meta.get("preprocessing"), "parameters": meta.get("params"),
-                "versions": meta.get("versions"), "created": meta.get("created")}
+        info = {
+            "run": run.key,
+            "cohort": meta.get("cohort"),
+            "λ used": meta.get("l1_used"),
+            "λ by CV (mean val MSE)": meta.get("l1_cv"),
+            "parameters per network": meta.get("n_params"),
+            "train / test rows": f"{meta.get('n_train')} / {meta.get('n_test')}",
+            "preprocessing": meta.get("preprocessing"),
+            "parameters": meta.get("params"),
+            "versions": meta.get("versions"),
+            "created": meta.get("created"),
+        }
         st.json(info, expanded=False)
 
 
@@ -92,13 +168,30 @@ def runs_table(cohort_key: str):
     rows = []
     for m in entries:
         p, met = m.get("params", {}), m.get("metrics", {})
-        rows.append({"created": m.get("created"), "E": p.get("ensemble"), "λ": m.get("l1_used"),
-                     "h": p.get("gene_hidden"), "H": p.get("head_hidden"), "seed": p.get("seed"),
-                     "R² ensemble": met.get("r2_ensemble"), "R² main": met.get("r2_main"),
-                     "device": m.get("device"), "seconds": m.get("timings", {}).get("total_s"), "key": m["key"]})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"R² ensemble": st.column_config.NumberColumn(format="%.4f"),
-                                "R² main": st.column_config.NumberColumn(format="%.4f")})
+        rows.append(
+            {
+                "created": m.get("created"),
+                "E": p.get("ensemble"),
+                "λ": m.get("l1_used"),
+                "h": p.get("gene_hidden"),
+                "H": p.get("head_hidden"),
+                "seed": p.get("seed"),
+                "R² ensemble": met.get("r2_ensemble"),
+                "R² main": met.get("r2_main"),
+                "device": m.get("device"),
+                "seconds": m.get("timings", {}).get("total_s"),
+                "key": m["key"],
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "R² ensemble": st.column_config.NumberColumn(format="%.4f"),
+            "R² main": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
     return entries
 
 

@@ -1,5 +1,6 @@
 """Shared widgets: error display, progress bars wired to library callbacks,
 and the cohort summary card."""
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,11 @@ def user_errors(what: str = "That"):
         st.error(f"{what} ran out of memory: use fewer samples, SNPs or genes.", icon=":material/error:")
     except Exception as exc:  # unexpected: keep the app usable, log the trace for developers
         log.error("unexpected error\n%s", traceback.format_exc())
-        st.error(f"{what} failed unexpectedly ({type(exc).__name__}: {exc}). "
-                 f"The app is still usable; details are in the server log.", icon=":material/error:")
+        st.error(
+            f"{what} failed unexpectedly ({type(exc).__name__}: {exc}). "
+            f"The app is still usable; details are in the server log.",
+            icon=":material/error:",
+        )
 
 
 def progress_bar(label: str):
@@ -52,8 +56,11 @@ def cohort_metrics(cohort: Cohort) -> None:
     else:
         cols[3].metric("With phenotype", "—" if s["n_with_phenotype"] is None else f"{s['n_with_phenotype']:,}")
     truth = cohort.truth or {}
-    cols[4].metric("Planted pairs", len(truth.get("pairs", [])) if cohort.truth else "—",
-                   help="Gene pairs with a simulated interaction (known truth, for scoring methods).")
+    cols[4].metric(
+        "Planted pairs",
+        len(truth.get("pairs", [])) if cohort.truth else "—",
+        help="Gene pairs with a simulated interaction (known truth, for scoring methods).",
+    )
 
 
 def chart_with_downloads(chart, name: str, container=None) -> None:
@@ -63,7 +70,19 @@ def chart_with_downloads(chart, name: str, container=None) -> None:
     box = container or st
     box.altair_chart(chart, width="stretch")
     c1, c2, _ = box.columns([1, 1, 4])
-    c1.download_button("SVG", data=lambda: to_svg(chart), file_name=f"{name}.svg", mime="image/svg+xml",
-                       key=f"svg_{name}", icon=":material/download:")
-    c2.download_button("PNG", data=lambda: to_png(chart), file_name=f"{name}.png", mime="image/png",
-                       key=f"png_{name}", icon=":material/download:")
+    c1.download_button(
+        "SVG",
+        data=lambda: to_svg(chart),
+        file_name=f"{name}.svg",
+        mime="image/svg+xml",
+        key=f"svg_{name}",
+        icon=":material/download:",
+    )
+    c2.download_button(
+        "PNG",
+        data=lambda: to_png(chart),
+        file_name=f"{name}.png",
+        mime="image/png",
+        key=f"png_{name}",
+        icon=":material/download:",
+    )

@@ -1,5 +1,6 @@
 """The one cached-analysis protocol (gxapp.analyses.base): keys, verified loads, damaged
 entries, listing, jobs — on a toy analysis, then on comparisons and surfaces."""
+
 import json
 from dataclasses import dataclass
 
@@ -7,8 +8,7 @@ import numpy as np
 import pytest
 
 from gxapp import jobs
-from gxapp.analyses import base, cohorts, comparisons, register_jobs, runs, surfaces
-from gxapp.data.simulate import SimParams
+from gxapp.analyses import base, cohorts, comparisons, register_jobs, surfaces
 from gxapp.errors import CacheError, ParameterError
 from gxapp.params import Integral, Interval, Params
 
@@ -40,11 +40,14 @@ class Toy(base.Analysis):
     def compute(self, source, params, root, progress, cancel):
         self.computed += 1
         values = [f"{source}-{i}" for i in range(params.n)]
-        return ToyResult("", params, {"n_values": params.n}, values=values), \
-            lambda d: (d / "values.json").write_text(json.dumps(values))
+        return ToyResult("", params, {"n_values": params.n}, values=values), lambda d: (d / "values.json").write_text(
+            json.dumps(values)
+        )
 
     def read(self, key, meta, d, root):
-        return ToyResult(key, ToyParams.from_dict(meta["params"]), meta, values=json.loads((d / "values.json").read_text()))
+        return ToyResult(
+            key, ToyParams.from_dict(meta["params"]), meta, values=json.loads((d / "values.json").read_text())
+        )
 
 
 def test_get_computes_once_then_loads_verified_with_provenance(tmp_path):
@@ -120,8 +123,16 @@ def test_job_spec_runs_in_the_background_manager(tmp_path):
 def test_every_analysis_registers_a_distinct_job_kind():
     m = jobs.JobManager()
     register_jobs(m)
-    assert {"train", "interactions", "comparison", "comparison_variants", "surface", "cohort_files",
-            "simulate", "simulate_on"} <= set(m._runners)
+    assert {
+        "train",
+        "interactions",
+        "comparison",
+        "comparison_variants",
+        "surface",
+        "cohort_files",
+        "simulate",
+        "simulate_on",
+    } <= set(m._runners)
 
 
 # ---- the real analyses on the protocol -----------------------------------------------
@@ -138,14 +149,17 @@ def test_comparison_is_cached_and_matches_the_library_call(casecontrol_cohort):
     assert [m["key"] for m in comparisons.entries(key, root)] == [first.key]
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("models", ("logreg", "nope"), "models: expected a non-empty list from"),
-    ("models", (), "models: expected a non-empty list from"),
-    ("folds", 1, "folds: expected an integer >= 2, got 1"),
-    ("sparsity", 0.0, r"sparsity: expected a number in \(0, 1\], got 0.0"),
-    ("wiring", "kegg", "wiring: expected one of pathway, random, got 'kegg'"),
-    ("fractions", (0.5, 1.5), r"fractions: expected a non-empty list of numbers in \(0, 1\]"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("models", ("logreg", "nope"), "models: expected a non-empty list from"),
+        ("models", (), "models: expected a non-empty list from"),
+        ("folds", 1, "folds: expected an integer >= 2, got 1"),
+        ("sparsity", 0.0, r"sparsity: expected a number in \(0, 1\], got 0.0"),
+        ("wiring", "kegg", "wiring: expected one of pathway, random, got 'kegg'"),
+        ("fractions", (0.5, 1.5), r"fractions: expected a non-empty list of numbers in \(0, 1\]"),
+    ],
+)
 def test_comparison_params_name_the_bad_field(casecontrol_cohort, field, value, message):
     key, root = casecontrol_cohort
     with pytest.raises(ParameterError, match=message):
@@ -156,10 +170,34 @@ def test_variant_table_comparison_is_cached_by_file_content(tmp_path):
     from gxapp.cli import main
 
     out = tmp_path / "cc"
-    assert main(["simulate", "--scenario", "casecontrol", "--n-samples", "200", "--n-genes", "8", "--genotype-model",
-                 "binomial", "--snps-per-gene", "3", "--seed", "4", "--out", str(out)]) == 0
-    src = {"variants": str(out / "variants.tsv"), "pheno": str(out / "phenotype.tsv"), "pheno_column": None,
-           "pathways": None}
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "casecontrol",
+                "--n-samples",
+                "200",
+                "--n-genes",
+                "8",
+                "--genotype-model",
+                "binomial",
+                "--snps-per-gene",
+                "3",
+                "--seed",
+                "4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    src = {
+        "variants": str(out / "variants.tsv"),
+        "pheno": str(out / "phenotype.tsv"),
+        "pheno_column": None,
+        "pathways": None,
+    }
     params = comparisons.ComparisonParams(models=("l2",), folds=2, repeats=1)
     first = comparisons.VARIANT_TABLES.get(src, params, tmp_path)
     assert comparisons.VARIANT_TABLES.get(src, params, tmp_path).cached
@@ -183,16 +221,20 @@ def test_surface_is_cached_and_equals_the_direct_fit(small_run):
     assert not first.cached and again.cached and again.meta["run"] == run.key
     np.testing.assert_array_equal(again.surface.grid.to_numpy(), first.surface.grid.to_numpy())
     data = run.params.prepare(cohorts.open_cohort(run.cohort_key, root))
-    direct = interaction_surface(run.interaction, data.X, data.y, data.train_idx, (0, 1), run.gene_names,
-                                 grid=6, steps=15)
+    direct = interaction_surface(
+        run.interaction, data.X, data.y, data.train_idx, (0, 1), run.gene_names, grid=6, steps=15
+    )
     np.testing.assert_allclose(first.surface.grid["interaction"], direct.grid["interaction"], rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("a,b,message", [
-    ("G01", "G01", "two different gene names"),
-    ("", "G01", "two different gene names"),
-    ("G01", "NOPE", "NOPE not among the run's genes"),
-])
+@pytest.mark.parametrize(
+    "a,b,message",
+    [
+        ("G01", "G01", "two different gene names"),
+        ("", "G01", "two different gene names"),
+        ("G01", "NOPE", "NOPE not among the run's genes"),
+    ],
+)
 def test_surface_bad_pair(small_run, a, b, message):
     run, root = small_run
     with pytest.raises(ParameterError, match=message):

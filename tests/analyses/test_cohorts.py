@@ -1,5 +1,6 @@
 """Cohort sources end to end: files -> genes -> samples -> QC -> cache, the
 simulate -> PLINK -> load round trip, and bad inputs across files."""
+
 import json
 
 import numpy as np
@@ -8,10 +9,10 @@ import pytest
 
 from gxapp.analyses import cohorts
 from gxapp.data.cohort import validate
-from gxapp.errors import GeneMappingError, InputFormatError, SampleMismatchError
 from gxapp.data.io.export import export_cohort
 from gxapp.data.qc import QCParams
 from gxapp.data.simulate import SimParams
+from gxapp.errors import GeneMappingError, InputFormatError, SampleMismatchError
 
 NO_QC = QCParams(geno=1.0, maf=0.0, hwe=0.0)
 
@@ -19,8 +20,9 @@ NO_QC = QCParams(geno=1.0, maf=0.0, hwe=0.0)
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     root = tmp_path_factory.mktemp("simcache")
-    params = SimParams(scenario="complex", n_samples=600, n_genes=10, snr=1.0, seed=7,
-                       genotype_model="binomial", snps_per_gene=6)
+    params = SimParams(
+        scenario="complex", n_samples=600, n_genes=10, snr=1.0, seed=7, genotype_model="binomial", snps_per_gene=6
+    )
     h = cohorts.from_simulation(params, root=root)
     out = tmp_path_factory.mktemp("export")
     export_cohort(h.cohort, out)
@@ -29,8 +31,12 @@ def sim(tmp_path_factory):
 
 def test_simulation_is_cached(sim):
     h, _, root = sim
-    again = cohorts.from_simulation(SimParams(scenario="complex", n_samples=600, n_genes=10, snr=1.0, seed=7,
-                                              genotype_model="binomial", snps_per_gene=6), root=root)
+    again = cohorts.from_simulation(
+        SimParams(
+            scenario="complex", n_samples=600, n_genes=10, snr=1.0, seed=7, genotype_model="binomial", snps_per_gene=6
+        ),
+        root=root,
+    )
     assert again.cached and again.key == h.key
     assert np.array_equal(again.cohort.genotypes, h.cohort.genotypes)
     assert again.cohort.truth == h.cohort.truth
@@ -39,8 +45,9 @@ def test_simulation_is_cached(sim):
 
 def test_round_trip_simulate_plink_load(sim, tmp_path):
     h, out, _ = sim
-    spec = cohorts.FileSpec(genotypes=str(out / "cohort"), pheno=str(out / "phenotype.tsv"),
-                            genes=str(out / "genes.tsv"))
+    spec = cohorts.FileSpec(
+        genotypes=str(out / "cohort"), pheno=str(out / "phenotype.tsv"), genes=str(out / "genes.tsv")
+    )
     loaded = cohorts.from_files(spec, NO_QC, root=tmp_path).cohort
     c = h.cohort
     assert np.array_equal(loaded.genotypes, c.genotypes)
@@ -59,7 +66,9 @@ def test_round_trip_simulate_plink_load(sim, tmp_path):
 
 def test_changed_file_or_parameter_changes_the_key(sim, tmp_path):
     _, out, _ = sim
-    spec = cohorts.FileSpec(genotypes=str(out / "cohort"), pheno=str(out / "phenotype.tsv"), genes=str(out / "genes.tsv"))
+    spec = cohorts.FileSpec(
+        genotypes=str(out / "cohort"), pheno=str(out / "phenotype.tsv"), genes=str(out / "genes.tsv")
+    )
     k1 = cohorts.from_files(spec, NO_QC, root=tmp_path).key
     k2 = cohorts.from_files(spec, QCParams(geno=1.0, maf=0.2, hwe=0.0), root=tmp_path).key
     p = pd.read_csv(out / "phenotype.tsv", sep="\t")
@@ -93,8 +102,11 @@ def test_partial_phenotype_reports_matches_and_qc_drops_the_rest(sim, tmp_path):
     assert c.meta["qc"]["removed"]["no_phenotype"] == 100
 
 
-@pytest.mark.parametrize("name, match", [("x.vcf", "not found"), ("x.xyz", "cannot tell the genotype format")],
-                         ids=["missing-file", "unknown-format"])
+@pytest.mark.parametrize(
+    "name, match",
+    [("x.vcf", "not found"), ("x.xyz", "cannot tell the genotype format")],
+    ids=["missing-file", "unknown-format"],
+)
 def test_missing_file_and_unknown_format(tmp_path, name, match):
     with pytest.raises(InputFormatError, match=match):
         cohorts.from_files(cohorts.FileSpec(genotypes=str(tmp_path / name)), root=tmp_path)
@@ -116,8 +128,9 @@ def test_real_vcf_with_gene_list(shared_data, tmp_path):
     c = cohorts.from_files(spec, root=tmp_path).cohort
     assert c.n_samples == 191 and c.n_genes > 5
     keep = c.gene_names[:3]
-    c3 = cohorts.from_files(cohorts.FileSpec(genotypes=spec.genotypes, genes="grch37", keep_genes=keep),
-                            root=tmp_path).cohort
+    c3 = cohorts.from_files(
+        cohorts.FileSpec(genotypes=spec.genotypes, genes="grch37", keep_genes=keep), root=tmp_path
+    ).cohort
     assert c3.gene_names == keep
 
 
@@ -132,11 +145,13 @@ def test_real_plink_on_wrong_build_says_so(shared_data, tmp_path):
 
 
 def test_simulate_on_real_genotypes(shared_data, tmp_path):
-    base = cohorts.from_files(cohorts.FileSpec(genotypes=str(shared_data / "plink_eur_test" / "EUR_test"),
-                                               genes="grch37"), root=tmp_path)
+    base = cohorts.from_files(
+        cohorts.FileSpec(genotypes=str(shared_data / "plink_eur_test" / "EUR_test"), genes="grch37"), root=tmp_path
+    )
     genes = list(base.cohort.snps_per_gene().sort_values(ascending=False).index[:10])
-    h = cohorts.simulate_on(base.key, SimParams(scenario="complex", n_samples=379, n_genes=10, snr=1.0, seed=2),
-                            root=tmp_path, genes=genes)
+    h = cohorts.simulate_on(
+        base.key, SimParams(scenario="complex", n_samples=379, n_genes=10, snr=1.0, seed=2), root=tmp_path, genes=genes
+    )
     c = h.cohort
     assert np.array_equal(np.sort(c.samples["iid"]), np.sort(base.cohort.samples["iid"]))
     assert len(c.truth["pairs"]) == 6

@@ -1,5 +1,6 @@
 """Interactions end to end on a small planted cohort: scores, permutations
 (reused when B grows), peers, table, truth metrics, bad input."""
+
 from dataclasses import replace
 
 import numpy as np
@@ -8,8 +9,8 @@ import pytest
 from gxapp import cache
 from gxapp.analyses import cohorts, runs
 from gxapp.analyses import interactions as ia
-from gxapp.errors import ParameterError
 from gxapp.data.simulate import SimParams
+from gxapp.errors import ParameterError
 
 RUN = runs.RunParams(ensemble=3, gene_hidden=4, head_hidden=16, max_epochs=60, patience=8, batch_size=512, lr=0.01)
 
@@ -17,8 +18,19 @@ RUN = runs.RunParams(ensemble=3, gene_hidden=4, head_hidden=16, max_epochs=60, p
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("ia")
-    c = cohorts.from_simulation(SimParams(scenario="simple", n_samples=1500, n_genes=5, snr=2.0, mi=0.25, seed=4,
-                                          genotype_model="binomial", snps_per_gene=3), root=root)
+    c = cohorts.from_simulation(
+        SimParams(
+            scenario="simple",
+            n_samples=1500,
+            n_genes=5,
+            snr=2.0,
+            mi=0.25,
+            seed=4,
+            genotype_model="binomial",
+            snps_per_gene=3,
+        ),
+        root=root,
+    )
     r = runs.get(c.key, RUN, root)
     return c, r, root
 
@@ -51,9 +63,11 @@ def test_permutations_are_chunk_cached_and_reused(trained):
     assert t["q"].between(0, 1).all()
 
 
-@pytest.mark.parametrize("bad, word", [(dict(permutations=-1), "permutations"), (dict(index="XYZ"), "index"),
-                                       (dict(perm_method="Q"), "perm_method")],
-                         ids=["negative-permutations", "unknown-index", "unknown-perm-method"])
+@pytest.mark.parametrize(
+    "bad, word",
+    [(dict(permutations=-1), "permutations"), (dict(index="XYZ"), "index"), (dict(perm_method="Q"), "perm_method")],
+    ids=["negative-permutations", "unknown-index", "unknown-perm-method"],
+)
 def test_bad_parameters(trained, bad, word):
     _, r, root = trained
     with pytest.raises(ParameterError, match=word):

@@ -1,4 +1,5 @@
 """Training runs: cache keys, hits, invalidation, killed and cancelled jobs, bad input."""
+
 import multiprocessing as mp
 import os
 import signal
@@ -10,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import TINY_RUN
-
 from gxapp import cache
-from gxapp.data.io.cohort_files import save_cohort
 from gxapp.analyses import cohorts, runs
-from gxapp.errors import CacheError, Cancelled, ParameterError
+from gxapp.data.io.cohort_files import save_cohort
 from gxapp.data.simulate import SimParams
+from gxapp.errors import CacheError, Cancelled, ParameterError
+
+from helpers import TINY_RUN
 
 SMALL = TINY_RUN
 
@@ -24,17 +25,35 @@ SMALL = TINY_RUN
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    h = cohorts.from_simulation(SimParams(scenario="complex", n_samples=300, n_genes=4, snr=1.0, seed=1,
-                                          genotype_model="binomial", snps_per_gene=4), root=root)
+    h = cohorts.from_simulation(
+        SimParams(
+            scenario="complex", n_samples=300, n_genes=4, snr=1.0, seed=1, genotype_model="binomial", snps_per_gene=4
+        ),
+        root=root,
+    )
     return h.key, root
 
 
 def test_every_science_parameter_changes_the_key_but_device_does_not(cohort):
     key, root = cohort
     base = runs.key(key, SMALL, root)
-    changed = {"ensemble": 3, "l1": 0.5, "l1_cv": True, "cv_folds": 3, "gene_hidden": 4, "head_hidden": 9,
-               "lr": 0.01, "batch_size": 64, "max_epochs": 5, "patience": 3, "val_fraction": 0.3,
-               "test_fraction": 0.4, "covariates": False, "inverse_normal": False, "seed": 1}
+    changed = {
+        "ensemble": 3,
+        "l1": 0.5,
+        "l1_cv": True,
+        "cv_folds": 3,
+        "gene_hidden": 4,
+        "head_hidden": 9,
+        "lr": 0.01,
+        "batch_size": 64,
+        "max_epochs": 5,
+        "patience": 3,
+        "val_fraction": 0.3,
+        "test_fraction": 0.4,
+        "covariates": False,
+        "inverse_normal": False,
+        "seed": 1,
+    }
     assert set(changed) | set(runs.RunParams.EXECUTION_ONLY) == {f.name for f in fields(runs.RunParams)}
     keys = {runs.key(key, replace(SMALL, **{k: v}), root) for k, v in changed.items()}
     assert len(keys) == len(changed) and base not in keys
@@ -43,8 +62,12 @@ def test_every_science_parameter_changes_the_key_but_device_does_not(cohort):
 
 def test_another_cohort_changes_the_key(cohort, tmp_path):
     key, root = cohort
-    other = cohorts.from_simulation(SimParams(scenario="complex", n_samples=300, n_genes=4, snr=1.0, seed=2,
-                                              genotype_model="binomial", snps_per_gene=4), root=root).key
+    other = cohorts.from_simulation(
+        SimParams(
+            scenario="complex", n_samples=300, n_genes=4, snr=1.0, seed=2, genotype_model="binomial", snps_per_gene=4
+        ),
+        root=root,
+    ).key
     assert runs.key(key, SMALL, root) != runs.key(other, SMALL, root)
 
 
@@ -69,6 +92,7 @@ WRITE_KILLED = replace(SMALL, seed=9)
 
 def _train_until_killed(key, root, marker):
     """Child: train "forever"; touch ``marker`` once the interaction ensemble is 3 epochs in."""
+
     def progress(fraction, message):
         if "interaction ensemble: epoch 3/" in message and not marker.exists():
             marker.touch()
@@ -153,12 +177,14 @@ def test_cancel_flag_stops_training(cohort):
     timer.start()
     with pytest.raises(Cancelled):
         runs.get(key, replace(SMALL, max_epochs=100_000, patience=100_000, seed=8), root, cancel=flag)
-    assert not runs.store(root).exists(runs.key(key, replace(SMALL, max_epochs=100_000, patience=100_000,
-                                                                 seed=8), root))
+    assert not runs.store(root).exists(
+        runs.key(key, replace(SMALL, max_epochs=100_000, patience=100_000, seed=8), root)
+    )
 
 
-@pytest.mark.parametrize("change, match", [({"ensemble": 0}, "ensemble"), ({"l1": -1.0}, "l1")],
-                         ids=["ensemble-zero", "negative-l1"])
+@pytest.mark.parametrize(
+    "change, match", [({"ensemble": 0}, "ensemble"), ({"l1": -1.0}, "l1")], ids=["ensemble-zero", "negative-l1"]
+)
 def test_bad_parameters_name_the_parameter(cohort, change, match):
     key, root = cohort
     with pytest.raises(ParameterError, match=match):
@@ -166,8 +192,10 @@ def test_bad_parameters_name_the_parameter(cohort, change, match):
 
 
 def test_one_gene_cohort_is_refused(tmp_path):
-    h = cohorts.from_simulation(SimParams(scenario="null", n_samples=200, n_genes=2, seed=1,
-                                          genotype_model="binomial", snps_per_gene=3), root=tmp_path)
+    h = cohorts.from_simulation(
+        SimParams(scenario="null", n_samples=200, n_genes=2, seed=1, genotype_model="binomial", snps_per_gene=3),
+        root=tmp_path,
+    )
     one = h.cohort.subset_genes(h.cohort.gene_names[:1])
     one.meta["label"] = "one gene"
     k = "0" * 32

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gxapp.errors import EmptyDataError, UploadTooLargeError
 from gxapp.data.io.uploads import check_upload, save_uploads
 from gxapp.data.ld import ld_r2
+from gxapp.errors import EmptyDataError, UploadTooLargeError
 from gxapp.ui import charts
 
 
@@ -60,10 +60,14 @@ def test_ld_r2_matches_numpy_corrcoef_and_handles_missing_and_monomorphic():
     assert np.isfinite(ld_r2(g2)).all()
 
 
-@pytest.mark.parametrize("name, size, kw, exc, match", [
-    ("x.bed", 0, {}, EmptyDataError, "x.bed: the uploaded file is empty"),
-    ("big.vcf", 2 * 1024 * 1024, {"max_mb": 1}, UploadTooLargeError, "over the 1 MB upload limit"),
-], ids=["empty", "too-large"])
+@pytest.mark.parametrize(
+    "name, size, kw, exc, match",
+    [
+        ("x.bed", 0, {}, EmptyDataError, "x.bed: the uploaded file is empty"),
+        ("big.vcf", 2 * 1024 * 1024, {"max_mb": 1}, UploadTooLargeError, "over the 1 MB upload limit"),
+    ],
+    ids=["empty", "too-large"],
+)
 def test_upload_check_errors(name, size, kw, exc, match):
     with pytest.raises(exc, match=match):
         check_upload(name, size, **kw)

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gxapp.errors import EmptyDataError, GeneMappingError, InputFormatError, ParameterError
 from gxapp.data.io.gene_lists import read_gene_list
 from gxapp.data.io.gene_mapping import MappingResult, map_snps_to_genes
 from gxapp.data.io.gene_tables import BUILTIN, builtin_table, load_gene_table
 from gxapp.data.io.genome_build import CHROM_LENGTHS, guess_build
+from gxapp.errors import EmptyDataError, GeneMappingError, InputFormatError, ParameterError
 
 
 # --------------------------------------------------------------------------- helpers
@@ -31,8 +31,13 @@ def snps_at(chrom, positions, gene=None):
 @pytest.fixture
 def bim(shared_data):
     """The real PLINK .bim (GRCh37): chrom, snp, cm, pos, a1, a2."""
-    return pd.read_csv(shared_data / "plink_eur_test" / "EUR_test.bim", sep=r"\s+", header=None,
-                       names=["chrom", "snp", "cm", "pos", "a1", "a2"], dtype={"chrom": str})
+    return pd.read_csv(
+        shared_data / "plink_eur_test" / "EUR_test.bim",
+        sep=r"\s+",
+        header=None,
+        names=["chrom", "snp", "cm", "pos", "a1", "a2"],
+        dtype={"chrom": str},
+    )
 
 
 # --------------------------------------------------------------------------- built-in tables
@@ -300,6 +305,7 @@ def test_mapping_speed_100k_snps():
     # agrees with a brute-force check on a few genes
     for name in list(r.gene_snps)[:: max(1, len(r.gene_snps) // 20)]:
         row = g.set_index("gene").loc[name]
-        brute = np.flatnonzero((snps["chrom"] == row["chrom"]).to_numpy()
-                               & (pos >= row["start"] - 10_000) & (pos <= row["end"] + 10_000))
+        brute = np.flatnonzero(
+            (snps["chrom"] == row["chrom"]).to_numpy() & (pos >= row["start"] - 10_000) & (pos <= row["end"] + 10_000)
+        )
         assert r.gene_snps[name].tolist() == brute.tolist()

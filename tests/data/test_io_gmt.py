@@ -2,8 +2,8 @@ import io
 
 import pytest
 
-from gxapp.errors import DuplicateIdError, EmptyDataError, GeneMappingError, InputFormatError, ParameterError
 from gxapp.data.io.gmt import read_gmt, restrict_pathways, write_gmt
+from gxapp.errors import DuplicateIdError, EmptyDataError, GeneMappingError, InputFormatError, ParameterError
 
 
 def test_progeny_gmt(shared_data):
@@ -27,12 +27,16 @@ def test_blank_lines_and_upload():
     assert pw == {"P1": ["A", "B"], "P2": ["C"]}
 
 
-@pytest.mark.parametrize("text, exc, match", [
-    ("P1\td\tA\tB\nP2\tonly-description\n", InputFormatError, r"bad\.gmt, line 2"),
-    ("P1 d A B\n", InputFormatError, "tabs"),
-    ("P1\td\tA\nP2\td\tB\nP1\td\tC\n", DuplicateIdError, r"line 3.*'P1'.*line 1"),
-    ("\n\n", EmptyDataError, "empty"),
-], ids=["no-genes-on-line-2", "spaces-not-tabs", "duplicate-pathway", "empty"])
+@pytest.mark.parametrize(
+    "text, exc, match",
+    [
+        ("P1\td\tA\tB\nP2\tonly-description\n", InputFormatError, r"bad\.gmt, line 2"),
+        ("P1 d A B\n", InputFormatError, "tabs"),
+        ("P1\td\tA\nP2\td\tB\nP1\td\tC\n", DuplicateIdError, r"line 3.*'P1'.*line 1"),
+        ("\n\n", EmptyDataError, "empty"),
+    ],
+    ids=["no-genes-on-line-2", "spaces-not-tabs", "duplicate-pathway", "empty"],
+)
 def test_malformed_duplicate_and_empty_files(tmp_path, text, exc, match):
     p = tmp_path / "bad.gmt"
     p.write_text(text)
@@ -64,12 +68,20 @@ def test_restrict_pathways():
     assert kept == {"P1": ["A"], "P2": ["D"], "P3": ["A"]}
 
 
-@pytest.mark.parametrize("genes, kw, exc, match", [
-    (["X1", "X2"], {"source": "my.gmt"}, GeneMappingError,
-     r"none of the 2 genes of the cohort appear in my\.gmt: check gene symbols"),
-    (["a", "b"], {}, GeneMappingError, "case"),
-    (["A"], {"min_size": 0}, ParameterError, "min_size"),
-], ids=["no-gene-matches", "wrong-case", "min-size-zero"])
+@pytest.mark.parametrize(
+    "genes, kw, exc, match",
+    [
+        (
+            ["X1", "X2"],
+            {"source": "my.gmt"},
+            GeneMappingError,
+            r"none of the 2 genes of the cohort appear in my\.gmt: check gene symbols",
+        ),
+        (["a", "b"], {}, GeneMappingError, "case"),
+        (["A"], {"min_size": 0}, ParameterError, "min_size"),
+    ],
+    ids=["no-gene-matches", "wrong-case", "min-size-zero"],
+)
 def test_restrict_pathways_errors(genes, kw, exc, match):
     pw = {"P1": ["A", "B", "C"], "P2": ["D", "E"], "P3": ["A", "Z"]}
     with pytest.raises(exc, match=match):

@@ -1,12 +1,13 @@
 """Phenotype and covariate files."""
+
 import io
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
 from gxapp.data.io.pheno import read_covar, read_pheno
+from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
 
 
 def _src(text):
@@ -41,15 +42,23 @@ def test_comma_header_without_fid_quantitative():
     np.testing.assert_array_equal(df["value"], [1.70, np.nan, 1.82])
 
 
-@pytest.mark.parametrize("text, column, exc, match", [
-    ("IID height\na 1.7\nb tall\n", None, InputFormatError,
-     r"p\.txt line 3: value 'tall' in column 'height' \(sample 'b'\)"),
-    ("F s1 1\nF s1 2\n", None, DuplicateIdError, "'s1' appears on lines 1 and 2"),
-    ("", None, EmptyDataError, None),
-    ("FID IID bmi\n", None, EmptyDataError, None),
-    ("IID bmi age\na 1 2\n", "height", InputFormatError, "not found; value columns there are: bmi, age"),
-    ("IID bmi\na 1 2\n", None, InputFormatError, "line 2: 3 columns"),
-], ids=["bad-value", "duplicate-id", "empty", "header-only", "missing-column", "extra-column"])
+@pytest.mark.parametrize(
+    "text, column, exc, match",
+    [
+        (
+            "IID height\na 1.7\nb tall\n",
+            None,
+            InputFormatError,
+            r"p\.txt line 3: value 'tall' in column 'height' \(sample 'b'\)",
+        ),
+        ("F s1 1\nF s1 2\n", None, DuplicateIdError, "'s1' appears on lines 1 and 2"),
+        ("", None, EmptyDataError, None),
+        ("FID IID bmi\n", None, EmptyDataError, None),
+        ("IID bmi age\na 1 2\n", "height", InputFormatError, "not found; value columns there are: bmi, age"),
+        ("IID bmi\na 1 2\n", None, InputFormatError, "line 2: 3 columns"),
+    ],
+    ids=["bad-value", "duplicate-id", "empty", "header-only", "missing-column", "extra-column"],
+)
 def test_errors(text, column, exc, match):
     kw = {} if column is None else {"column": column}
     with pytest.raises(exc, match=match):
@@ -68,10 +77,14 @@ def test_covar_with_sex_and_missing():
     assert list(only_age.columns) == ["age"]
 
 
-@pytest.mark.parametrize("text, match", [
-    ("IID age\na 30\nb 4O\n", r"c\.txt line 3: value '4O' in column 'age'"),
-    ("IID site\n" + "".join(f"s{i} L{i}\n" for i in range(11)), "column 'site' has 11 distinct text values"),
-], ids=["bad-number", "too-many-levels"])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("IID age\na 30\nb 4O\n", r"c\.txt line 3: value '4O' in column 'age'"),
+        ("IID site\n" + "".join(f"s{i} L{i}\n" for i in range(11)), "column 'site' has 11 distinct text values"),
+    ],
+    ids=["bad-number", "too-many-levels"],
+)
 def test_covar_errors(text, match):
     with pytest.raises(InputFormatError, match=match):
         read_covar(_src(text), name="c.txt")

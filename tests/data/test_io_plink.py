@@ -1,4 +1,5 @@
 """PLINK reader/writer: round trips, broken filesets, the real EUR_test fileset."""
+
 import threading
 
 import numpy as np
@@ -6,20 +7,25 @@ import pandas as pd
 import pytest
 from bed_reader import open_bed
 
-from gxapp.errors import Cancelled, DuplicateIdError, EmptyDataError, InputFormatError
 from gxapp.data.io import plink
 from gxapp.data.io.genotypes import Genotypes
 from gxapp.data.io.plink import read_bim, read_fam, read_plink, write_plink
+from gxapp.errors import Cancelled, DuplicateIdError, EmptyDataError, InputFormatError
 
 
 def _geno(n=7, p=5, seed=0):
     rng = np.random.default_rng(seed)
     g = rng.integers(-1, 3, size=(n, p)).astype(np.int8)
     samples = pd.DataFrame({"fid": [f"F{i}" for i in range(n)], "iid": [f"S{i}" for i in range(n)]})
-    snps = pd.DataFrame({
-        "snp": [f"rs{j}" for j in range(p)], "chrom": ["1"] * (p - 1) + ["X"],
-        "pos": np.arange(1, p + 1, dtype=np.int64) * 100, "a1": ["A"] * p, "a2": ["G"] * p,
-    })
+    snps = pd.DataFrame(
+        {
+            "snp": [f"rs{j}" for j in range(p)],
+            "chrom": ["1"] * (p - 1) + ["X"],
+            "pos": np.arange(1, p + 1, dtype=np.int64) * 100,
+            "a1": ["A"] * p,
+            "a2": ["G"] * p,
+        }
+    )
     return Genotypes(g, samples, snps)
 
 
@@ -58,8 +64,11 @@ def test_select_subset_keeps_bim_order(fileset):
     assert sub.meta["n_snps_in_file"] == 5
 
 
-@pytest.mark.parametrize("select, exc, match", [([5], InputFormatError, "out of range"), ([], EmptyDataError, None)],
-                         ids=["out-of-range", "empty"])
+@pytest.mark.parametrize(
+    "select, exc, match",
+    [([5], InputFormatError, "out of range"), ([], EmptyDataError, None)],
+    ids=["out-of-range", "empty"],
+)
 def test_bad_select(fileset, select, exc, match):
     prefix, _ = fileset
     with pytest.raises(exc, match=match):
@@ -90,7 +99,9 @@ def test_truncated_bed(fileset):
     prefix, _ = fileset
     bed = prefix.parent / "x.bed"
     bed.write_bytes(bed.read_bytes()[:-3])
-    with pytest.raises(InputFormatError, match=r"x\.bed has 10 bytes but x\.fam \(7 samples\) and x\.bim \(5 SNPs\) need 13"):
+    with pytest.raises(
+        InputFormatError, match=r"x\.bed has 10 bytes but x\.fam \(7 samples\) and x\.bim \(5 SNPs\) need 13"
+    ):
         read_plink(prefix)
 
 
@@ -102,10 +113,14 @@ def test_bim_with_fewer_snps_than_bed(fileset):
         read_plink(prefix)
 
 
-@pytest.mark.parametrize("corrupt, match", [
-    (lambda d: b"\x00\x00\x01" + d[3:], "not a PLINK .bed"),
-    (lambda d: d[:2] + b"\x00" + d[3:], "sample-major"),
-], ids=["bad-magic", "sample-major"])
+@pytest.mark.parametrize(
+    "corrupt, match",
+    [
+        (lambda d: b"\x00\x00\x01" + d[3:], "not a PLINK .bed"),
+        (lambda d: d[:2] + b"\x00" + d[3:], "sample-major"),
+    ],
+    ids=["bad-magic", "sample-major"],
+)
 def test_bad_magic_and_sample_major(fileset, corrupt, match):
     prefix, _ = fileset
     bed = prefix.parent / "x.bed"
@@ -114,8 +129,7 @@ def test_bad_magic_and_sample_major(fileset, corrupt, match):
         read_plink(prefix)
 
 
-@pytest.mark.parametrize("ext, old, new", [(".fam", "S3", "S1"), (".bim", "rs4", "rs2")],
-                         ids=["sample-id", "snp-id"])
+@pytest.mark.parametrize("ext, old, new", [(".fam", "S3", "S1"), (".bim", "rs4", "rs2")], ids=["sample-id", "snp-id"])
 def test_duplicated_ids(fileset, ext, old, new):
     prefix, _ = fileset
     f = prefix.with_suffix(ext)
@@ -132,12 +146,16 @@ def test_bim_format(tmp_path):
     assert list(df["chrom"]) == ["1", "X"] and df["pos"].dtype == np.int64
 
 
-@pytest.mark.parametrize("text, exc, match", [
-    ("1 rs1 0 10 A G\n1 rs2 0 20 A\n", InputFormatError, r"b\.bim line 2: 5 columns"),
-    ("1 rs1 0 10 A G\n1 rs2 0 abc A G\n", InputFormatError, r"b\.bim line 2: pos 'abc' is not a number"),
-    ("1 rs1 0 10 A G x y\n", InputFormatError, r"b\.bim"),
-    ("", EmptyDataError, None),
-], ids=["too-few-columns", "bad-position", "too-many-columns", "empty"])
+@pytest.mark.parametrize(
+    "text, exc, match",
+    [
+        ("1 rs1 0 10 A G\n1 rs2 0 20 A\n", InputFormatError, r"b\.bim line 2: 5 columns"),
+        ("1 rs1 0 10 A G\n1 rs2 0 abc A G\n", InputFormatError, r"b\.bim line 2: pos 'abc' is not a number"),
+        ("1 rs1 0 10 A G x y\n", InputFormatError, r"b\.bim"),
+        ("", EmptyDataError, None),
+    ],
+    ids=["too-few-columns", "bad-position", "too-many-columns", "empty"],
+)
 def test_bim_format_errors(tmp_path, text, exc, match):
     bim = tmp_path / "b.bim"
     bim.write_text(text)

@@ -1,12 +1,13 @@
 """Genotype tables (csv/tsv/txt/parquet) and SNP maps."""
+
 import io
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
 from gxapp.data.io.table import read_genotype_table, read_snp_map
+from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
 
 CSV = "id,1:100,chr2:200:A:G,X:5\ns1,0,1,2\ns2,NA,,-9\ns3,2,1.0,0\n"
 EXPECTED = np.array([[0, 1, 2], [-1, -1, -1], [2, 1, 0]], dtype=np.int8)
@@ -33,12 +34,25 @@ def test_tsv_and_whitespace_uploads(name, sep):
 
 
 def test_parquet_with_snp_map_and_gene(tmp_path):
-    df = pd.DataFrame({"iid": ["a", "b", "c"], "rs1": [0.0, np.nan, 2.0],
-                       "rs2": pd.array([2, None, 1], dtype="Int8"), "rs3": [1, 1, -9]})
+    df = pd.DataFrame(
+        {
+            "iid": ["a", "b", "c"],
+            "rs1": [0.0, np.nan, 2.0],
+            "rs2": pd.array([2, None, 1], dtype="Int8"),
+            "rs3": [1, 1, -9],
+        }
+    )
     df.to_parquet(tmp_path / "g.parquet")
-    snp_map = pd.DataFrame({"SNP": ["rs3", "rs1", "rs2", "rs9"], "chrom": ["chr1", "1", "2", "3"],
-                            "pos": [30, 10, 20, 90], "a1": ["T", "A", "C", "G"], "a2": ["C", "G", "T", "A"],
-                            "gene": ["GENE1", "GENE1", None, "GENE9"]})
+    snp_map = pd.DataFrame(
+        {
+            "SNP": ["rs3", "rs1", "rs2", "rs9"],
+            "chrom": ["chr1", "1", "2", "3"],
+            "pos": [30, 10, 20, 90],
+            "a1": ["T", "A", "C", "G"],
+            "a2": ["C", "G", "T", "A"],
+            "gene": ["GENE1", "GENE1", None, "GENE9"],
+        }
+    )
     map_path = tmp_path / "map.tsv"
     snp_map.to_csv(map_path, sep="\t", index=False)
     for m in (snp_map, map_path):
@@ -74,12 +88,16 @@ def test_snp_missing_from_map():
         read_genotype_table(io.BytesIO(b"id,rs1,rs2\ns1,0,1\n"), name="g.csv", snp_map=snp_map)
 
 
-@pytest.mark.parametrize("data, exc, match", [
-    (b"", EmptyDataError, None),
-    (b"id,1:1\n", EmptyDataError, None),
-    (b"id,1:1\ns1,0\ns1,1\n", DuplicateIdError, "'s1'"),
-    (b"id,1:1,1:1\ns1,0,1\n", DuplicateIdError, "'1:1'"),
-], ids=["empty", "header-only", "duplicate-sample", "duplicate-snp"])
+@pytest.mark.parametrize(
+    "data, exc, match",
+    [
+        (b"", EmptyDataError, None),
+        (b"id,1:1\n", EmptyDataError, None),
+        (b"id,1:1\ns1,0\ns1,1\n", DuplicateIdError, "'s1'"),
+        (b"id,1:1,1:1\ns1,0,1\n", DuplicateIdError, "'1:1'"),
+    ],
+    ids=["empty", "header-only", "duplicate-sample", "duplicate-snp"],
+)
 def test_empty_and_duplicates(data, exc, match):
     with pytest.raises(exc, match=match):
         read_genotype_table(io.BytesIO(data), name="g.csv")
@@ -92,11 +110,15 @@ def test_unknown_format():
     np.testing.assert_array_equal(g.genotypes, EXPECTED)
 
 
-@pytest.mark.parametrize("data, exc, match", [
-    (b"snp,chrom\nrs1,1\n", InputFormatError, "lacks column.*pos"),
-    (b"snp,chrom,pos\nrs1,1,5\nrs2,1,abc\n", InputFormatError, "row 2 .*'rs2'.*'abc'"),
-    (b"snp,chrom,pos\nrs1,1,5\nrs1,1,6\n", DuplicateIdError, "'rs1'"),
-], ids=["missing-pos-column", "bad-position", "duplicate-snp"])
+@pytest.mark.parametrize(
+    "data, exc, match",
+    [
+        (b"snp,chrom\nrs1,1\n", InputFormatError, "lacks column.*pos"),
+        (b"snp,chrom,pos\nrs1,1,5\nrs2,1,abc\n", InputFormatError, "row 2 .*'rs2'.*'abc'"),
+        (b"snp,chrom,pos\nrs1,1,5\nrs1,1,6\n", DuplicateIdError, "'rs1'"),
+    ],
+    ids=["missing-pos-column", "bad-position", "duplicate-snp"],
+)
 def test_read_snp_map_errors(data, exc, match):
     with pytest.raises(exc, match=match):
         read_snp_map(io.BytesIO(data), name="m.csv")

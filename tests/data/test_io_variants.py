@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
 from gxapp.data.io.variants import (
     CLASS_ALIASES,
     CLASSES,
@@ -13,6 +12,7 @@ from gxapp.data.io.variants import (
     read_variant_table,
     standardise_counts,
 )
+from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
 
 
 def test_classes_unchanged():
@@ -21,13 +21,25 @@ def test_classes_unchanged():
     assert set(CLASS_ALIASES.values()) <= set(CLASSES)
 
 
-@pytest.mark.parametrize("spelling,canon", [
-    ("UTR3", "UTR3"), ("3'UTR", "UTR3"), ("utr5", "UTR5"), ("nonsynonymous SNV", "nonsynonymous"),
-    ("frameshift insertion", "frameshift_insertion"), ("non-frameshift deletion", "nonframeshift_deletion"),
-    ("exonic;splicing", "splicing"), ("ncRNA_exonic", "ncRNA_exonic"), ("stopgain", "stopgain"),
-    ("nonframeshift deletion", "nonframeshift_deletion"), ("missense_variant", "nonsynonymous"),
-    ("UTR5;UTR3", "UTR5"), ("splice_region_variant&intron_variant", "splicing"), ("Stop_Lost", "stoploss"),
-])
+@pytest.mark.parametrize(
+    "spelling,canon",
+    [
+        ("UTR3", "UTR3"),
+        ("3'UTR", "UTR3"),
+        ("utr5", "UTR5"),
+        ("nonsynonymous SNV", "nonsynonymous"),
+        ("frameshift insertion", "frameshift_insertion"),
+        ("non-frameshift deletion", "nonframeshift_deletion"),
+        ("exonic;splicing", "splicing"),
+        ("ncRNA_exonic", "ncRNA_exonic"),
+        ("stopgain", "stopgain"),
+        ("nonframeshift deletion", "nonframeshift_deletion"),
+        ("missense_variant", "nonsynonymous"),
+        ("UTR5;UTR3", "UTR5"),
+        ("splice_region_variant&intron_variant", "splicing"),
+        ("Stop_Lost", "stoploss"),
+    ],
+)
 def test_aliases(spelling, canon):
     assert canonical_class(spelling) == canon
 
@@ -52,8 +64,7 @@ def test_read_csv_canonicalises_and_sums(tmp_path):
     df = read_variant_table(p)
     assert list(df.columns) == ["iid", "gene", "class", "count"]
     got = {(r.iid, r.gene, r["class"]): r["count"] for _, r in df.iterrows()}
-    assert got == {("s1", "BRCA1", "nonsynonymous"): 3.0, ("s2", "TP53", "UTR3"): 1.0,
-                   ("s2", "TP53", "splicing"): 1.0}
+    assert got == {("s1", "BRCA1", "nonsynonymous"): 3.0, ("s2", "TP53", "UTR3"): 1.0, ("s2", "TP53", "splicing"): 1.0}
     assert df["count"].dtype == np.float64
     assert df.attrs["n_rows_ignored"] == 1 and df.attrs["ignored_classes"] == ["synonymous SNV"]
     assert df.attrs["n_duplicates_summed"] == 1
@@ -69,14 +80,15 @@ def test_tsv_upload_default_count_and_annovar_columns():
     )
     df = read_variant_table(up, name="annovar.tsv")
     got = {(r.iid, r.gene, r["class"]): r["count"] for _, r in df.iterrows()}
-    assert got == {("a", "G1", "stopgain"): 1.0, ("a", "G1", "intronic"): 2.0,
-                   ("b", "G2", "frameshift_deletion"): 1.0}
+    assert got == {("a", "G1", "stopgain"): 1.0, ("a", "G1", "intronic"): 2.0, ("b", "G2", "frameshift_deletion"): 1.0}
     assert df.attrs["source"] == "annovar.tsv"
 
 
 def test_parquet(tmp_path):
     p = tmp_path / "v.parquet"
-    pd.DataFrame({"sample": ["x", "y"], "symbol": ["G", "G"], "type": ["UTR5", "stoploss"], "count": [1, 3]}).to_parquet(p)
+    pd.DataFrame(
+        {"sample": ["x", "y"], "symbol": ["G", "G"], "type": ["UTR5", "stoploss"], "count": [1, 3]}
+    ).to_parquet(p)
     df = read_variant_table(p)
     assert df["count"].tolist() == [1.0, 3.0] and df["class"].tolist() == ["UTR5", "stoploss"]
 
@@ -101,11 +113,15 @@ def test_exonic_without_exonic_function_is_explained(tmp_path):
         read_variant_table(p)
 
 
-@pytest.mark.parametrize("text, match", [
-    ("iid,gene,class,count\na,G,UTR3,1\n\nb,G,UTR3,-2\n", r"c\.csv, line 4: count '-2'"),
-    ("iid,gene,class,count\na,G,UTR3,two\n", r"line 2: count 'two'"),
-    ("iid,gene,class\na,,UTR3\n", r"line 2: the gene is missing"),
-], ids=["negative-count", "non-numeric-count", "missing-gene"])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("iid,gene,class,count\na,G,UTR3,1\n\nb,G,UTR3,-2\n", r"c\.csv, line 4: count '-2'"),
+        ("iid,gene,class,count\na,G,UTR3,two\n", r"line 2: count 'two'"),
+        ("iid,gene,class\na,,UTR3\n", r"line 2: the gene is missing"),
+    ],
+    ids=["negative-count", "non-numeric-count", "missing-gene"],
+)
 def test_bad_counts_name_the_line(tmp_path, text, match):
     p = tmp_path / "c.csv"
     p.write_text(text)
@@ -113,12 +129,16 @@ def test_bad_counts_name_the_line(tmp_path, text, match):
         read_variant_table(p)
 
 
-@pytest.mark.parametrize("text, exc, match", [
-    ("", EmptyDataError, None),
-    ("iid,gene,class\n", EmptyDataError, None),
-    ("iid,gene,class\na,G,intergenic\n", EmptyDataError, "intergenic"),
-    ("iid,what,class\na,G,UTR3\n", InputFormatError, "gene/symbol"),
-], ids=["empty", "header-only", "only-intergenic", "no-gene-column"])
+@pytest.mark.parametrize(
+    "text, exc, match",
+    [
+        ("", EmptyDataError, None),
+        ("iid,gene,class\n", EmptyDataError, None),
+        ("iid,gene,class\na,G,intergenic\n", EmptyDataError, "intergenic"),
+        ("iid,what,class\na,G,UTR3\n", InputFormatError, "gene/symbol"),
+    ],
+    ids=["empty", "header-only", "only-intergenic", "no-gene-column"],
+)
 def test_empty_and_missing_columns(tmp_path, text, exc, match):
     p = tmp_path / "e.csv"
     p.write_text(text)
@@ -127,12 +147,14 @@ def test_empty_and_missing_columns(tmp_path, text, exc, match):
 
 
 def test_tensor_tiny_example():
-    v = pd.DataFrame({
-        "iid": ["s1", "s1", "s2", "s2", "ghost"],
-        "gene": ["A", "B", "A", "OTHER", "A"],
-        "class": ["UTR3", "nonsynonymous", "UTR3", "UTR3", "UTR3"],
-        "count": [2.0, 1.0, 3.0, 5.0, 7.0],
-    })
+    v = pd.DataFrame(
+        {
+            "iid": ["s1", "s1", "s2", "s2", "ghost"],
+            "gene": ["A", "B", "A", "OTHER", "A"],
+            "class": ["UTR3", "nonsynonymous", "UTR3", "UTR3", "UTR3"],
+            "count": [2.0, 1.0, 3.0, 5.0, 7.0],
+        }
+    )
     t, rep = gene_centric_tensor(v, ["s1", "s2", "s3"], ["A", "B"], return_report=True)
     assert t.shape == (3, 2, len(CLASSES)) and t.dtype == np.float32
     u, ns = CLASSES.index("UTR3"), CLASSES.index("nonsynonymous")

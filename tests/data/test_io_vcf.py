@@ -1,4 +1,5 @@
 """VCF reader: dosages from GT, multi-allelic sites, regions, broken files, the real beagle VCF."""
+
 import gzip
 import shutil
 import subprocess
@@ -8,9 +9,9 @@ import cyvcf2
 import numpy as np
 import pytest
 
-from gxapp.errors import Cancelled, DuplicateIdError, InputFormatError, ParameterError
 from gxapp.data.io import vcf as vcf_module
 from gxapp.data.io.vcf import read_vcf
+from gxapp.errors import Cancelled, DuplicateIdError, InputFormatError, ParameterError
 
 HEADER = (
     "##fileformat=VCFv4.2\n"
@@ -37,11 +38,14 @@ def test_split_multiallelic_and_missing(tmp_path):
     assert list(g.snps["a1"]) == ["G", "T", "G", "T", "G", "A"]
     assert list(g.snps["a2"]) == ["A", "C", "C", "C", "C", "G"]
     assert g.snps["pos"].dtype == np.int64
-    expected = np.array([
-        [0, 1, 0, 0, 2, 0],
-        [1, 1, 1, 1, 0, 1],
-        [2, -1, -1, 0, 0, -1],
-    ], dtype=np.int8)
+    expected = np.array(
+        [
+            [0, 1, 0, 0, 2, 0],
+            [1, 1, 1, 1, 0, 1],
+            [2, -1, -1, 0, 0, -1],
+        ],
+        dtype=np.int8,
+    )
     np.testing.assert_array_equal(g.genotypes, expected)
     assert list(g.samples["iid"]) == ["s1", "s2", "s3"] and list(g.samples["fid"]) == ["s1", "s2", "s3"]
     assert g.meta["n_multiallelic_split"] == 2 and g.meta["n_multiallelic_skipped"] == 0
@@ -86,14 +90,18 @@ def test_bgzip(tmp_path):
 
 def test_no_gt_field(tmp_path):
     header = HEADER.replace("ID=GT,Number=1,Type=String", "ID=DS,Number=1,Type=Float")
-    records = [r.replace("\tGT\t", "\tDS\t").replace("0/0", "0").replace("0|1", "1").replace("1/1", "2")
-               for r in RECORDS[:1]]
+    records = [
+        r.replace("\tGT\t", "\tDS\t").replace("0/0", "0").replace("0|1", "1").replace("1/1", "2") for r in RECORDS[:1]
+    ]
     with pytest.raises(InputFormatError, match=r"a\.vcf has no GT \(genotype\) field"):
         read_vcf(_write(tmp_path / "a.vcf", records, header))
 
 
-@pytest.mark.parametrize("text, match", [("hello world\n", r"bad\.vcf is not a readable VCF"), (None, "not found")],
-                         ids=["not-a-vcf", "missing-file"])
+@pytest.mark.parametrize(
+    "text, match",
+    [("hello world\n", r"bad\.vcf is not a readable VCF"), (None, "not found")],
+    ids=["not-a-vcf", "missing-file"],
+)
 def test_not_a_vcf(tmp_path, text, match):
     bad = tmp_path / "bad.vcf"
     if text is not None:

@@ -1,11 +1,10 @@
 """Phenotype / genotype preprocessing (gxapp.data.preprocess)."""
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm, spearmanr
 
-from helpers import make_cohort
-from gxapp.errors import EmptyDataError, InputFormatError, ParameterError
 from gxapp.data.preprocess import (
     Prepared,
     impute_centre,
@@ -15,8 +14,9 @@ from gxapp.data.preprocess import (
     train_test_split_idx,
 )
 from gxapp.data.qc import run_qc
+from gxapp.errors import EmptyDataError, InputFormatError, ParameterError
 
-
+from helpers import make_cohort
 
 
 def random_cohort(n=600, p=12, trait="quantitative", seed=0, case_fraction=0.25, missing=0.02):
@@ -76,11 +76,15 @@ def test_residualise_removes_planted_covariate_effect():
     np.testing.assert_allclose(residualise(y, np.column_stack([age, pc1])), r, atol=1e-8)
 
 
-@pytest.mark.parametrize("spoil, match", [
-    (lambda y, cov: (y, cov), r"covariate 'bmi'.*impute"),
-    (lambda y, cov: (np.r_[np.nan, y[1:]], cov[["age"]]), "run QC"),
-    (lambda y, cov: (y, cov.iloc[:5]), "rows"),
-], ids=["nan-covariate", "nan-phenotype", "row-mismatch"])
+@pytest.mark.parametrize(
+    "spoil, match",
+    [
+        (lambda y, cov: (y, cov), r"covariate 'bmi'.*impute"),
+        (lambda y, cov: (np.r_[np.nan, y[1:]], cov[["age"]]), "run QC"),
+        (lambda y, cov: (y, cov.iloc[:5]), "rows"),
+    ],
+    ids=["nan-covariate", "nan-phenotype", "row-mismatch"],
+)
 def test_residualise_nan_covariate_names_column(spoil, match):
     y = np.arange(10.0)
     cov = pd.DataFrame({"age": np.arange(10.0) ** 2, "bmi": [1.0] * 9 + [np.nan]})
@@ -92,13 +96,16 @@ def test_residualise_nan_covariate_names_column(spoil, match):
 # impute / centre
 # ---------------------------------------------------------------------------
 def test_impute_centre_uses_only_training_rows():
-    G = np.array([
-        [0, 2, -1],
-        [2, 2, 1],
-        [-1, 0, 1],
-        [2, 2, 2],  # test rows from here: very different values
-        [2, 2, -1],
-    ], dtype=np.int8)
+    G = np.array(
+        [
+            [0, 2, -1],
+            [2, 2, 1],
+            [-1, 0, 1],
+            [2, 2, 2],  # test rows from here: very different values
+            [2, 2, -1],
+        ],
+        dtype=np.int8,
+    )
     train = np.array([0, 1, 2])
     X, means = impute_centre(G, rows=train, return_means=True)
     assert X.dtype == np.float32 and X.shape == G.shape
@@ -204,14 +211,21 @@ def _nan_at(values, i, column=None):
     return v
 
 
-@pytest.mark.parametrize("build, exc, match", [
-    (lambda c: make_cohort(c.genotypes, phenotype=np.full(100, 2.5)), ParameterError, "zero variance"),
-    (lambda c: make_cohort(c.genotypes, phenotype=np.ones(100), trait="binary"), ParameterError, "zero variance"),
-    (lambda c: make_cohort(c.genotypes), ParameterError, "load a phenotype"),
-    (lambda c: make_cohort(c.genotypes, phenotype=_nan_at(c.phenotype, 5)), InputFormatError, "run QC"),
-    (lambda c: make_cohort(c.genotypes, phenotype=c.phenotype, covariates=_nan_at(c.covariates, 3, "age")),
-     InputFormatError, "covariate 'age'"),
-], ids=["constant-quantitative", "one-class-binary", "no-phenotype", "nan-phenotype", "nan-covariate"])
+@pytest.mark.parametrize(
+    "build, exc, match",
+    [
+        (lambda c: make_cohort(c.genotypes, phenotype=np.full(100, 2.5)), ParameterError, "zero variance"),
+        (lambda c: make_cohort(c.genotypes, phenotype=np.ones(100), trait="binary"), ParameterError, "zero variance"),
+        (lambda c: make_cohort(c.genotypes), ParameterError, "load a phenotype"),
+        (lambda c: make_cohort(c.genotypes, phenotype=_nan_at(c.phenotype, 5)), InputFormatError, "run QC"),
+        (
+            lambda c: make_cohort(c.genotypes, phenotype=c.phenotype, covariates=_nan_at(c.covariates, 3, "age")),
+            InputFormatError,
+            "covariate 'age'",
+        ),
+    ],
+    ids=["constant-quantitative", "one-class-binary", "no-phenotype", "nan-phenotype", "nan-covariate"],
+)
 def test_prepare_errors(build, exc, match):
     cohort = build(random_cohort(n=100))
     with pytest.raises(exc, match=match):

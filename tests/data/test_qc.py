@@ -1,12 +1,11 @@
 """SNP / sample QC (gxapp.data.qc) and the exact HWE test (gxapp.data.hwe)."""
+
 from fractions import Fraction
 from math import factorial
 
 import numpy as np
 import pytest
 
-from helpers import make_cohort
-from gxapp.errors import Cancelled, EmptyDataError, ParameterError
 from gxapp.data.hwe import hwe_pvalues_from_counts
 from gxapp.data.qc import (
     STEPS,
@@ -16,8 +15,10 @@ from gxapp.data.qc import (
     hwe_pvalues,
     run_qc,
 )
-from reference.hwe import hwe_exact_reference
+from gxapp.errors import Cancelled, EmptyDataError, ParameterError
 
+from helpers import make_cohort
+from reference.hwe import hwe_exact_reference
 
 # ---------------------------------------------------------------------------
 # fixtures
@@ -51,15 +52,15 @@ def planted():
         add("good", hwe_column(N, 0.3, rng), "GOOD1", None)
     add("good", hwe_column(N, 0.2, rng), "GOOD2", None)
     add("miss_boundary", hwe_column(N, 0.3, rng, missing=20), "GOOD2", None)  # exactly 5 %: kept
-    add("maf_boundary", rng.permutation(np.r_[np.ones(8), np.zeros(N - 8)]).astype(np.int8), "GOOD2",
-        None)  # MAF = 8 / 800 = 0.01 exactly: kept
+    add(
+        "maf_boundary", rng.permutation(np.r_[np.ones(8), np.zeros(N - 8)]).astype(np.int8), "GOOD2", None
+    )  # MAF = 8 / 800 = 0.01 exactly: kept
     add("all_missing", np.full(N, -1, np.int8), "BAD", "all_missing_snps")
     add("mono", np.zeros(N, np.int8), "BAD", "maf")
     add("high_missing", hwe_column(N, 0.3, rng, missing=21), "GOOD1", "snp_missing")  # 5.25 %
     add("rare", rng.permutation(np.r_[np.ones(7), np.zeros(N - 7)]).astype(np.int8), "GOOD1", "maf")
     add("hwe_all_het", np.ones(N, np.int8), "MIXED", "hwe")
-    add("hwe_no_het", rng.permutation(np.r_[np.zeros(200), 2 * np.ones(200)]).astype(np.int8), "MIXED",
-        "hwe")
+    add("hwe_no_het", rng.permutation(np.r_[np.zeros(200), 2 * np.ones(200)]).astype(np.int8), "MIXED", "hwe")
     add("good", hwe_column(N, 0.4, rng), "MIXED", None)
     G = np.column_stack(cols)
     y = rng.normal(size=N)
@@ -69,10 +70,20 @@ def planted():
 # ---------------------------------------------------------------------------
 # QCParams
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("field,value", [
-    ("geno", -0.1), ("geno", 1.5), ("maf", 0.6), ("maf", -1), ("hwe", 2.0), ("hwe", "x"),
-    ("mind", 1.2), ("geno", float("nan")), ("maf", True),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("geno", -0.1),
+        ("geno", 1.5),
+        ("maf", 0.6),
+        ("maf", -1),
+        ("hwe", 2.0),
+        ("hwe", "x"),
+        ("mind", 1.2),
+        ("geno", float("nan")),
+        ("maf", True),
+    ],
+)
 def test_params_validate_names_the_field(field, value):
     with pytest.raises(ParameterError, match=field):
         QCParams(**{field: value}).validate()
@@ -108,8 +119,15 @@ def test_each_filter_removes_exactly_the_planted_snps(planted):
     for s in rep.steps:
         if s["unit"] == "SNPs":
             assert sorted(s["examples"]) == expected[s["step"]], s["step"]
-    assert rep.removed == {"no_phenotype": 0, "sample_missing": 0, "all_missing_snps": 1, "snp_missing": 1,
-                           "maf": 2, "hwe": 2, "genes_without_snps": 1}
+    assert rep.removed == {
+        "no_phenotype": 0,
+        "sample_missing": 0,
+        "all_missing_snps": 1,
+        "snp_missing": 1,
+        "maf": 2,
+        "hwe": 2,
+        "genes_without_snps": 1,
+    }
     kept = sorted(k for k, v in fate.items() if v is None)
     assert sorted(out.snps["snp"]) == kept
     assert out.n_samples == N
@@ -266,8 +284,10 @@ def _hwe_fraction(n_het, n_hom1, n_hom2):
 
     def prob(h):
         aa, bb = (n_a - h) // 2, (n_b - h) // 2
-        return Fraction(factorial(n) * 2 ** h * factorial(n_a) * factorial(n_b),
-                        factorial(aa) * factorial(h) * factorial(bb) * factorial(2 * n))
+        return Fraction(
+            factorial(n) * 2**h * factorial(n_a) * factorial(n_b),
+            factorial(aa) * factorial(h) * factorial(bb) * factorial(2 * n),
+        )
 
     states = [prob(h) for h in range(n_a % 2, min(n_a, n_b) + 1, 2)]
     assert sum(states) == 1
@@ -357,8 +377,10 @@ def test_hwe_pvalues_on_genotype_matrix():
     c = genotype_counts(G)
     assert (c.sum(axis=0) == 500).all() and (c[3] == (G < 0).sum(axis=0)).all()
     p = hwe_pvalues(G)
-    ref = [hwe_exact_reference(int((G[:, j] == 1).sum()), int((G[:, j] == 0).sum()), int((G[:, j] == 2).sum()))
-           for j in range(30)]
+    ref = [
+        hwe_exact_reference(int((G[:, j] == 1).sum()), int((G[:, j] == 0).sum()), int((G[:, j] == 2).sum()))
+        for j in range(30)
+    ]
     np.testing.assert_allclose(p, ref, rtol=1e-9)
     rows = np.arange(0, 500, 3)
     np.testing.assert_allclose(hwe_pvalues(G, rows=rows), hwe_pvalues(G[rows]))

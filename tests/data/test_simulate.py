@@ -1,4 +1,5 @@
 """Simulators: shapes, reproducibility, and that the planted structure is really there."""
+
 import json
 import threading
 
@@ -7,18 +8,30 @@ import pytest
 from scipy import stats
 
 from gxapp.data.cohort import validate
-from gxapp.errors import Cancelled, ParameterError
 from gxapp.data.io.variants import CLASSES
 from gxapp.data.simulate import (
-    SimParams, binomial_genotypes, coalescent_genotypes, gene_centric_counts, simulate_casecontrol,
-    simulate_cohort, simulate_on_cohort, simulate_phenotype,
+    SimParams,
+    binomial_genotypes,
+    coalescent_genotypes,
+    gene_centric_counts,
+    simulate_casecontrol,
+    simulate_cohort,
+    simulate_on_cohort,
+    simulate_phenotype,
 )
 from gxapp.data.simulate.casecontrol import gene_burden, hit_indicator
 from gxapp.data.simulate.phenotypes import standardised_block
+from gxapp.errors import Cancelled, ParameterError
 
 EQ1 = [["G01", "G02"], ["G07", "G09"], ["G03", "G05"], ["G04", "G08"], ["G06", "G07"], ["G08", "G10"]]
-EQ1_TYPES = {"G01|G02": "max", "G07|G09": "max", "G03|G05": "sqdiff", "G04|G08": "sqdiff",
-             "G06|G07": "product", "G08|G10": "product"}
+EQ1_TYPES = {
+    "G01|G02": "max",
+    "G07|G09": "max",
+    "G03|G05": "sqdiff",
+    "G04|G08": "sqdiff",
+    "G06|G07": "product",
+    "G08|G10": "product",
+}
 
 
 # ---- helpers ---------------------------------------------------------------------
@@ -65,7 +78,7 @@ def signal_parts(cohort):
     g = {name: gene_expr(cohort, name) for name in t["genes"]}
     main = sum(w * g[name] for name, w in t["main_weights"].items())
     inter = np.zeros(cohort.n_samples)
-    for (a, b) in t["pairs"]:
+    for a, b in t["pairs"]:
         kind = t["types"][f"{a}|{b}"]
         if t["scenario"] == "simple":
             xa = standardised_block(cohort.genotypes, [t["top_snps"][a]])[:, 0]
@@ -88,8 +101,9 @@ def complex_cohort():
 
 @pytest.fixture(scope="module")
 def cc_cohort():
-    return simulate_cohort(SimParams(scenario="casecontrol", n_samples=3000, n_genes=20, case_fraction=0.3,
-                                     effect=2.0, seed=5))
+    return simulate_cohort(
+        SimParams(scenario="casecontrol", n_samples=3000, n_genes=20, case_fraction=0.3, effect=2.0, seed=5)
+    )
 
 
 # ---- shapes, ids, reproducibility ----------------------------------------------
@@ -200,10 +214,16 @@ def test_phenotype_on_genotypes_with_missing():
     assert t1["pairs"] == []
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"scenario": "weird"}, "scenario"), ({"snr": 0}, "snr"), ({"mi": -1}, "mi"),
-    ({"prop_causal": 0}, "prop_causal"), ({"prop_causal": 1.5}, "prop_causal"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"scenario": "weird"}, "scenario"),
+        ({"snr": 0}, "snr"),
+        ({"mi": -1}, "mi"),
+        ({"prop_causal": 0}, "prop_causal"),
+        ({"prop_causal": 1.5}, "prop_causal"),
+    ],
+)
 def test_simulate_phenotype_bad_params(kwargs, field):
     x, blocks, _ = binomial_genotypes(50, 2, 3, seed=1)
     args = {"scenario": "complex", **kwargs}
@@ -276,8 +296,17 @@ def test_gene_centric_counts_sum_to_dosages(cc_cohort):
 
 
 def test_casecontrol_planted_epistasis_types():
-    c = simulate_cohort(SimParams(scenario="casecontrol", n_samples=3000, n_genes=12, effect=3.0,
-                                  epistasis=("positive", "reciprocal"), n_pairs_per_type=1, seed=2))
+    c = simulate_cohort(
+        SimParams(
+            scenario="casecontrol",
+            n_samples=3000,
+            n_genes=12,
+            effect=3.0,
+            epistasis=("positive", "reciprocal"),
+            n_pairs_per_type=1,
+            seed=2,
+        )
+    )
     burden = gene_burden(c.genotypes, [c.gene_snps[g] for g in c.gene_names], c.gene_names, c.snps["class"])
     h = {g: hit_indicator(burden[:, i])[0].astype(float) for i, g in enumerate(c.gene_names)}
     for a, b in c.truth["pairs"]:
@@ -291,8 +320,17 @@ def test_casecontrol_planted_epistasis_types():
 def test_casecontrol_direct_and_additive_only():
     x, blocks, _ = binomial_genotypes(2000, 6, 8, seed=3)
     names = [f"g{i}" for i in range(6)]
-    y, t = simulate_casecontrol(x, blocks, names, None, {"P1": names[:3], "P2": names[3:]},
-                                epistasis=("additive",), n_pairs_per_type=1, case_fraction=0.2, seed=1)
+    y, t = simulate_casecontrol(
+        x,
+        blocks,
+        names,
+        None,
+        {"P1": names[:3], "P2": names[3:]},
+        epistasis=("additive",),
+        n_pairs_per_type=1,
+        case_fraction=0.2,
+        seed=1,
+    )
     assert t["pairs"] == [] and len(t["additive_pairs"]) == 1
     assert t["expected_case_fraction"] == pytest.approx(0.2, abs=1e-6)
     with pytest.raises(ParameterError, match="n_pairs_per_type"):
@@ -324,12 +362,28 @@ def test_simulate_on_cohort(complex_cohort):
 
 
 # ---- parameters --------------------------------------------------------------------------
-@pytest.mark.parametrize("field, value", [
-    ("scenario", "other"), ("n_samples", 10), ("n_genes", 1), ("snr", 0.0), ("mi", -2.0),
-    ("prop_causal", 0.0), ("prop_causal", 1.2), ("seed", -1), ("genotype_model", "wf"),
-    ("snps_per_gene", 0), ("case_fraction", 1.0), ("epistasis", ("bad",)), ("epistasis", ()),
-    ("n_pathways", 0), ("n_pairs_per_type", 0), ("effect", 0.0), ("n_samples", 100.5),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("scenario", "other"),
+        ("n_samples", 10),
+        ("n_genes", 1),
+        ("snr", 0.0),
+        ("mi", -2.0),
+        ("prop_causal", 0.0),
+        ("prop_causal", 1.2),
+        ("seed", -1),
+        ("genotype_model", "wf"),
+        ("snps_per_gene", 0),
+        ("case_fraction", 1.0),
+        ("epistasis", ("bad",)),
+        ("epistasis", ()),
+        ("n_pathways", 0),
+        ("n_pairs_per_type", 0),
+        ("effect", 0.0),
+        ("n_samples", 100.5),
+    ],
+)
 def test_bad_params_name_the_field(field, value):
     with pytest.raises(ParameterError, match=field):
         SimParams(**{field: value}).validate()
@@ -353,10 +407,14 @@ def test_param_messages_and_strict_from_dict():
         ({"n_samples": 100.5}, "n_samples: expected an integer >= 20, got 100.5"),
         ({"prop_causal": 0.0}, "prop_causal: expected a number in (0, 1], got 0.0"),
         ({"seed": -1}, "seed: expected an integer >= 0 or None, got -1"),
-        ({"scenario": "casecontrol", "n_genes": 3},
-         "n_genes: expected an integer >= 4 for the 'casecontrol' scenario, got 3"),
-        ({"n_genes": 10, "n_pathways": 6},
-         "n_pathways: expected None or an integer in 1..5 (at least 2 genes per pathway), got 6"),
+        (
+            {"scenario": "casecontrol", "n_genes": 3},
+            "n_genes: expected an integer >= 4 for the 'casecontrol' scenario, got 3",
+        ),
+        (
+            {"n_genes": 10, "n_pathways": 6},
+            "n_pathways: expected None or an integer in 1..5 (at least 2 genes per pathway), got 6",
+        ),
     ]
     for kwargs, message in cases:
         with pytest.raises(ParameterError) as e:

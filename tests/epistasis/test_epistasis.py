@@ -1,4 +1,5 @@
 """Architecture comparison of paper B (gxapp.epistasis): batched trainer, CV, t-test, surfaces."""
+
 import copy
 import json
 
@@ -8,17 +9,25 @@ import pytest
 import torch
 
 from gxapp.data.cohort import Cohort
+from gxapp.data.io.variants import CLASSES, standardise_counts
+from gxapp.data.simulate import SimParams, simulate_cohort
 from gxapp.epistasis import (
-    EpiTrainConfig, RowGroup, compare, corrected_ttest, decision_surfaces, fit_networks, gene_features,
-    learning_curve, make_splits, sparsity_sweep,
+    EpiTrainConfig,
+    RowGroup,
+    compare,
+    corrected_ttest,
+    decision_surfaces,
+    fit_networks,
+    gene_features,
+    learning_curve,
+    make_splits,
+    sparsity_sweep,
 )
 from gxapp.epistasis import cv as cvmod
 from gxapp.epistasis import models as M
 from gxapp.epistasis.features import MAF_BINS, RowMoments
 from gxapp.epistasis.genemodule import GeneModuleKernel
 from gxapp.errors import GeneMappingError, ParameterError
-from gxapp.data.io.variants import CLASSES, standardise_counts
-from gxapp.data.simulate import SimParams, simulate_cohort
 
 FAST = dict(lr=1e-2, max_epochs=40, patience=10, batch_size=64, dropout=0.0, threads=1)
 
@@ -29,14 +38,35 @@ def counts_cohort(X, y, pathways=None, classes=CLASSES) -> Cohort:
     genes = [f"G{i}" for i in range(G)]
     ids = [f"s{i}" for i in range(n)]
     i, g, c = np.nonzero(X)
-    variants = pd.DataFrame({"iid": np.array(ids)[i], "gene": np.array(genes)[g],
-                             "class": np.array(classes)[c], "count": X[i, g, c].astype(float)})
-    snps = pd.DataFrame({"snp": [f"rs{j}" for j in range(G)], "chrom": "1",
-                         "pos": np.arange(G, dtype=np.int64) * 1000 + 1, "a1": "A", "a2": "G"})
+    variants = pd.DataFrame(
+        {
+            "iid": np.array(ids)[i],
+            "gene": np.array(genes)[g],
+            "class": np.array(classes)[c],
+            "count": X[i, g, c].astype(float),
+        }
+    )
+    snps = pd.DataFrame(
+        {
+            "snp": [f"rs{j}" for j in range(G)],
+            "chrom": "1",
+            "pos": np.arange(G, dtype=np.int64) * 1000 + 1,
+            "a1": "A",
+            "a2": "G",
+        }
+    )
     gdf = pd.DataFrame({"gene": genes, "chrom": "1", "start": snps["pos"], "end": snps["pos"] + 10})
-    return Cohort(genotypes=np.zeros((n, G), np.int8), samples=pd.DataFrame({"fid": ids, "iid": ids}),
-                  snps=snps, genes=gdf, gene_snps={gn: np.array([j]) for j, gn in enumerate(genes)},
-                  phenotype=np.asarray(y, float), trait="binary", pathways=pathways, variants=variants)
+    return Cohort(
+        genotypes=np.zeros((n, G), np.int8),
+        samples=pd.DataFrame({"fid": ids, "iid": ids}),
+        snps=snps,
+        genes=gdf,
+        gene_snps={gn: np.array([j]) for j, gn in enumerate(genes)},
+        phenotype=np.asarray(y, float),
+        trait="binary",
+        pathways=pathways,
+        variants=variants,
+    )
 
 
 PATHWAYS = {"P1": ["G0", "G1", "G2"], "P2": ["G3", "G4", "G5"]}
@@ -95,12 +125,18 @@ def test_batched_training_equals_one_model_at_a_time():
     X = rng.poisson(1.0, (N, G, C)).astype(np.float32)
     y = (rng.random(N) < 0.4).astype(float)
     wire, names = M.pathway_wiring([f"g{i}" for i in range(G)], {"A": ["g0", "g1", "g2"], "B": ["g3", "g4"]})
-    specs = [M.logreg_spec(), M.sparse_spec(wire, len(names)), M.dense_spec(5),
-             M.sparse_spec(wire, len(names), name="linear", linear=True),
-             M.sparse_spec(M.random_wiring(G, 3, 0.5, 1), 3, name="random")]
+    specs = [
+        M.logreg_spec(),
+        M.sparse_spec(wire, len(names)),
+        M.dense_spec(5),
+        M.sparse_spec(wire, len(names), name="linear", linear=True),
+        M.sparse_spec(M.random_wiring(G, 3, 0.5, 1), 3, name="random"),
+    ]
     perm = rng.permutation(N)
-    groups = [RowGroup(key=(0, 0, f), train=np.setdiff1d(np.arange(N), perm[f::3]), test=np.sort(perm[f::3]))
-              for f in range(3)]
+    groups = [
+        RowGroup(key=(0, 0, f), train=np.setdiff1d(np.arange(N), perm[f::3]), test=np.sort(perm[f::3]))
+        for f in range(3)
+    ]
     cfg = EpiTrainConfig(max_epochs=3, lr=1e-2, patience=2, dropout=0.2, batch_size=32, threads=1)
     batched = fit_networks(X, y, copy.deepcopy(groups), specs, cfg)
     for j, g in enumerate(groups):
@@ -133,6 +169,7 @@ def test_corrected_ttest_matches_hand_computation():
     var = ((d - d.mean()) ** 2).sum() / (J - 1)
     t = d.mean() / np.sqrt((1 / J + 100 / 200) * var)
     from scipy import stats
+
     p = 2 * (1 - stats.t.cdf(abs(t), J - 1))
     r = corrected_ttest(a, b, n_train=200, n_test=100)
     assert r["t"] == pytest.approx(t, rel=1e-12)
@@ -178,8 +215,14 @@ def test_identical_splits_for_every_model(monkeypatch):
 
 
 def test_strong_additive_signal_is_found_by_every_model():
-    res = compare(additive_cohort(), models=("logreg", "biosparse", "dense", "linear", "l2"), folds=2, repeats=2,
-                  seed=0, config=EpiTrainConfig(**FAST))
+    res = compare(
+        additive_cohort(),
+        models=("logreg", "biosparse", "dense", "linear", "l2"),
+        folds=2,
+        repeats=2,
+        seed=0,
+        config=EpiTrainConfig(**FAST),
+    )
     for name, m in res.models.items():
         assert m.auc_mean > 0.75, (name, m.auc_mean)
 
@@ -201,8 +244,9 @@ def test_sweep_and_learning_curve_run_on_the_same_splits(monkeypatch):
     y = cohort.phenotype
     cfg = EpiTrainConfig(**{**FAST, "max_epochs": 2})
     calls = spy_epistasis_fits(monkeypatch)
-    sw = sparsity_sweep(cohort, degrees=(0.5, 1.0), wiring=("random", "pathway"), folds=2, repeats=1, config=cfg,
-                        baselines=("l2",))
+    sw = sparsity_sweep(
+        cohort, degrees=(0.5, 1.0), wiring=("random", "pathway"), folds=2, repeats=1, config=cfg, baselines=("l2",)
+    )
     t = sw.table()
     assert list(t["model"]) == ["random@50%", "random@100%", "pathway@50%", "pathway@100%", "dense", "l2"]
     assert list(t["n_connections"][:4]) == [4, 8, 4, 8]
@@ -233,15 +277,17 @@ def test_sweep_and_learning_curve_run_on_the_same_splits(monkeypatch):
 
 
 def test_ensemble_averages_random_wirings(monkeypatch):
-    from helpers import spy_epistasis_fits
     from sklearn.metrics import roc_auc_score
+
+    from helpers import spy_epistasis_fits
 
     cfg = EpiTrainConfig(**{**FAST, "max_epochs": 2})
     cohort = additive_cohort(n=200)
     calls = spy_epistasis_fits(monkeypatch)
-    res = compare(cohort, models=("biosparse", "ensemble"), folds=2, repeats=1, config=cfg,
-                  ensemble_size=3, wiring="random")
-    gm_and_out = len(CLASSES) * 50 + 50 + 50 + 1 + 1 + 8       # gene module, output bias, 8 connections
+    res = compare(
+        cohort, models=("biosparse", "ensemble"), folds=2, repeats=1, config=cfg, ensemble_size=3, wiring="random"
+    )
+    gm_and_out = len(CLASSES) * 50 + 50 + 50 + 1 + 1 + 8  # gene module, output bias, 8 connections
     n_par = res.models["ensemble"].n_params
     assert 3 * (gm_and_out + 2) <= n_par <= 3 * (gm_and_out + 2 * 3)  # + 2 per used neuron (1-3 of 3)
     assert res.models["ensemble"].details["n_networks"] == 3
@@ -312,8 +358,9 @@ def test_errors_say_what_to_do():
 
 
 def test_features_of_a_snp_cohort():
-    c = simulate_cohort(SimParams(scenario="complex", n_samples=200, n_genes=3, snps_per_gene=10,
-                                  genotype_model="binomial", seed=2))
+    c = simulate_cohort(
+        SimParams(scenario="complex", n_samples=200, n_genes=3, snps_per_gene=10, genotype_model="binomial", seed=2)
+    )
     y = (c.phenotype > np.median(c.phenotype)).astype(float)
     cc = Cohort(**{**c.__dict__, "phenotype": y, "trait": "binary"})
     X, genes, classes = gene_features(cc)
@@ -322,8 +369,14 @@ def test_features_of_a_snp_cohort():
     minor = np.where(f > 0.5, 2 - cc.genotypes, cc.genotypes).astype(float)
     for gi, g in enumerate(genes):
         np.testing.assert_allclose(X[:, gi].sum(1), minor[:, cc.gene_snps[g]].sum(1), rtol=1e-6)
-    res = compare(cc, models=("logreg", "biosparse"), wiring="random", folds=2, repeats=1,
-                  config=EpiTrainConfig(**{**FAST, "max_epochs": 2}))
+    res = compare(
+        cc,
+        models=("logreg", "biosparse"),
+        wiring="random",
+        folds=2,
+        repeats=1,
+        config=EpiTrainConfig(**{**FAST, "max_epochs": 2}),
+    )
     assert res.classes == list(MAF_BINS)
 
 
@@ -335,8 +388,12 @@ def test_surfaces_show_which_head_expresses_which_epistasis():
     summ = s.summary.set_index(["type", "head"])
     assert summ.loc[("reciprocal", "dense"), "auc"] > 0.9
     assert summ.loc[("reciprocal", "logreg"), "auc"] < 0.65
-    expected = {"additive": {"logreg", "biosparse", "dense"}, "positive": {"biosparse", "dense"},
-                "negative": {"biosparse", "dense"}, "reciprocal": {"dense"}}
+    expected = {
+        "additive": {"logreg", "biosparse", "dense"},
+        "positive": {"biosparse", "dense"},
+        "negative": {"biosparse", "dense"},
+        "reciprocal": {"dense"},
+    }
     for t, heads in expected.items():
         got = {h for h in ("logreg", "biosparse", "dense") if summ.loc[(t, h), "expresses"]}
         assert got == heads, (t, got)
@@ -348,12 +405,20 @@ def test_progress_is_reported_and_cancel_stops_training():
     import threading
 
     from gxapp.errors import Cancelled
+
     seen = []
-    compare(additive_cohort(n=200), models=("logreg", "l2"), folds=2, repeats=1,
-            config=EpiTrainConfig(**{**FAST, "max_epochs": 2}), progress=lambda f, m: seen.append(f))
+    compare(
+        additive_cohort(n=200),
+        models=("logreg", "l2"),
+        folds=2,
+        repeats=1,
+        config=EpiTrainConfig(**{**FAST, "max_epochs": 2}),
+        progress=lambda f, m: seen.append(f),
+    )
     assert seen and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
     flag = threading.Event()
     flag.set()
     with pytest.raises(Cancelled):
-        compare(additive_cohort(n=200), models=("logreg",), folds=2, repeats=1,
-                config=EpiTrainConfig(**FAST), cancel=flag)
+        compare(
+            additive_cohort(n=200), models=("logreg",), folds=2, repeats=1, config=EpiTrainConfig(**FAST), cancel=flag
+        )

@@ -1,4 +1,5 @@
 """Classical gene-pair interaction tests (gxapp.genenet.peers) and ranking metrics (gxapp.genenet.metrics)."""
+
 import shutil
 import subprocess
 import threading
@@ -9,13 +10,13 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from gxapp.genenet import metrics, peers
-from gxapp.genenet.baselines import top_snps
-from gxapp.errors import Cancelled, ParameterError
 from gxapp.data.io.genotypes import Genotypes
 from gxapp.data.io.plink import write_plink
 from gxapp.data.preprocess import prepare
 from gxapp.data.simulate import SimParams, simulate_cohort
+from gxapp.errors import Cancelled, ParameterError
+from gxapp.genenet import metrics, peers
+from gxapp.genenet.baselines import top_snps
 
 
 # ---------------------------------------------------------------------------
@@ -53,8 +54,19 @@ def small():
 @pytest.fixture(scope="module")
 def simple_sim():
     """Paper A's simple scenario (products of the genes' top SNPs), high S/N, independent SNPs."""
-    c = simulate_cohort(SimParams(scenario="simple", n_samples=6000, n_genes=10, snr=2.0, mi=0.5,
-                                  prop_causal=0.5, genotype_model="binomial", snps_per_gene=8, seed=1))
+    c = simulate_cohort(
+        SimParams(
+            scenario="simple",
+            n_samples=6000,
+            n_genes=10,
+            snr=2.0,
+            mi=0.5,
+            prop_causal=0.5,
+            genotype_model="binomial",
+            snps_per_gene=8,
+            seed=1,
+        )
+    )
     return c, prepare(c)
 
 
@@ -88,7 +100,7 @@ def test_pca_matches_statsmodels(small):
     for i in range(4):
         for j in range(i + 1, 4):
             _, _, q = _sm_interaction(pcs[i], pcs[j], y[rows])
-            assert p[i, j] == pytest.approx(q, rel=1e-4)    # PCs from float32 X vs float64 dosages
+            assert p[i, j] == pytest.approx(q, rel=1e-4)  # PCs from float32 X vs float64 dosages
             assert p[j, i] == p[i, j]
     # PC sign is arbitrary; the score is the PC up to sign
     got = peers.gene_pcs(X, blocks, rows)
@@ -105,7 +117,7 @@ def test_snp_pair_matches_statsmodels_on_random_pairs(small):
         a, b = int(rng.choice(blocks[gi])), int(rng.choice(blocks[gj]))
         got = peers.snp_pair_block(X, y, [a], [b], rows)
         beta, t, q = _sm_interaction(raw[:, a], raw[:, b], y[rows])
-        assert got["beta"][0, 0] == pytest.approx(beta, rel=1e-5)   # X is float32: ~1e-7 relative input error
+        assert got["beta"][0, 0] == pytest.approx(beta, rel=1e-5)  # X is float32: ~1e-7 relative input error
         assert got["t"][0, 0] == pytest.approx(t, rel=1e-5)
         assert got["p"][0, 0] == pytest.approx(q, rel=1e-4)
 
@@ -152,13 +164,13 @@ def test_degenerate_pairs_are_nan_and_not_counted():
     rng = np.random.default_rng(5)
     n = 400
     G = _dosages(rng, n, 6).astype(float)
-    G[:, 1] = 1.0                                   # monomorphic SNP in gene 0
-    G[:, 5] = G[:, 0]                                # perfect copy of a gene-0 SNP in gene 1
+    G[:, 1] = 1.0  # monomorphic SNP in gene 0
+    G[:, 5] = G[:, 0]  # perfect copy of a gene-0 SNP in gene 1
     y = rng.normal(size=n)
     blocks = [np.arange(0, 3), np.arange(3, 6)]
     blk = peers.snp_pair_block(G, y, blocks[0], blocks[1])["p"]
-    assert np.isnan(blk[1]).all()                    # a is constant
-    assert np.isnan(blk[0, 2])                       # a == b: collinear
+    assert np.isnan(blk[1]).all()  # a is constant
+    assert np.isnan(blk[0, 2])  # a == b: collinear
     assert np.isfinite(blk[[0, 2]][:, :2]).all()
     out = peers.snp_pair_test(G, y, blocks)
     assert out["n_tests"][0, 1] == int(np.isfinite(blk).sum()) == 5
@@ -181,7 +193,7 @@ def test_planted_products_found_false_pairs_uniform(simple_sim):
     for a, b in truth["pairs"]:
         i, j = names.index(a), names.index(b)
         if abs(truth["interaction_weights"][f"{a}|{b}"]) < 0.1:
-            continue   # weights are N(0, 1) draws: a weak pair carries too little variance to test
+            continue  # weights are N(0, 1) draws: a weak pair carries too little variance to test
         strong += 1
         # the SNP-pair test scans every SNP pair, so it finds every strong planted product
         assert sp["bonferroni"][i, j] < 1e-6
@@ -196,7 +208,7 @@ def test_planted_products_found_false_pairs_uniform(simple_sim):
     assert stats.kstest(top[iu][false], "uniform").pvalue > 0.01
     assert top[iu][false].min() > 1e-4
     assert sp["bonferroni"][iu][false].min() > 1e-3
-    assert 0.02 < np.median(sp["min_p"][iu][false]) * 64 < 2      # ~ 1 / (n_tests + 1) scale
+    assert 0.02 < np.median(sp["min_p"][iu][false]) * 64 < 2  # ~ 1 / (n_tests + 1) scale
 
 
 def test_null_snp_pair_p_uniform():
@@ -224,17 +236,37 @@ def test_snp_pair_matches_plink(tmp_path):
     y = 0.2 * g[:, 1] + 0.8 * g[:, 1] * g[:, 7] + rng.normal(size=n)
     ids = [f"s{i}" for i in range(n)]
     samples = pd.DataFrame({"fid": ids, "iid": ids})
-    snps = pd.DataFrame({"snp": [f"rs{j}" for j in range(2 * k)], "chrom": "1",
-                         "pos": np.arange(2 * k, dtype=np.int64) * 1000 + 1, "a1": "A", "a2": "G"})
+    snps = pd.DataFrame(
+        {
+            "snp": [f"rs{j}" for j in range(2 * k)],
+            "chrom": "1",
+            "pos": np.arange(2 * k, dtype=np.int64) * 1000 + 1,
+            "a1": "A",
+            "a2": "G",
+        }
+    )
     write_plink(tmp_path / "d", Genotypes(G, samples, snps))
     (tmp_path / "p.txt").write_text("".join(f"{i} {i} {v:.12g}\n" for i, v in zip(ids, y)))
-    cmd = [exe, "--bfile", str(tmp_path / "d"), "--pheno", str(tmp_path / "p.txt"), "--epistasis",
-           "--epi1", "1", "--allow-no-sex", "--threads", "1", "--out", str(tmp_path / "o")]
+    cmd = [
+        exe,
+        "--bfile",
+        str(tmp_path / "d"),
+        "--pheno",
+        str(tmp_path / "p.txt"),
+        "--epistasis",
+        "--epi1",
+        "1",
+        "--allow-no-sex",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     epi = pd.read_csv(tmp_path / "o.epi.qt", sep=r"\s+")
     assert list(epi.columns) == ["CHR1", "SNP1", "CHR2", "SNP2", "BETA_INT", "STAT", "P"]
-    assert len(epi) == (2 * k) * (2 * k - 1) // 2          # --epi1 1 keeps every pair
+    assert len(epi) == (2 * k) * (2 * k - 1) // 2  # --epi1 1 keeps every pair
     gene = {f"rs{j}": j // k for j in range(2 * k)}
     cross = epi[[gene[a] != gene[b] for a, b in zip(epi.SNP1, epi.SNP2)]]
     assert len(cross) == k * k
@@ -332,22 +364,26 @@ def test_per_type_ap():
     genes = ["A", "B", "C", "D", "E"]
     truth = {"pairs": [["A", "B"], ["C", "D"]], "types": {"A|B": "max", "C|D": "product"}}
     s = np.zeros((5, 5))
-    s[0, 1] = 10.0   # max pair ranked first
-    s[0, 4] = 5.0    # a false pair
-    s[2, 3] = 1.0    # product pair below the false pair
+    s[0, 1] = 10.0  # max pair ranked first
+    s[0, 4] = 5.0  # a false pair
+    s[2, 3] = 1.0  # product pair below the false pair
     ap = metrics.per_type_ap(s, genes, truth)
     assert ap["max"] == 1.0
     assert ap["product"] == pytest.approx(0.5)
     au = metrics.per_type_auroc(s, genes, truth)
-    assert au["max"] == 1.0 and au["product"] == pytest.approx(1 - 1 / 8)   # 8 false pairs, one above
+    assert au["max"] == 1.0 and au["product"] == pytest.approx(1 - 1 / 8)  # 8 false pairs, one above
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: metrics.pair_labels(["A", "B"], [("A", "Z")]), "'Z'"),
-    (lambda: metrics.average_precision(np.ones((3, 3)), np.zeros((3, 3), bool)), "true"),
-    (lambda: metrics.auroc(np.ones((3, 3)), np.zeros((4, 4), bool)), "shape"),
-    (lambda: metrics.auroc(np.full((3, 3), np.inf), metrics.pair_labels("ABC", [("A", "B")])), "infinite"),
-], ids=["unknown-gene", "no-true-pair", "shape-mismatch", "infinite-scores"])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: metrics.pair_labels(["A", "B"], [("A", "Z")]), "'Z'"),
+        (lambda: metrics.average_precision(np.ones((3, 3)), np.zeros((3, 3), bool)), "true"),
+        (lambda: metrics.auroc(np.ones((3, 3)), np.zeros((4, 4), bool)), "shape"),
+        (lambda: metrics.auroc(np.full((3, 3), np.inf), metrics.pair_labels("ABC", [("A", "B")])), "infinite"),
+    ],
+    ids=["unknown-gene", "no-true-pair", "shape-mismatch", "infinite-scores"],
+)
 def test_metrics_errors(call, match):
     with pytest.raises(ParameterError, match=match):
         call()

@@ -3,6 +3,7 @@ import pytest
 
 from gxapp.errors import ParameterError
 from gxapp.genenet.permutation import PermutationResult, null_targets, permutation_seed
+
 from reference.fdr import fdr_reference
 
 

@@ -1,6 +1,7 @@
 """Shapley interaction scores (gxapp.genenet.shapley): the fast exact kernel against the
 slow masked-head reference and shapiq, Monte-Carlo against exact, the coalition
 weights against simulation, planted and additive networks, the entry point."""
+
 import dataclasses
 import math
 import threading
@@ -26,6 +27,7 @@ from gxapp.genenet.shapley import (
     weight_matrix,
 )
 from gxapp.genenet.train import TrainConfig, train_ensemble
+
 from reference.shapley import masked_head, reference_scores
 
 
@@ -54,7 +56,8 @@ def test_weights_closed_forms():
     M = 7
     for s in range(M - 1):
         assert pair_weight("SII", M, s) == pytest.approx(
-            math.factorial(s) * math.factorial(M - s - 2) / math.factorial(M - 1))
+            math.factorial(s) * math.factorial(M - s - 2) / math.factorial(M - 1)
+        )
         assert pair_weight("BII", M, s) == pytest.approx(1 / 2 ** (M - 2))
         # Shapley-Taylor top order: (2/M) / C(M-1, s)
         assert pair_weight("STII", M, s) == pytest.approx(2 / M / math.comb(M - 1, s))
@@ -63,7 +66,7 @@ def test_weights_closed_forms():
 def _coalition_frequencies(S_masks, M, i, j):
     """Empirical probability of every S ⊆ F∖{i,j} (as a bit mask) and the list of masks."""
     codes = (S_masks * (1 << np.arange(M))).sum(1)
-    freq = np.bincount(codes, minlength=2 ** M) / len(codes)
+    freq = np.bincount(codes, minlength=2**M) / len(codes)
     rest = [x for x in range(M) if x not in (i, j)]
     masks = [sum(1 << rest[b] for b in range(len(rest)) if m >> b & 1) for m in range(2 ** len(rest))]
     return freq, masks
@@ -107,8 +110,14 @@ def test_fast_exact_equals_reference(M):
     for index in INDICES:
         fast = exact_scores(params, cfg, nodes, base, index).numpy()
         assert fast.shape == (K, B, M, M)
-        ref = np.stack([np.stack([reference_scores(params, cfg, k, nodes[k, b].numpy(), base[k].numpy(), index)
-                                  for b in range(B)]) for k in range(K)])
+        ref = np.stack(
+            [
+                np.stack(
+                    [reference_scores(params, cfg, k, nodes[k, b].numpy(), base[k].numpy(), index) for b in range(B)]
+                )
+                for k in range(K)
+            ]
+        )
         assert np.abs(ref).max() > 1e-3  # the test is not vacuous
         np.testing.assert_allclose(fast, ref, atol=1e-5, rtol=1e-5)
         np.testing.assert_allclose(fast, fast.transpose(0, 1, 3, 2))
@@ -132,10 +141,10 @@ def test_coalition_values_and_chunking():
 
 def test_weight_matrix_matches_definition():
     M, index = 4, "SII"
-    W = weight_matrix(M, index, dtype=torch.float64).numpy().reshape(2 ** M, M, M)
+    W = weight_matrix(M, index, dtype=torch.float64).numpy().reshape(2**M, M, M)
     i, j = 0, 2
-    expected = np.zeros(2 ** M)
-    for S in range(2 ** M):
+    expected = np.zeros(2**M)
+    for S in range(2**M):
         if S >> i & 1 or S >> j & 1:
             continue
         w = pair_weight(index, M, bin(S).count("1"))
@@ -307,8 +316,9 @@ def test_score_pairs_mc_matches_exact_and_reports(trained):
     rows, base = np.arange(450, 500), np.arange(450)
     exact = score_pairs(result, x, rows, base, method="exact")
     seen = []
-    mc = score_pairs(result, x, rows, base, method="mc", n_permutations=256, batch_rows=16,
-                     progress=lambda f, m: seen.append(f))
+    mc = score_pairs(
+        result, x, rows, base, method="mc", n_permutations=256, batch_rows=16, progress=lambda f, m: seen.append(f)
+    )
     assert exact.stderr is None and mc.stderr.shape == (2, 6, 6)
     assert mc.method == "mc" and mc.n_permutations == 256
     np.testing.assert_allclose(mc.per_model, exact.per_model, atol=6 * mc.stderr.max() + 0.02)

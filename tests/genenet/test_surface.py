@@ -9,6 +9,7 @@ with 200). Measured over seeds 0-9 and β = ±1 (20 cohorts), sign fixed by each
 * pair (2, 3) with no interaction: grid surface sd 0.11-0.35, at most 0.43 of the planted pair's
   (threshold 0.6); r2_joint − r2_additive 0.005-0.07 (threshold 0.1).
 """
+
 import numpy as np
 import pytest
 
@@ -30,9 +31,15 @@ def planted(seed, beta, n=600, genes=4, snps=2):
     g = np.stack([X[:, b].sum(1) for b in blocks], 1) / np.sqrt(snps)
     y = g[:, 0] + g[:, 1] + beta * g[:, 0] * g[:, 1] + 0.7 * g[:, 2] + 0.5 * rng.normal(size=n)
     y = (y - y.mean()) / y.std()
-    res = train_ensemble(X, y.astype(np.float32), blocks, TRAIN, NetConfig(gene_hidden=0, head_hidden=16),
-                         TrainConfig(lr=0.02, batch_size=128, max_epochs=60, patience=10, seed=seed, device="cpu",
-                                     threads=1), 1)
+    res = train_ensemble(
+        X,
+        y.astype(np.float32),
+        blocks,
+        TRAIN,
+        NetConfig(gene_hidden=0, head_hidden=16),
+        TrainConfig(lr=0.02, batch_size=128, max_epochs=60, patience=10, seed=seed, device="cpu", threads=1),
+        1,
+    )
     return X, y.astype(np.float32), g, res
 
 
@@ -105,8 +112,9 @@ def test_same_seed_same_surface(fitted):
     assert a.points.equals(b.points) and a.r2_joint == b.r2_joint
 
 
-@pytest.mark.parametrize("pair", [(0, 0), (0, 4), (-1, 1), (4, 5)], ids=["same-gene", "j-too-big", "negative",
-                                                                          "both-out-of-range"])
+@pytest.mark.parametrize(
+    "pair", [(0, 0), (0, 4), (-1, 1), (4, 5)], ids=["same-gene", "j-too-big", "negative", "both-out-of-range"]
+)
 def test_bad_pair_is_a_parameter_error(fitted, pair):
     X, y, _, res = fitted(0, 1.0)
     with pytest.raises(ParameterError, match="pair"):

@@ -1,5 +1,6 @@
 """The batched training engine (gxapp.genenet.models, gxapp.genenet.train) against a one-model-
 at-a-time nn.Module reference (tests/reference/train.py), plus early stopping, learning, errors, caching."""
+
 import threading
 
 import numpy as np
@@ -14,6 +15,7 @@ from gxapp.genenet.train import (
     TrainResult,
     train_ensemble,
 )
+
 from reference.train import train_single_reference
 
 SIZES = (3, 4, 5)
@@ -128,7 +130,7 @@ def test_early_stopping_restores_the_best_epoch(data):
     np.testing.assert_array_equal(r.epochs_run[stopped] - r.best_epoch[stopped], CFG.patience)
     for k in range(r.n_models):  # curves are NaN after a model stopped
         assert np.isfinite(r.val_loss[: r.epochs_run[k], k]).all()
-        assert np.isnan(r.val_loss[r.epochs_run[k]:, k]).all()
+        assert np.isnan(r.val_loss[r.epochs_run[k] :, k]).all()
 
 
 def test_validation_rows_come_from_the_training_rows(data, reference):
@@ -179,14 +181,17 @@ def test_progress_and_cancel(data):
         train_ensemble(x, y, BLOCKS, np.arange(300), NET, cfg, 2, cancel=stop)
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"l1": -0.1}, "l1"),
-    ({"lr": 0.0}, "lr"),
-    ({"val_fraction": 1.0}, "val_fraction"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"patience": 0}, "patience"),
-    ({"device": "tpu"}, "device"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"l1": -0.1}, "l1"),
+        ({"lr": 0.0}, "lr"),
+        ({"val_fraction": 1.0}, "val_fraction"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"patience": 0}, "patience"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
 def test_bad_settings_name_the_field(data, change, field):
     x, y = data
     with pytest.raises(ParameterError, match=field):

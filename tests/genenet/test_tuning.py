@@ -6,6 +6,7 @@ Margins measured on the tiny cohort below (N=300, 4 genes x 3 SNPs, 3 folds, 30 
 * pure noise: every λ's CV MSE was within 0.002-0.035 of the others (threshold 0.08) and >= 0.90
   (threshold 0.8). Which λ wins on noise is a coin toss (1e-4 .. 1 all seen): it is NOT asserted.
 """
+
 import threading
 
 import numpy as np
@@ -60,8 +61,9 @@ def test_pure_noise_gives_a_flat_cv_curve(seed):
 def test_table_has_one_entry_per_grid_value_and_the_minimum_wins():
     X, y, blocks = tiny(0, signal=True)
     calls = []
-    lam, table = choose_l1(X, y, blocks, TRAIN, NET, cfg(0), grid=(1e-2, 1e-2, 0, 1e-3), folds=2,
-                           progress=lambda f, m="": calls.append(f))
+    lam, table = choose_l1(
+        X, y, blocks, TRAIN, NET, cfg(0), grid=(1e-2, 1e-2, 0, 1e-3), folds=2, progress=lambda f, m="": calls.append(f)
+    )
     assert list(table) == [0.0, 1e-3, 1e-2]  # sorted, duplicates merged
     assert all(isinstance(k, float) and np.isfinite(v) and v > 0 for k, v in table.items())
     assert lam == min(table, key=table.get)
@@ -104,13 +106,17 @@ def test_cancel_during_the_search():
     assert max(seen) < 0.5  # stopped soon after the flag, not at the end
 
 
-@pytest.mark.parametrize("folds, grid, match", [
-    (1, GRID, "cv folds"),
-    (0, GRID, "cv folds"),
-    (len(TRAIN) + 1, GRID, "cv folds"),
-    (3, (), "l1 grid"),
-    (3, (1e-3, -1e-3), "l1 grid"),
-], ids=["one-fold", "zero-folds", "more-folds-than-rows", "empty-grid", "negative-lambda"])
+@pytest.mark.parametrize(
+    "folds, grid, match",
+    [
+        (1, GRID, "cv folds"),
+        (0, GRID, "cv folds"),
+        (len(TRAIN) + 1, GRID, "cv folds"),
+        (3, (), "l1 grid"),
+        (3, (1e-3, -1e-3), "l1 grid"),
+    ],
+    ids=["one-fold", "zero-folds", "more-folds-than-rows", "empty-grid", "negative-lambda"],
+)
 def test_bad_folds_or_grid_are_parameter_errors(folds, grid, match):
     X, y, blocks = tiny(0, signal=False)
     with pytest.raises(ParameterError, match=match):

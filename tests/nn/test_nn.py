@@ -1,5 +1,6 @@
 """The training toolkit both papers share (gxapp.nn): stacked Adam, thread limiter,
 out-of-memory error."""
+
 import threading
 
 import numpy as np
@@ -25,7 +26,7 @@ def _loss(ts, step, K):
 
 def _reference(ts, k, n_steps, lr, wd=0.0):
     """Model k alone with torch.optim.Adam."""
-    mine = [t.detach()[k:k + 1].clone().requires_grad_() for t in ts]
+    mine = [t.detach()[k : k + 1].clone().requires_grad_() for t in ts]
     K = ts[0].shape[0]
     opt = torch.optim.Adam(mine, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=wd, foreach=False)
     for s in range(n_steps):
@@ -76,7 +77,7 @@ def test_masked_step_with_partial_owners():
     """A tensor owned by some models only (paper B's head banks) steps with its owners."""
     K = 3
     shared = torch.zeros(K, 2, requires_grad=True)
-    head = torch.zeros(2, 2, requires_grad=True)          # rows belong to models 0 and 2
+    head = torch.zeros(2, 2, requires_grad=True)  # rows belong to models 0 and 2
     opt = StackedAdam([shared, head], 0.1, owners=[torch.arange(K), torch.tensor([0, 2])], n_models=K)
     (shared.sum() + head.sum()).backward()
     opt.step(torch.tensor([False, True, True]), zero_grad=True)
@@ -171,6 +172,7 @@ def test_memory_errors_become_one_typed_error():
             raise RuntimeError("shape mismatch")
     from gxapp.epistasis.train import TrainingMemoryError as epi_error
     from gxapp.genenet.train import TrainingMemoryError as genenet_error
+
     assert epi_error is genenet_error is TrainingMemoryError
 
 
@@ -191,14 +193,17 @@ def test_early_stopping_keeps_the_best_epoch_and_stops_after_patience():
     assert es.best_val.tolist() == [2.0, 3.0, 0.5]
 
 
-@pytest.mark.parametrize("make, change, message", [
-    ("genenet.config.TrainConfig", {"threads": 0}, "threads: expected an integer >= 1 or None, got 0"),
-    ("genenet.config.TrainConfig", {"val_fraction": 1.0}, "val_fraction: expected a number in (0, 1), got 1.0"),
-    ("genenet.config.TrainConfig", {"device": "tpu"}, "device: expected 'auto', 'cpu', 'cuda' or 'cuda:N'"),
-    ("genenet.models.NetConfig", {"gene_hidden": -1}, "gene_hidden: expected an integer in [0, 100000], got -1"),
-    ("epistasis.train.EpiTrainConfig", {"dropout": 1.0}, "dropout: expected a number in [0, 1), got 1.0"),
-    ("epistasis.train.EpiTrainConfig", {"batch_size": True}, "batch_size: expected an integer >= 1, got True"),
-])
+@pytest.mark.parametrize(
+    "make, change, message",
+    [
+        ("genenet.config.TrainConfig", {"threads": 0}, "threads: expected an integer >= 1 or None, got 0"),
+        ("genenet.config.TrainConfig", {"val_fraction": 1.0}, "val_fraction: expected a number in (0, 1), got 1.0"),
+        ("genenet.config.TrainConfig", {"device": "tpu"}, "device: expected 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+        ("genenet.models.NetConfig", {"gene_hidden": -1}, "gene_hidden: expected an integer in [0, 100000], got -1"),
+        ("epistasis.train.EpiTrainConfig", {"dropout": 1.0}, "dropout: expected a number in [0, 1), got 1.0"),
+        ("epistasis.train.EpiTrainConfig", {"batch_size": True}, "batch_size: expected an integer >= 1, got True"),
+    ],
+)
 def test_training_configs_declare_their_constraints(make, change, message):
     import importlib
 

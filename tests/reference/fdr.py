@@ -1,5 +1,6 @@
 """q-values of the permutation test by direct counting (what
 :meth:`gxapp.genenet.permutation.PermutationResult` computes with sorting)."""
+
 from __future__ import annotations
 
 import numpy as np

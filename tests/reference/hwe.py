@@ -1,4 +1,5 @@
 """The exact HWE test of Wigginton, Cutler & Abecasis (2005) as the paper writes it."""
+
 from __future__ import annotations
 
 from gxapp.data.hwe import TIE_RTOL
@@ -34,8 +35,9 @@ def hwe_exact_reference(n_het: int, n_hom1: int, n_hom2: int, midp: bool = False
     total = 1.0
     curr_hets = mid
     while curr_hets > 1:  # downwards: fewer hets
-        het_probs[curr_hets - 2] = (het_probs[curr_hets] * curr_hets * (curr_hets - 1.0)
-                                    / (4.0 * (curr_homr + 1.0) * (curr_homc + 1.0)))
+        het_probs[curr_hets - 2] = (
+            het_probs[curr_hets] * curr_hets * (curr_hets - 1.0) / (4.0 * (curr_homr + 1.0) * (curr_homc + 1.0))
+        )
         total += het_probs[curr_hets - 2]
         curr_homr += 1
         curr_homc += 1
@@ -44,8 +46,9 @@ def hwe_exact_reference(n_het: int, n_hom1: int, n_hom2: int, midp: bool = False
     curr_homr = (rare_copies - mid) // 2
     curr_homc = genotypes - mid - curr_homr
     while curr_hets <= rare_copies - 2:  # upwards: more hets
-        het_probs[curr_hets + 2] = (het_probs[curr_hets] * 4.0 * curr_homr * curr_homc
-                                    / ((curr_hets + 2.0) * (curr_hets + 1.0)))
+        het_probs[curr_hets + 2] = (
+            het_probs[curr_hets] * 4.0 * curr_homr * curr_homc / ((curr_hets + 2.0) * (curr_hets + 1.0))
+        )
         total += het_probs[curr_hets + 2]
         curr_homr -= 1
         curr_homc -= 1

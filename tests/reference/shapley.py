@@ -5,6 +5,7 @@ the FULL head (:func:`gxapp.genenet.models.head_forward`) is run on the gene nod
 the genes outside the coalition set to the baseline, and ``δ_ij(S)`` is weighted
 by :func:`gxapp.genenet.shapley.weights.pair_weight`. Float64 throughout.
 """
+
 from __future__ import annotations
 
 import itertools

@@ -3,6 +3,7 @@
 ``nn.Module`` of ``nn.Linear`` layers with ``torch.optim.Adam``, on the same
 initialisation, split, batches and early stopping. Tests and bench/train_throughput.py
 compare the engine with it."""
+
 from __future__ import annotations
 
 import math
@@ -120,7 +121,13 @@ def _train_one(prob: Problem, k: int, net: NetConfig, cfg: TrainConfig) -> _Sing
 
 
 def train_single_reference(
-    X, Y, gene_blocks, train_idx, net: NetConfig, cfg: TrainConfig, n_members: int,
+    X,
+    Y,
+    gene_blocks,
+    train_idx,
+    net: NetConfig,
+    cfg: TrainConfig,
+    n_members: int,
     targets_of_model=None,
 ) -> TrainResult:
     """Slow reference for tests and benchmarks: each model trained alone as an
@@ -139,11 +146,20 @@ def train_single_reference(
     for k, r in enumerate(runs):
         train_loss[: r.epochs_run, k], val_loss[: r.epochs_run, k] = r.train_curve, r.val_curve
     return TrainResult(
-        params=concat_models([r.params for r in runs]), net=net, cfg=cfg, gene_blocks=prob.gene_blocks,
-        targets_of_model=prob.targets, seeds=prob.seeds,
+        params=concat_models([r.params for r in runs]),
+        net=net,
+        cfg=cfg,
+        gene_blocks=prob.gene_blocks,
+        targets_of_model=prob.targets,
+        seeds=prob.seeds,
         best_epoch=np.array([r.best_epoch for r in runs], np.int64),
         epochs_run=np.array([r.epochs_run for r in runs], np.int64),
-        best_val=np.array([r.best_val for r in runs]), train_loss=train_loss, val_loss=val_loss,
-        train_idx=prob.fit_idx, val_idx=prob.val_idx, seconds=time.perf_counter() - t0,
-        device="cpu", threads=threads,
+        best_val=np.array([r.best_val for r in runs]),
+        train_loss=train_loss,
+        val_loss=val_loss,
+        train_idx=prob.fit_idx,
+        val_idx=prob.val_idx,
+        seconds=time.perf_counter() - t0,
+        device="cpu",
+        threads=threads,
     )

@@ -1,11 +1,13 @@
 """AppTests (no browser): home page and Data page — demo, simulate, bad files."""
+
 import numpy as np
 import pytest
-from helpers import app_cache as isolated_cache
-from helpers import open_page
 
 from gxapp.data.io.genotypes import Genotypes
 from gxapp.data.io.plink import write_plink
+
+from helpers import app_cache as isolated_cache
+from helpers import open_page
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +67,15 @@ def test_data_page_bad_plink_file_gives_a_message(app_cache, tmp_path):
 
     g = rng.integers(0, 3, size=(30, 20)).astype(np.int8)
     samples = pd.DataFrame({"fid": [f"s{i}" for i in range(30)], "iid": [f"s{i}" for i in range(30)]})
-    snps = pd.DataFrame({"snp": [f"rs{j}" for j in range(20)], "chrom": "22",
-                         "pos": 30_000_000 + 1000 * np.arange(20), "a1": "A", "a2": "G"})
+    snps = pd.DataFrame(
+        {
+            "snp": [f"rs{j}" for j in range(20)],
+            "chrom": "22",
+            "pos": 30_000_000 + 1000 * np.arange(20),
+            "a1": "A",
+            "a2": "G",
+        }
+    )
     write_plink(tmp_path / "bad", Genotypes(g, samples, snps))
     data = (tmp_path / "bad.bed").read_bytes()
     (tmp_path / "bad.bed").write_bytes(data[: len(data) // 2])  # truncated

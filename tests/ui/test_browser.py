@@ -1,6 +1,7 @@
 """End to end in headless Chromium: the app starts on an empty cache, the demo
 cohort appears on the home page, and the Data page (deep link) draws its charts.
 Screenshots go to tests/artifacts/ (look at them)."""
+
 import os
 import shutil
 import socket
@@ -40,9 +41,23 @@ def server(server_cache):
     env = dict(os.environ, GXAPP_CACHE=str(server_cache))
     log = open(server_cache.parent / "streamlit.log", "wb")  # a file, not an unread pipe that can fill up
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -72,8 +87,16 @@ def browser(server):
     with sync_playwright() as pw:
         b = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+            ],
         )
         yield b
         b.close()

@@ -1,19 +1,25 @@
 """AppTest for the Epistasis page: a quantitative cohort is redirected; on a
 case/control cohort a small comparison runs in the background and shows AUCs."""
+
 import pytest
-from helpers import app_cache, open_page, run_until
 
 from gxapp.analyses import cohorts
 from gxapp.data.simulate import SimParams
+
+from helpers import app_cache, open_page, run_until
 
 
 @pytest.fixture(scope="module")
 def cc_cohort(tmp_path_factory):
     with app_cache(tmp_path_factory.mktemp("epipage")):
-        c = cohorts.from_simulation(SimParams(scenario="casecontrol", n_samples=300, n_genes=12, seed=2,
-                                              genotype_model="binomial", snps_per_gene=4))
-        q = cohorts.from_simulation(SimParams(scenario="null", n_samples=100, n_genes=3, seed=2,
-                                              genotype_model="binomial", snps_per_gene=3))
+        c = cohorts.from_simulation(
+            SimParams(
+                scenario="casecontrol", n_samples=300, n_genes=12, seed=2, genotype_model="binomial", snps_per_gene=4
+            )
+        )
+        q = cohorts.from_simulation(
+            SimParams(scenario="null", n_samples=100, n_genes=3, seed=2, genotype_model="binomial", snps_per_gene=3)
+        )
         yield c.key, q.key
 
 

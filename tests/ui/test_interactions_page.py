@@ -1,17 +1,28 @@
 """AppTest for the Interactions page: launch scoring with permutations in the
 background, then see the ranked table, plots and downloads."""
+
 import pytest
-from helpers import app_cache, open_page, run_until
 
 from gxapp.analyses import cohorts, runs
 from gxapp.data.simulate import SimParams
+
+from helpers import app_cache, open_page, run_until
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     with app_cache(tmp_path_factory.mktemp("iapage")):
-        c = cohorts.from_simulation(SimParams(scenario="complex", n_samples=400, n_genes=4, snr=1.0, seed=3,
-                                              genotype_model="binomial", snps_per_gene=4))
+        c = cohorts.from_simulation(
+            SimParams(
+                scenario="complex",
+                n_samples=400,
+                n_genes=4,
+                snr=1.0,
+                seed=3,
+                genotype_model="binomial",
+                snps_per_gene=4,
+            )
+        )
         runs.get(c.key, runs.RunParams(ensemble=2, gene_hidden=3, head_hidden=8, max_epochs=5, patience=2))
         yield c.key
 
@@ -30,14 +41,20 @@ def test_score_with_permutations_then_explore(trained):
     assert any("Scoring finished" in s.value for s in at.success)
     table = at.dataframe[0].value
     assert len(table) == 6 and {"score", "p", "q", "p_maxt", "p_topsnp", "p_snppair", "true"} <= set(table.columns)
-    assert {t.label for t in at.tabs} >= {"Heatmap", "Q-Q & FDR", "Null distribution", "Interaction surface",
-                                          "Against the truth"}
+    assert {t.label for t in at.tabs} >= {
+        "Heatmap",
+        "Q-Q & FDR",
+        "Null distribution",
+        "Interaction surface",
+        "Against the truth",
+    }
     assert not at.error
 
 
 def test_page_without_runs_points_to_train(tmp_path):
     with app_cache(tmp_path):
-        c = cohorts.from_simulation(SimParams(scenario="null", n_samples=200, n_genes=3, seed=1,
-                                              genotype_model="binomial", snps_per_gene=3))
+        c = cohorts.from_simulation(
+            SimParams(scenario="null", n_samples=200, n_genes=3, seed=1, genotype_model="binomial", snps_per_gene=3)
+        )
         at = _page(c.key)
         assert any("No trained run" in i.value for i in at.info)

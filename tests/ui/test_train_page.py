@@ -1,17 +1,28 @@
 """AppTest for the Train page: train a tiny ensemble in the background, see the
 result, hit the cache, and cancel a long run."""
+
 import pytest
-from helpers import app_cache, open_page, run_until
 
 from gxapp.analyses import cohorts, runs
 from gxapp.data.simulate import SimParams
+
+from helpers import app_cache, open_page, run_until
 
 
 @pytest.fixture(scope="module")
 def small_cohort(tmp_path_factory):
     with app_cache(tmp_path_factory.mktemp("traincache")) as d:
-        h = cohorts.from_simulation(SimParams(scenario="complex", n_samples=400, n_genes=4, snr=1.0, seed=3,
-                                              genotype_model="binomial", snps_per_gene=5))
+        h = cohorts.from_simulation(
+            SimParams(
+                scenario="complex",
+                n_samples=400,
+                n_genes=4,
+                snr=1.0,
+                seed=3,
+                genotype_model="binomial",
+                snps_per_gene=5,
+            )
+        )
         yield h.key, d
 
 

@@ -5,6 +5,7 @@ reads them back.
 Used by the cohort cache (:mod:`gxapp.analyses.cohorts`); loading memory-maps nothing
 and parses no text, so a cached cohort opens in well under a second.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,20 +31,25 @@ def save_cohort(cohort: Cohort, folder) -> None:
     cohort.samples.to_parquet(folder / "samples.parquet", index=False)
     cohort.snps.to_parquet(folder / "snps.parquet", index=False)
     cohort.genes.to_parquet(folder / "genes.parquet", index=False)
-    np.savez(folder / "gene_snps.npz", **{f"g{i}": np.asarray(cohort.gene_snps[g], np.int64)
-                                           for i, g in enumerate(cohort.gene_names)})
+    np.savez(
+        folder / "gene_snps.npz",
+        **{f"g{i}": np.asarray(cohort.gene_snps[g], np.int64) for i, g in enumerate(cohort.gene_names)},
+    )
     if cohort.phenotype is not None:
         np.save(folder / "phenotype.npy", np.asarray(cohort.phenotype, np.float64), allow_pickle=False)
     if cohort.covariates is not None:
         cohort.covariates.reset_index(drop=True).to_parquet(folder / "covariates.parquet", index=False)
     if cohort.variants is not None:
         cohort.variants.to_parquet(folder / "variants.parquet", index=False)
-    _write_json(folder / "cohort.json", {
-        "trait": cohort.trait,
-        "pathways": cohort.pathways,
-        "truth": cohort.truth,
-        "meta": cohort.meta,
-    })
+    _write_json(
+        folder / "cohort.json",
+        {
+            "trait": cohort.trait,
+            "pathways": cohort.pathways,
+            "truth": cohort.truth,
+            "meta": cohort.meta,
+        },
+    )
 
 
 def load_cohort_dir(folder) -> Cohort:

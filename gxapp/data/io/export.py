@@ -1,6 +1,7 @@
 """Write a cohort as plain files any tool reads: PLINK .bed/.bim/.fam, a
 phenotype table, a gene table, the planted truth, and (when present) the
 annotated variant table, pathways and covariates."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """Gene lists: the genes a user wants to keep, typed or uploaded."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from gxapp.errors import EmptyDataError
 from gxapp.data.io.sources import decode_text, read_bytes
+from gxapp.errors import EmptyDataError
 
 __all__ = ["read_gene_list"]
 
@@ -23,9 +24,14 @@ def read_gene_list(source, name: Optional[str] = None) -> list:
     file or looks like a file name (``genes.txt``, ``lists/genes``), otherwise as the list."""
     if isinstance(source, (list, tuple, set, pd.Series, np.ndarray)):
         text, label = "\n".join(str(s) for s in source), name or "gene list"
-    elif isinstance(source, str) and not os.path.isfile(source) and (
-            re.search(r"[\s,;#]", source.strip()) or not re.search(
-                r"[/\\]|\.(txt|csv|tsv|list|lst|gz|grp|tab)$", source.strip(), flags=re.I)):
+    elif (
+        isinstance(source, str)
+        and not os.path.isfile(source)
+        and (
+            re.search(r"[\s,;#]", source.strip())
+            or not re.search(r"[/\\]|\.(txt|csv|tsv|list|lst|gz|grp|tab)$", source.strip(), flags=re.I)
+        )
+    ):
         text, label = source, name or "gene list"
     else:
         data, label = read_bytes(source, name)

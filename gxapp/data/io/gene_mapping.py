@@ -4,6 +4,7 @@ A SNP belongs to a gene when it lies on the gene's chromosome inside
 ``[start - flank, end + flank]`` (1-based, both ends included); a SNP may belong
 to several genes. Genes without SNPs are reported, never silently dropped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,11 +13,11 @@ from typing import Iterable, Optional
 import numpy as np
 import pandas as pd
 
-from gxapp.errors import EmptyDataError, GeneMappingError, InputFormatError, ParameterError
 from gxapp.data.io.gene_tables import BUILD_LABEL, BUILTIN, GENE_COLS, chrom_rank, drop_duplicate_genes, genome_order
 from gxapp.data.io.genome_build import guess_build_from_positions
 from gxapp.data.io.genotypes import normalise_chrom
 from gxapp.data.io.snp_index import SnpIndex, expand_ranges, snp_positions
+from gxapp.errors import EmptyDataError, GeneMappingError, InputFormatError, ParameterError
 
 __all__ = ["MappingResult", "map_snps_to_genes"]
 
@@ -48,23 +49,25 @@ def _expected_coverage(idx: SnpIndex, chrom: np.ndarray, pos: np.ndarray, gchrom
             continue
         a, b = int(sub["pos"].min()), int(sub["pos"].max())
         g = groups[c].sort_values("lo")
-        l = np.clip(g["lo"].to_numpy(np.int64), a, b + 1)
+        lo = np.clip(g["lo"].to_numpy(np.int64), a, b + 1)
         h = np.clip(g["hi"].to_numpy(np.int64) + 1, a, b + 1)
-        # union length of [l, h)
+        # union length of [lo, h)
         h = np.maximum.accumulate(h)
         prev = np.concatenate([[a], h[:-1]])
-        cov = np.maximum(h - np.maximum(l, prev), 0).sum()
+        cov = np.maximum(h - np.maximum(lo, prev), 0).sum()
         exp += n * (cov / max(b + 1 - a, 1)) if b > a else n * float(cov > 0)
     return exp / total if total else 0.0
 
 
-def map_snps_to_genes(snps: pd.DataFrame, genes: Optional[pd.DataFrame], flank: int = 10_000,
-                      keep_genes: Optional[Iterable[str]] = None) -> MappingResult:
+def map_snps_to_genes(
+    snps: pd.DataFrame, genes: Optional[pd.DataFrame], flank: int = 10_000, keep_genes: Optional[Iterable[str]] = None
+) -> MappingResult:
     """Assign SNPs to genes.
 
     snps: DataFrame with ``chrom``, ``pos`` (1-based) and optionally ``gene``: an explicit
     assignment (several genes separated by ``;`` or ``,``) that wins over positions for that SNP.
-    genes: a gene table (:func:`~gxapp.data.io.gene_tables.load_gene_table`), or None when every SNP has an explicit gene.
+    genes: a gene table (:func:`~gxapp.data.io.gene_tables.load_gene_table`), or None when every SNP
+    has an explicit gene.
     flank: bases added on both sides of each gene (>= 0).
     keep_genes: restrict to these gene names; names not in the table and names without SNPs are reported.
 
@@ -138,8 +141,11 @@ def map_snps_to_genes(snps: pd.DataFrame, genes: Optional[pd.DataFrame], flank: 
         if requested and len(report_unknown) == len(requested):
             upper = {g.upper(): g for g in all_names}
             case_hits = [upper[g.upper()] for g in requested if g.upper() in upper]
-            hint = (f" ({len(case_hits)} match if case is ignored, e.g. '{case_hits[0]}': gene symbols are case-sensitive)"
-                    if case_hits else "")
+            hint = (
+                f" ({len(case_hits)} match if case is ignored, e.g. '{case_hits[0]}': gene symbols are case-sensitive)"
+                if case_hits
+                else ""
+            )
             raise GeneMappingError(
                 f"keep_genes: none of the {len(requested)} requested gene(s) ({', '.join(requested[:5])}"
                 f"{', ...' if len(requested) > 5 else ''}) is in {table_label}{hint}; check the symbols, "
@@ -179,14 +185,17 @@ def map_snps_to_genes(snps: pd.DataFrame, genes: Optional[pd.DataFrame], flank: 
         frac_on = n_mapped / max(int(on_table.sum()), 1)
         expected = 1.0
         if frac_on < 0.01:
-            expected = _expected_coverage(idx, chrom[pos_rows][on_table], pos[pos_rows][on_table],
-                                          gchrom, gstart - flank, gend + flank)
+            expected = _expected_coverage(
+                idx, chrom[pos_rows][on_table], pos[pos_rows][on_table], gchrom, gstart - flank, gend + flank
+            )
         if n_mapped == 0 or (frac_on < 0.01 and expected >= 0.10):
             if guess is None:
                 guess = guess_build_from_positions(chrom[pos_rows], pos[pos_rows])
             better = ""
             if guess["best"] is not None and guess["best"] != build:
-                better = f" The positions fit {BUILD_LABEL[guess['best']]} better ({guess['reason']}); use that gene table."
+                better = (
+                    f" The positions fit {BUILD_LABEL[guess['best']]} better ({guess['reason']}); use that gene table."
+                )
             raise GeneMappingError(
                 f"only {n_mapped} of {n_pos} SNPs ({frac_on:.2%}) fall within {flank} bp of a gene of {table_label} "
                 f"although its genes cover about {expected:.0%} of the SNPs' span: the genome build is probably "
@@ -235,8 +244,7 @@ def map_snps_to_genes(snps: pd.DataFrame, genes: Optional[pd.DataFrame], flank: 
     used = gid[first]
     bounds = np.concatenate([first, [len(rows)]]).tolist()
     names_full = list(gnames) + list(extra)
-    gene_snps_unordered = {names_full[g]: rows[bounds[k]:bounds[k + 1]]
-                           for k, g in enumerate(used.tolist())}
+    gene_snps_unordered = {names_full[g]: rows[bounds[k] : bounds[k + 1]] for k, g in enumerate(used.tolist())}
 
     kept = full.iloc[used].copy()
     kept["gene"] = kept["gene"].astype(str)

@@ -1,5 +1,6 @@
 """Gene tables: the built-in GRCh37/GRCh38 tables or a user BED/TSV/CSV file, read
 into one frame ``gene, chrom, start, end`` (1-based, both ends included) in genome order."""
+
 from __future__ import annotations
 
 import csv
@@ -12,12 +13,21 @@ from typing import Iterable, Optional
 import numpy as np
 import pandas as pd
 
-from gxapp.errors import EmptyDataError, InputFormatError, ParameterError
 from gxapp.data.io.genotypes import normalise_chrom
 from gxapp.data.io.sources import decode_text, file_suffix, read_bytes
+from gxapp.errors import EmptyDataError, InputFormatError, ParameterError
 
-__all__ = ["BUILTIN", "BUILD_ALIASES", "BUILD_LABEL", "GENE_COLS", "builtin_table", "chrom_rank",
-           "drop_duplicate_genes", "genome_order", "load_gene_table"]
+__all__ = [
+    "BUILTIN",
+    "BUILD_ALIASES",
+    "BUILD_LABEL",
+    "GENE_COLS",
+    "builtin_table",
+    "chrom_rank",
+    "drop_duplicate_genes",
+    "genome_order",
+    "load_gene_table",
+]
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "resources"
 
@@ -27,8 +37,14 @@ BUILTIN = {
     "grch38": DATA_DIR / "genes_grch38.tsv.gz",
 }
 BUILD_ALIASES = {
-    "grch37": "grch37", "hg19": "grch37", "b37": "grch37", "37": "grch37",
-    "grch38": "grch38", "hg38": "grch38", "b38": "grch38", "38": "grch38",
+    "grch37": "grch37",
+    "hg19": "grch37",
+    "b37": "grch37",
+    "37": "grch37",
+    "grch38": "grch38",
+    "hg38": "grch38",
+    "b38": "grch38",
+    "38": "grch38",
 }
 BUILD_LABEL = {"grch37": "GRCh37 (hg19)", "grch38": "GRCh38 (hg38)"}
 
@@ -136,7 +152,9 @@ def _parse_user_table(text: str, label: str) -> pd.DataFrame:
             continue
         lines.append((i, raw.rstrip("\r\n")))
     if not lines:
-        raise EmptyDataError(f"{label}: the gene table is empty (no gene lines); give a BED file or a table with gene, chrom, start, end")
+        raise EmptyDataError(
+            f"{label}: the gene table is empty (no gene lines); give a BED file or a table with gene, chrom, start, end"
+        )
     first_no, first = lines[0]
     sep = _sniff_sep(first)
     head = _split_line(first.lstrip("#"), sep)
@@ -168,7 +186,11 @@ def _parse_user_table(text: str, label: str) -> pd.DataFrame:
     for no, line in rows:
         parts = _split_line(line, sep)
         if len(parts) < need:
-            what = "BED needs at least 4 columns: chrom, start, end, name" if is_bed else f"expected at least {need} fields"
+            what = (
+                "BED needs at least 4 columns: chrom, start, end, name"
+                if is_bed
+                else f"expected at least {need} fields"
+            )
             raise InputFormatError(f"{label}, line {no}: {len(parts)} field(s); {what}")
         for r, j in cols.items():
             if j is None:
@@ -234,8 +256,13 @@ def load_gene_table(source, name: Optional[str] = None, gene_types: Optional[Ite
         df = builtin_table(key).copy()
         df.attrs = dict(builtin_table(key).attrs)
     else:
-        if isinstance(source, str) and not os.path.exists(source) and "." not in os.path.basename(source) \
-                and "/" not in source and "\\" not in source:
+        if (
+            isinstance(source, str)
+            and not os.path.exists(source)
+            and "." not in os.path.basename(source)
+            and "/" not in source
+            and "\\" not in source
+        ):
             raise ParameterError(
                 f"gene table '{source}': not a built-in build nor an existing file; use one of "
                 f"{', '.join(sorted(BUILD_ALIASES))} or the path of a BED/TSV/CSV gene table"

@@ -1,4 +1,5 @@
 """Raw genotypes as read from a file, before SNPs are mapped to genes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

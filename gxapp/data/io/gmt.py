@@ -1,12 +1,13 @@
 """Pathways as GMT files (one gene set per line: name<TAB>description<TAB>gene<TAB>gene...)."""
+
 from __future__ import annotations
 
 import io
 from pathlib import Path
 from typing import Iterable, Optional
 
-from gxapp.errors import DuplicateIdError, EmptyDataError, GeneMappingError, InputFormatError, ParameterError
 from gxapp.data.io.sources import decode_text, read_bytes
+from gxapp.errors import DuplicateIdError, EmptyDataError, GeneMappingError, InputFormatError, ParameterError
 
 
 def read_gmt(source, name: Optional[str] = None) -> dict:
@@ -46,7 +47,9 @@ def read_gmt(source, name: Optional[str] = None) -> dict:
         first_line[pname] = no
         out[pname] = list(dict.fromkeys(genes))
     if not out:
-        raise EmptyDataError(f"{label}: no gene set found (the file is empty); give a GMT file with one pathway per line")
+        raise EmptyDataError(
+            f"{label}: no gene set found (the file is empty); give a GMT file with one pathway per line"
+        )
     return out
 
 
@@ -82,8 +85,9 @@ def write_gmt(path, pathways: dict, descriptions: Optional[dict] = None) -> None
     Path(path).write_text(text, encoding="utf-8")
 
 
-def restrict_pathways(pathways: dict, genes: Iterable[str], min_size: int = 1,
-                      source: str = "the pathway file") -> tuple:
+def restrict_pathways(
+    pathways: dict, genes: Iterable[str], min_size: int = 1, source: str = "the pathway file"
+) -> tuple:
     """Keep, in every pathway, only the genes of the cohort; drop pathways left with fewer than
     ``min_size`` genes.
 

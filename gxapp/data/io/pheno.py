@@ -9,6 +9,7 @@ Two layouts are accepted:
 
 Missing values: -9, NA, nan, '.', empty.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
 from gxapp.data.io.table import source_bytes, source_label
+from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
 
 MISSING = frozenset({"", "-9", "na", "nan", "."})
 MAX_LEVELS = 10
@@ -51,7 +52,9 @@ def _read_table(source, name) -> _Table:
     try:
         text = source_bytes(source, label).decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputFormatError(f"{label} is not a text file; upload a whitespace, tab or comma separated file") from None
+        raise InputFormatError(
+            f"{label} is not a text file; upload a whitespace, tab or comma separated file"
+        ) from None
     lines = [(i, s) for i, s in enumerate(text.splitlines(), start=1) if s.strip()]
     if not lines:
         raise EmptyDataError(f"{label} is empty; it needs one line per sample (FID IID value...)")

@@ -5,6 +5,7 @@ Genotypes count copies of allele ``a1`` (column 5 of the .bim, PLINK's A1),
 encoder (SNP-major mode) so that missing values and text columns round-trip
 exactly as given.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,8 @@ import numpy as np
 import pandas as pd
 from bed_reader import open_bed
 
-from gxapp.errors import EmptyDataError, InputFormatError
 from gxapp.data.io.genotypes import Genotypes, normalise_chrom
+from gxapp.errors import EmptyDataError, InputFormatError
 from gxapp.progress import check_cancel, report
 
 BIM_COLUMNS = ("chrom", "snp", "cm", "pos", "a1", "a2")
@@ -38,8 +39,14 @@ def _read_columns(path, names, what: str) -> pd.DataFrame:
     fix = f"each line of a {what} file must have {n} whitespace-separated columns ({', '.join(names)})"
     try:
         df = pd.read_csv(
-            path, sep=r"\s+", header=None, dtype=str, names=range(n + 1),
-            skip_blank_lines=False, keep_default_na=False, na_values=[""],
+            path,
+            sep=r"\s+",
+            header=None,
+            dtype=str,
+            names=range(n + 1),
+            skip_blank_lines=False,
+            keep_default_na=False,
+            na_values=[""],
         )
     except pd.errors.EmptyDataError:
         raise EmptyDataError(f"{path.name} is empty; {fix}") from None
@@ -77,14 +84,16 @@ def read_bim(path) -> pd.DataFrame:
                 f"column {BIM_COLUMNS.index(col) + 1} ({col}) of a .bim file must be numeric"
             )
         numbers[col] = values
-    return pd.DataFrame({
-        "snp": df["snp"].to_numpy(),
-        "chrom": normalise_chrom(df["chrom"].to_numpy()).to_numpy(),
-        "cm": numbers["cm"].to_numpy(np.float64),
-        "pos": numbers["pos"].to_numpy(np.int64),
-        "a1": df["a1"].to_numpy(),
-        "a2": df["a2"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "snp": df["snp"].to_numpy(),
+            "chrom": normalise_chrom(df["chrom"].to_numpy()).to_numpy(),
+            "cm": numbers["cm"].to_numpy(np.float64),
+            "pos": numbers["pos"].to_numpy(np.int64),
+            "a1": df["a1"].to_numpy(),
+            "a2": df["a2"].to_numpy(),
+        }
+    )
 
 
 def read_fam(path) -> pd.DataFrame:
@@ -147,9 +156,13 @@ def read_plink(prefix, select=None, progress=None, cancel=None) -> Genotypes:
     n, p = len(fam), len(bim)
     cols = _selection(select, p, bim_path.name)
     props = {
-        "fid": fam["fid"].tolist(), "iid": fam["iid"].tolist(),
-        "sid": bim["snp"].tolist(), "chromosome": bim["chrom"].tolist(),
-        "bp_position": bim["pos"].tolist(), "allele_1": bim["a1"].tolist(), "allele_2": bim["a2"].tolist(),
+        "fid": fam["fid"].tolist(),
+        "iid": fam["iid"].tolist(),
+        "sid": bim["snp"].tolist(),
+        "chromosome": bim["chrom"].tolist(),
+        "bp_position": bim["pos"].tolist(),
+        "allele_1": bim["a1"].tolist(),
+        "allele_2": bim["a2"].tolist(),
     }
     # Fortran order: bed-reader returns SNP-major blocks, so each chunk is one memcpy
     # and each gene's SNP block is contiguous.
@@ -158,10 +171,10 @@ def read_plink(prefix, select=None, progress=None, cancel=None) -> Genotypes:
     with open_bed(bed, iid_count=n, sid_count=p, properties=props, count_A1=True) as reader:
         for start in range(0, len(cols), step):
             check_cancel(cancel)
-            chunk = cols[start:start + step]
+            chunk = cols[start : start + step]
             block = reader.read(index=np.s_[:, chunk], dtype="int8", order="F")
             block[block == _BED_READER_MISSING] = -1
-            g[:, start:start + len(chunk)] = block
+            g[:, start : start + len(chunk)] = block
             report(progress, (start + len(chunk)) / len(cols), f"read {start + len(chunk)}/{len(cols)} SNPs")
     geno = Genotypes(
         genotypes=g,
@@ -212,8 +225,14 @@ def _fam_text(geno: Genotypes, phenotype) -> str:
 
 def _bim_text(snps: pd.DataFrame) -> str:
     cm = snps["cm"] if "cm" in snps.columns else pd.Series(0.0, index=snps.index)
-    cols = [snps["chrom"].astype(str), snps["snp"].astype(str), cm.astype(str),
-            snps["pos"].astype(np.int64).astype(str), snps["a1"].astype(str), snps["a2"].astype(str)]
+    cols = [
+        snps["chrom"].astype(str),
+        snps["snp"].astype(str),
+        cm.astype(str),
+        snps["pos"].astype(np.int64).astype(str),
+        snps["a1"].astype(str),
+        snps["a2"].astype(str),
+    ]
     return "".join("\t".join(row) + "\n" for row in zip(*cols))
 
 
@@ -226,7 +245,7 @@ def _write_bed(path: Path, g: np.ndarray) -> None:
         f.write(BED_MAGIC + b"\x01")
         for start in range(0, p, step):
             codes = np.zeros((min(step, p - start), nbytes * 4), dtype=np.uint8)
-            codes[:, :n] = _BED_CODE[g[:, start:start + step].T.astype(np.int16) + 1]
+            codes[:, :n] = _BED_CODE[g[:, start : start + step].T.astype(np.int16) + 1]
             codes = codes.reshape(len(codes), nbytes, 4)
             packed = codes[..., 0] | (codes[..., 1] << 2) | (codes[..., 2] << 4) | (codes[..., 3] << 6)
             f.write(packed.astype(np.uint8).tobytes())

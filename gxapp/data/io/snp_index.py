@@ -1,12 +1,13 @@
 """SNP positions sorted by (chromosome, position) for interval queries: which SNPs lie
 in each of many ranges (genes), and which SNPs lie in at least one."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from gxapp.errors import InputFormatError
 from gxapp.data.io.genotypes import normalise_chrom
+from gxapp.errors import InputFormatError
 
 __all__ = ["SnpIndex", "expand_ranges", "snp_positions"]
 

@@ -1,5 +1,6 @@
 """Raw bytes of a user's file: a path, bytes or an upload (file-like), gunzipped, with a
 label for messages; shared by the text readers (gene tables and lists, GMT, variant tables)."""
+
 from __future__ import annotations
 
 import gzip
@@ -40,7 +41,9 @@ def read_bytes(source, name: Optional[str] = None) -> tuple[bytes, str]:
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
-            raise InputFormatError(f"{label}: corrupt or truncated gzip file ({exc}); re-compress or upload it again") from exc
+            raise InputFormatError(
+                f"{label}: corrupt or truncated gzip file ({exc}); re-compress or upload it again"
+            ) from exc
     return data, label
 
 

@@ -6,6 +6,7 @@ the column names (``1:12345``, ``chr1:12345``, ``1:12345:A:G`` where the values
 count copies of the first allele, A) or from a SNP map with columns ``snp,
 chrom, pos[, a1, a2][, gene]``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
 from gxapp.data.io.genotypes import Genotypes, normalise_chrom
+from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
 
 FORMATS = ("csv", "tsv", "parquet")
 _SUFFIX_FORMAT = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".parquet": "parquet", ".pq": "parquet"}
@@ -27,8 +28,16 @@ _SUFFIX_FORMAT = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".
 _NA_TEXT = ("", "NA", "na", "NaN", "nan", "N/A", "None", ".")
 # Cell text (stripped, lower case) -> genotype code; anything else is an error.
 _CELL_CODES = {
-    "0": 0, "1": 1, "2": 2, "0.0": 0, "1.0": 1, "2.0": 2, "-9": -1, "-9.0": -1,
-    **{t.lower(): -1 for t in _NA_TEXT}, "<na>": -1,
+    "0": 0,
+    "1": 1,
+    "2": 2,
+    "0.0": 0,
+    "1.0": 1,
+    "2.0": 2,
+    "-9": -1,
+    "-9.0": -1,
+    **{t.lower(): -1 for t in _NA_TEXT},
+    "<na>": -1,
 }
 _POS_NAME = re.compile(r"^(?:chr)?([0-9A-Za-z]+):(\d+)(?::([^:]+):([^:]+))?$", re.IGNORECASE)
 UNKNOWN_ALLELE = "."
@@ -92,8 +101,14 @@ def _read_frame(source, fmt, name, text_only=False) -> tuple[pd.DataFrame, str, 
             sep = "," if fmt == "csv" else "\t" if "\t" in head else r"\s+"
             header = head.split() if sep == r"\s+" else next(csv.reader([head], delimiter=sep))
             df = pd.read_csv(
-                io.BytesIO(data), sep=sep, header=None, skiprows=1, names=range(len(header)),
-                dtype=str if text_only else {0: str}, keep_default_na=False, encoding="utf-8-sig",
+                io.BytesIO(data),
+                sep=sep,
+                header=None,
+                skiprows=1,
+                names=range(len(header)),
+                dtype=str if text_only else {0: str},
+                keep_default_na=False,
+                encoding="utf-8-sig",
                 na_values=None if text_only else {k: list(_NA_TEXT) for k in range(1, len(header))},
             )
             df.columns = header
@@ -129,11 +144,13 @@ def read_snp_map(source, name=None) -> pd.DataFrame:
             f"{label} row {i + 1} (SNP '{df['snp'].iloc[i]}'): pos '{df['pos'].iloc[i]}' is not an integer "
             f"position; fix that row"
         )
-    out = pd.DataFrame({
-        "snp": df["snp"].astype(str).str.strip().to_numpy(),
-        "chrom": normalise_chrom(df["chrom"].to_numpy()).to_numpy(),
-        "pos": pos.to_numpy(np.int64),
-    })
+    out = pd.DataFrame(
+        {
+            "snp": df["snp"].astype(str).str.strip().to_numpy(),
+            "chrom": normalise_chrom(df["chrom"].to_numpy()).to_numpy(),
+            "pos": pos.to_numpy(np.int64),
+        }
+    )
     for col in ("a1", "a2", "gene"):
         if col in df.columns:
             out[col] = df[col].fillna("").astype(str).str.strip().to_numpy()
@@ -141,7 +158,9 @@ def read_snp_map(source, name=None) -> pd.DataFrame:
             out[col] = UNKNOWN_ALLELE
     dup = out["snp"][out["snp"].duplicated()]
     if len(dup):
-        raise DuplicateIdError(f"{label}: SNP '{dup.iloc[0]}' appears more than once in the SNP map; keep one row per SNP")
+        raise DuplicateIdError(
+            f"{label}: SNP '{dup.iloc[0]}' appears more than once in the SNP map; keep one row per SNP"
+        )
     return out
 
 
@@ -154,13 +173,15 @@ def _snps_from_names(names: list, label: str) -> pd.DataFrame:
             f"name SNP columns chrom:pos (e.g. 1:12345 or 1:12345:A:G) or supply a SNP map "
             f"with columns snp, chrom, pos"
         )
-    return pd.DataFrame({
-        "snp": names,
-        "chrom": normalise_chrom([m.group(1) for m in parsed]).to_numpy(),
-        "pos": np.array([int(m.group(2)) for m in parsed], dtype=np.int64),
-        "a1": [m.group(3) or UNKNOWN_ALLELE for m in parsed],
-        "a2": [m.group(4) or UNKNOWN_ALLELE for m in parsed],
-    })
+    return pd.DataFrame(
+        {
+            "snp": names,
+            "chrom": normalise_chrom([m.group(1) for m in parsed]).to_numpy(),
+            "pos": np.array([int(m.group(2)) for m in parsed], dtype=np.int64),
+            "a1": [m.group(3) or UNKNOWN_ALLELE for m in parsed],
+            "a2": [m.group(4) or UNKNOWN_ALLELE for m in parsed],
+        }
+    )
 
 
 def _snps_from_map(names: list, snp_map, label: str) -> pd.DataFrame:
@@ -177,8 +198,9 @@ def _snps_from_map(names: list, snp_map, label: str) -> pd.DataFrame:
 def _genotype_codes(values: pd.DataFrame) -> np.ndarray:
     """int8 codes of ``values``: 0/1/2, -1 missing (NaN, NA, -9...), -2 not a genotype."""
     codes = np.empty(values.shape, dtype=np.int8)
-    numeric = np.array([pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-                        for t in values.dtypes], dtype=bool)
+    numeric = np.array(
+        [pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in values.dtypes], dtype=bool
+    )
     if numeric.any():
         v = values.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
         ok = np.where(np.isin(v, (0.0, 1.0, 2.0)), np.nan_to_num(v), -2)

@@ -1,4 +1,5 @@
 """Checks on user uploads, before anything is parsed or written."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Annotated variant tables (sample, gene, functional class[, count]) and the
 gene-centric tensor of docs/method.md#gene-centric-encoding (paper B)."""
+
 from __future__ import annotations
 
 import io
@@ -9,86 +10,193 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
 from gxapp.data.io.sources import decode_text, file_suffix, read_bytes
+from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
 
 # ANNOVAR functional classes used by paper B's gene-centric encoding, in a fixed order.
 CLASSES = (
-    "UTR3", "UTR5", "splicing", "upstream", "downstream", "intronic",
-    "ncRNA_exonic", "ncRNA_intronic", "ncRNA_splicing",
-    "frameshift_insertion", "frameshift_deletion",
-    "nonframeshift_insertion", "nonframeshift_deletion",
-    "stopgain", "stoploss", "startloss", "nonsynonymous",
+    "UTR3",
+    "UTR5",
+    "splicing",
+    "upstream",
+    "downstream",
+    "intronic",
+    "ncRNA_exonic",
+    "ncRNA_intronic",
+    "ncRNA_splicing",
+    "frameshift_insertion",
+    "frameshift_deletion",
+    "nonframeshift_insertion",
+    "nonframeshift_deletion",
+    "stopgain",
+    "stoploss",
+    "startloss",
+    "nonsynonymous",
 )
 
 #: Common spellings (ANNOVAR Func/ExonicFunc, VEP/Sequence Ontology, MAF Variant_Classification)
 #: -> canonical class. Matching ignores case, spaces, hyphens and underscores' differences.
 CLASS_ALIASES = {
     # UTRs
-    "UTR3": "UTR3", "UTR_3": "UTR3", "3'UTR": "UTR3", "3UTR": "UTR3", "3_prime_UTR": "UTR3",
-    "3_prime_UTR_variant": "UTR3", "three_prime_UTR_variant": "UTR3", "UTR_3_prime": "UTR3",
-    "UTR5": "UTR5", "UTR_5": "UTR5", "5'UTR": "UTR5", "5UTR": "UTR5", "5_prime_UTR": "UTR5",
-    "5_prime_UTR_variant": "UTR5", "five_prime_UTR_variant": "UTR5", "UTR_5_prime": "UTR5",
+    "UTR3": "UTR3",
+    "UTR_3": "UTR3",
+    "3'UTR": "UTR3",
+    "3UTR": "UTR3",
+    "3_prime_UTR": "UTR3",
+    "3_prime_UTR_variant": "UTR3",
+    "three_prime_UTR_variant": "UTR3",
+    "UTR_3_prime": "UTR3",
+    "UTR5": "UTR5",
+    "UTR_5": "UTR5",
+    "5'UTR": "UTR5",
+    "5UTR": "UTR5",
+    "5_prime_UTR": "UTR5",
+    "5_prime_UTR_variant": "UTR5",
+    "five_prime_UTR_variant": "UTR5",
+    "UTR_5_prime": "UTR5",
     "UTR5;UTR3": "UTR5",
     # splicing
-    "splicing": "splicing", "splice": "splicing", "splice_site": "splicing", "splice site": "splicing",
-    "splice_acceptor_variant": "splicing", "splice_donor_variant": "splicing",
-    "splice_region_variant": "splicing", "exonic;splicing": "splicing",
+    "splicing": "splicing",
+    "splice": "splicing",
+    "splice_site": "splicing",
+    "splice site": "splicing",
+    "splice_acceptor_variant": "splicing",
+    "splice_donor_variant": "splicing",
+    "splice_region_variant": "splicing",
+    "exonic;splicing": "splicing",
     # flanks
-    "upstream": "upstream", "upstream_gene_variant": "upstream", "5'Flank": "upstream",
-    "downstream": "downstream", "downstream_gene_variant": "downstream", "3'Flank": "downstream",
+    "upstream": "upstream",
+    "upstream_gene_variant": "upstream",
+    "5'Flank": "upstream",
+    "downstream": "downstream",
+    "downstream_gene_variant": "downstream",
+    "3'Flank": "downstream",
     "upstream;downstream": "upstream",
     # introns
-    "intronic": "intronic", "intron": "intronic", "intron_variant": "intronic",
+    "intronic": "intronic",
+    "intron": "intronic",
+    "intron_variant": "intronic",
     # non-coding RNA
-    "ncRNA_exonic": "ncRNA_exonic", "ncRNA exonic": "ncRNA_exonic", "exonic ncRNA": "ncRNA_exonic",
-    "non_coding_transcript_exon_variant": "ncRNA_exonic", "RNA": "ncRNA_exonic",
+    "ncRNA_exonic": "ncRNA_exonic",
+    "ncRNA exonic": "ncRNA_exonic",
+    "exonic ncRNA": "ncRNA_exonic",
+    "non_coding_transcript_exon_variant": "ncRNA_exonic",
+    "RNA": "ncRNA_exonic",
     "ncRNA_exonic;splicing": "ncRNA_exonic",
-    "ncRNA_intronic": "ncRNA_intronic", "intronic ncRNA": "ncRNA_intronic",
-    "ncRNA_splicing": "ncRNA_splicing", "splicing ncRNA": "ncRNA_splicing",
+    "ncRNA_intronic": "ncRNA_intronic",
+    "intronic ncRNA": "ncRNA_intronic",
+    "ncRNA_splicing": "ncRNA_splicing",
+    "splicing ncRNA": "ncRNA_splicing",
     # exonic functions
-    "frameshift insertion": "frameshift_insertion", "frameshift_insertion": "frameshift_insertion",
-    "frameshift_ins": "frameshift_insertion", "Frame_Shift_Ins": "frameshift_insertion",
+    "frameshift insertion": "frameshift_insertion",
+    "frameshift_insertion": "frameshift_insertion",
+    "frameshift_ins": "frameshift_insertion",
+    "Frame_Shift_Ins": "frameshift_insertion",
     "exonic frameshift insertion": "frameshift_insertion",
-    "frameshift deletion": "frameshift_deletion", "frameshift_deletion": "frameshift_deletion",
-    "frameshift_del": "frameshift_deletion", "Frame_Shift_Del": "frameshift_deletion",
+    "frameshift deletion": "frameshift_deletion",
+    "frameshift_deletion": "frameshift_deletion",
+    "frameshift_del": "frameshift_deletion",
+    "Frame_Shift_Del": "frameshift_deletion",
     "exonic frameshift deletion": "frameshift_deletion",
-    "nonframeshift insertion": "nonframeshift_insertion", "non-frameshift insertion": "nonframeshift_insertion",
-    "nonframeshift_insertion": "nonframeshift_insertion", "In_Frame_Ins": "nonframeshift_insertion",
-    "inframe_insertion": "nonframeshift_insertion", "exonic non-frameshift insertion": "nonframeshift_insertion",
-    "nonframeshift deletion": "nonframeshift_deletion", "non-frameshift deletion": "nonframeshift_deletion",
-    "nonframeshift_deletion": "nonframeshift_deletion", "In_Frame_Del": "nonframeshift_deletion",
-    "inframe_deletion": "nonframeshift_deletion", "exonic non-frameshift deletion": "nonframeshift_deletion",
-    "stopgain": "stopgain", "stopgain SNV": "stopgain", "stop_gain": "stopgain", "stop_gained": "stopgain",
-    "Nonsense_Mutation": "stopgain", "exonic stopgain": "stopgain",
-    "stoploss": "stoploss", "stoploss SNV": "stoploss", "stop_loss": "stoploss", "stop_lost": "stoploss",
-    "Nonstop_Mutation": "stoploss", "exonic stoploss": "stoploss",
-    "startloss": "startloss", "start_loss": "startloss", "start_lost": "startloss",
-    "Translation_Start_Site": "startloss", "exonic startloss": "startloss",
-    "nonsynonymous SNV": "nonsynonymous", "nonsynonymous": "nonsynonymous", "non-synonymous SNV": "nonsynonymous",
-    "nonsynonymous_SNV": "nonsynonymous", "missense": "nonsynonymous", "missense_variant": "nonsynonymous",
-    "Missense_Mutation": "nonsynonymous", "exonic nonsynonymous": "nonsynonymous",
+    "nonframeshift insertion": "nonframeshift_insertion",
+    "non-frameshift insertion": "nonframeshift_insertion",
+    "nonframeshift_insertion": "nonframeshift_insertion",
+    "In_Frame_Ins": "nonframeshift_insertion",
+    "inframe_insertion": "nonframeshift_insertion",
+    "exonic non-frameshift insertion": "nonframeshift_insertion",
+    "nonframeshift deletion": "nonframeshift_deletion",
+    "non-frameshift deletion": "nonframeshift_deletion",
+    "nonframeshift_deletion": "nonframeshift_deletion",
+    "In_Frame_Del": "nonframeshift_deletion",
+    "inframe_deletion": "nonframeshift_deletion",
+    "exonic non-frameshift deletion": "nonframeshift_deletion",
+    "stopgain": "stopgain",
+    "stopgain SNV": "stopgain",
+    "stop_gain": "stopgain",
+    "stop_gained": "stopgain",
+    "Nonsense_Mutation": "stopgain",
+    "exonic stopgain": "stopgain",
+    "stoploss": "stoploss",
+    "stoploss SNV": "stoploss",
+    "stop_loss": "stoploss",
+    "stop_lost": "stoploss",
+    "Nonstop_Mutation": "stoploss",
+    "exonic stoploss": "stoploss",
+    "startloss": "startloss",
+    "start_loss": "startloss",
+    "start_lost": "startloss",
+    "Translation_Start_Site": "startloss",
+    "exonic startloss": "startloss",
+    "nonsynonymous SNV": "nonsynonymous",
+    "nonsynonymous": "nonsynonymous",
+    "non-synonymous SNV": "nonsynonymous",
+    "nonsynonymous_SNV": "nonsynonymous",
+    "missense": "nonsynonymous",
+    "missense_variant": "nonsynonymous",
+    "Missense_Mutation": "nonsynonymous",
+    "exonic nonsynonymous": "nonsynonymous",
 }
 
 #: Classes that are not part of the encoding (paper B's 16/17 classes exclude them): rows are
 #: dropped and counted in ``attrs["n_rows_ignored"]``.
-IGNORED_CLASSES = ("synonymous SNV", "synonymous", "synonymous_variant", "Silent", "intergenic", "IGR",
-                   "intergenic_variant")
+IGNORED_CLASSES = (
+    "synonymous SNV",
+    "synonymous",
+    "synonymous_variant",
+    "Silent",
+    "intergenic",
+    "IGR",
+    "intergenic_variant",
+)
 
 # When a value names several classes ("exonic;splicing", "UTR5;UTR3"), the most severe wins.
 _SEVERITY = (
-    "stopgain", "stoploss", "startloss", "frameshift_insertion", "frameshift_deletion",
-    "nonframeshift_insertion", "nonframeshift_deletion", "nonsynonymous", "splicing",
-    "ncRNA_exonic", "ncRNA_splicing", "UTR5", "UTR3", "ncRNA_intronic", "intronic", "upstream", "downstream",
+    "stopgain",
+    "stoploss",
+    "startloss",
+    "frameshift_insertion",
+    "frameshift_deletion",
+    "nonframeshift_insertion",
+    "nonframeshift_deletion",
+    "nonsynonymous",
+    "splicing",
+    "ncRNA_exonic",
+    "ncRNA_splicing",
+    "UTR5",
+    "UTR3",
+    "ncRNA_intronic",
+    "intronic",
+    "upstream",
+    "downstream",
 )
 _IGNORE = object()
 
 _COLUMN_ALIASES = {
-    "iid": ("iid", "sample", "sample_id", "sampleid", "sample_name", "samples", "id", "individual",
-            "subject", "tumor_sample_barcode"),
+    "iid": (
+        "iid",
+        "sample",
+        "sample_id",
+        "sampleid",
+        "sample_name",
+        "samples",
+        "id",
+        "individual",
+        "subject",
+        "tumor_sample_barcode",
+    ),
     "gene": ("gene", "symbol", "gene_symbol", "gene_name", "genename", "gene_refgene", "hugo_symbol"),
-    "class": ("class", "func", "type", "func_refgene", "variant_class", "consequence", "effect",
-              "annotation", "variant_classification", "functional_class"),
+    "class": (
+        "class",
+        "func",
+        "type",
+        "func_refgene",
+        "variant_class",
+        "consequence",
+        "effect",
+        "annotation",
+        "variant_classification",
+        "functional_class",
+    ),
     "exonic": ("exonicfunc", "exonicfunc_refgene", "exonic_func", "exonic_function"),
     "count": ("count", "counts", "n", "n_variants", "nvar", "value", "dosage"),
 }
@@ -117,8 +225,9 @@ def canonical_class(value):
         found = [_LOOKUP[p.strip("_")] for p in parts if p.strip("_") in _LOOKUP]
         if found:
             return min(found, key=_SEVERITY.index)
-        if all(p.strip("_") in _IGNORED or p.strip("_") == "exonic" for p in parts) and \
-                any(p.strip("_") in _IGNORED for p in parts):
+        if all(p.strip("_") in _IGNORED or p.strip("_") == "exonic" for p in parts) and any(
+            p.strip("_") in _IGNORED for p in parts
+        ):
             return None
     raise KeyError(value)
 
@@ -165,7 +274,9 @@ def read_variant_table(source, name: Optional[str] = None) -> pd.DataFrame:
         try:
             df = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:
-            raise InputFormatError(f"{label}: cannot read it as parquet ({exc}); export it again as parquet or CSV") from exc
+            raise InputFormatError(
+                f"{label}: cannot read it as parquet ({exc}); export it again as parquet or CSV"
+            ) from exc
         df = df.astype(object).where(df.notna(), "").astype(str)
     else:
         text = decode_text(data)
@@ -179,10 +290,18 @@ def read_variant_table(source, name: Optional[str] = None) -> pd.DataFrame:
         else:
             sep = "\t" if "\t" in first else ("," if "," in first else r"\s+")
         try:
-            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                             engine="c" if sep != r"\s+" else "python")
+            df = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                engine="c" if sep != r"\s+" else "python",
+            )
         except pd.errors.ParserError as exc:
-            raise InputFormatError(f"{label}: not a well-formed table ({exc}); check the separator and the number of fields") from exc
+            raise InputFormatError(
+                f"{label}: not a well-formed table ({exc}); check the separator and the number of fields"
+            ) from exc
         except pd.errors.EmptyDataError:
             raise EmptyDataError(f"{label}: the variant table is empty") from None
     norm = [_norm_key(c).replace(".", "_") for c in df.columns]
@@ -242,21 +361,30 @@ def read_variant_table(source, name: Optional[str] = None) -> pd.DataFrame:
         first_k = int(np.flatnonzero(np.isin(np.asarray(uniq, dtype=object)[codes], listed[:1]))[0])
         hint = ""
         if any(_norm_key(u) == "exonic" for u in unknown):
-            hint = (" 'exonic' alone is not a class: give the exonic function (ANNOVAR ExonicFunc.refGene, "
-                    "e.g. nonsynonymous SNV, stopgain).")
+            hint = (
+                " 'exonic' alone is not a class: give the exonic function (ANNOVAR ExonicFunc.refGene, "
+                "e.g. nonsynonymous SNV, stopgain)."
+            )
         raise InputFormatError(
             f"{label}: {len(unknown)} unknown variant class(es): "
             + ", ".join(f"'{u}' ({counts[u]} rows)" for u in listed)
             + (", ..." if len(unknown) > 10 else "")
             + f" (first at {_line_of(text, first_k)}). Accepted classes: {', '.join(CLASSES)} "
             f"(ANNOVAR/VEP spellings such as 'nonsynonymous SNV' or '3'UTR' are accepted; "
-            f"{', '.join(IGNORED_CLASSES[:2] + IGNORED_CLASSES[4:5])} rows are ignored).{hint} Rename or remove those rows."
+            f"{', '.join(IGNORED_CLASSES[:2] + IGNORED_CLASSES[4:5])} rows are ignored).{hint} "
+            "Rename or remove those rows."
         )
     canon_arr = np.asarray(canon, dtype=object)[codes]
     ignored = np.fromiter((c is _IGNORE for c in canon_arr), dtype=bool, count=len(canon_arr))
     ignored_names = sorted(set(np.asarray(uniq, dtype=object)[codes][ignored]))
-    out = pd.DataFrame({"iid": iid.to_numpy(object)[~ignored], "gene": gene.to_numpy(object)[~ignored],
-                        "class": canon_arr[~ignored], "count": cnt[~ignored]})
+    out = pd.DataFrame(
+        {
+            "iid": iid.to_numpy(object)[~ignored],
+            "gene": gene.to_numpy(object)[~ignored],
+            "class": canon_arr[~ignored],
+            "count": cnt[~ignored],
+        }
+    )
     if len(out) == 0:
         raise EmptyDataError(
             f"{label}: no variant of an encoded class is left ({int(ignored.sum())} rows were "
@@ -277,8 +405,14 @@ def read_variant_table(source, name: Optional[str] = None) -> pd.DataFrame:
     return out
 
 
-def gene_centric_tensor(variants: pd.DataFrame, iids: Sequence[str], genes: Sequence[str],
-                        classes: Sequence[str] = CLASSES, dtype=np.float32, return_report: bool = False):
+def gene_centric_tensor(
+    variants: pd.DataFrame,
+    iids: Sequence[str],
+    genes: Sequence[str],
+    classes: Sequence[str] = CLASSES,
+    dtype=np.float32,
+    return_report: bool = False,
+):
     """Raw counts as an array (N samples, G genes, C classes), in the order of ``iids``, ``genes``
     and ``classes``. Samples absent from the table get zeros; rows whose gene (or sample, or class)
     is not listed are left out and counted in the report (``return_report=True`` returns
@@ -293,7 +427,9 @@ def gene_centric_tensor(variants: pd.DataFrame, iids: Sequence[str], genes: Sequ
         s = pd.Series(seq, dtype=object)
         d = s[s.duplicated()]
         if len(d):
-            raise DuplicateIdError(f"{what}: '{d.iloc[0]}' is listed more than once ({len(d)} duplicate(s)); ids must be unique")
+            raise DuplicateIdError(
+                f"{what}: '{d.iloc[0]}' is listed more than once ({len(d)} duplicate(s)); ids must be unique"
+            )
     if not classes:
         raise ParameterError("classes: give at least one variant class")
     n, g, c = len(iids), len(genes), len(classes)
@@ -324,7 +460,8 @@ def gene_centric_tensor(variants: pd.DataFrame, iids: Sequence[str], genes: Sequ
 
 def standardise_counts(tensor: np.ndarray, train_rows, return_stats: bool = False):
     """Standardise each class (last axis) over all (sample, gene) cells of the training rows only
-    (docs/method.md#gene-centric-encoding): ``(x - mean_c) / sd_c`` with mean and population sd from ``tensor[train_rows]``.
+    (docs/method.md#gene-centric-encoding): ``(x - mean_c) / sd_c`` with mean and population sd from
+    ``tensor[train_rows]``.
     A class with zero variance in the training rows is only centred. Returns a new array of the
     tensor's float dtype (``return_stats=True``: ``(array, mean, sd)``)."""
     x = np.asarray(tensor)

@@ -4,6 +4,7 @@ Dosages are hard calls from GT: copies of the ALT allele (``a1`` = ALT,
 ``a2`` = REF), -1 when any allele of the call is missing. Haploid calls give
 0/1.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -13,8 +14,8 @@ import cyvcf2
 import numpy as np
 import pandas as pd
 
-from gxapp.errors import DuplicateIdError, GxError, EmptyDataError, InputFormatError, ParameterError
 from gxapp.data.io.genotypes import Genotypes, normalise_chrom
+from gxapp.errors import DuplicateIdError, EmptyDataError, GxError, InputFormatError, ParameterError
 from gxapp.progress import check_cancel, report
 
 MULTIALLELIC = ("split", "skip")
@@ -36,7 +37,7 @@ def _header_samples(path: Path) -> list:
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
     try:
-        with (gzip.open(path, "rt") if gz else open(path)) as f:
+        with gzip.open(path, "rt") if gz else open(path) as f:
             for line in f:
                 if line.startswith("#CHROM"):
                     return line.rstrip("\r\n").split("\t")[9:]
@@ -135,8 +136,10 @@ def _read_records(vcf, name: str, keep, multiallelic: str, progress, cancel):
     except Exception as e:  # cyvcf2 raises a bare Exception on a malformed record
         raise InputFormatError(f"{name}: cannot parse the record after {last} ({e}); fix or remove that line") from None
     counts = {
-        "n_records_in_file": n_seen, "n_multiallelic_split": n_split,
-        "n_multiallelic_skipped": n_skipped, "n_no_alt_skipped": n_no_alt,
+        "n_records_in_file": n_seen,
+        "n_multiallelic_split": n_split,
+        "n_multiallelic_skipped": n_skipped,
+        "n_no_alt_skipped": n_no_alt,
     }
     return columns, rows, counts
 
@@ -165,7 +168,8 @@ def read_vcf(path, regions=None, multiallelic="split", progress=None, cancel=Non
     if not columns:
         where = "inside the requested regions" if regions is not None else "with an ALT allele"
         raise EmptyDataError(
-            f"{path.name}: no variant {where} ({counts['n_records_in_file']} records read); check the file or the regions"
+            f"{path.name}: no variant {where} ({counts['n_records_in_file']} records read); "
+            "check the file or the regions"
         )
     g = np.column_stack(columns)
     snps = pd.DataFrame(rows, columns=["snp", "chrom", "pos", "a1", "a2"])

@@ -5,6 +5,7 @@ SNP / gene tables, phenotype, truth); ``simulate_on_cohort(cohort, params)`` pla
 phenotype on an existing cohort's genotypes (power analysis). Every random draw comes
 from ``numpy.random.default_rng(params.seed)``: the same parameters give the same cohort.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -14,18 +15,28 @@ import numpy as np
 import pandas as pd
 
 from gxapp.data.cohort import Cohort, validate
-from gxapp.errors import ParameterError
-from gxapp.params import Integral, Interval, Options, Params, Real, SubsetOf
-from gxapp.progress import check_cancel, report, sub_progress
 from gxapp.data.simulate.casecontrol import (
-    CLASS_WEIGHTS, EPISTASIS_TYPES, gene_centric_counts, simulate_casecontrol,
+    CLASS_WEIGHTS,
+    EPISTASIS_TYPES,
+    gene_centric_counts,
+    simulate_casecontrol,
 )
 from gxapp.data.simulate.genotypes import binomial_genotypes, coalescent_genotypes, region_length
 from gxapp.data.simulate.phenotypes import simulate_phenotype
+from gxapp.errors import ParameterError
+from gxapp.params import Integral, Interval, Options, Params, Real, SubsetOf
+from gxapp.progress import check_cancel, report, sub_progress
 
 __all__ = [
-    "SimParams", "simulate_cohort", "simulate_on_cohort", "simulate_phenotype", "simulate_casecontrol",
-    "coalescent_genotypes", "binomial_genotypes", "gene_centric_counts", "SCENARIOS",
+    "SimParams",
+    "simulate_cohort",
+    "simulate_on_cohort",
+    "simulate_phenotype",
+    "simulate_casecontrol",
+    "coalescent_genotypes",
+    "binomial_genotypes",
+    "gene_centric_counts",
+    "SCENARIOS",
 ]
 
 SCENARIOS = ("complex", "simple", "null", "casecontrol")
@@ -33,11 +44,23 @@ GENOTYPE_MODELS = ("coalescent", "binomial")
 GENE_SPACING = 1_000_000
 # Rough share of each functional class among SNPs in and around genes.
 CLASS_FREQUENCIES = {
-    "intronic": 0.45, "UTR3": 0.08, "UTR5": 0.03, "upstream": 0.06, "downstream": 0.06,
-    "ncRNA_intronic": 0.08, "ncRNA_exonic": 0.04, "ncRNA_splicing": 0.005, "splicing": 0.01,
-    "nonsynonymous": 0.12, "nonframeshift_insertion": 0.005, "nonframeshift_deletion": 0.005,
-    "frameshift_insertion": 0.005, "frameshift_deletion": 0.005, "stopgain": 0.01,
-    "stoploss": 0.002, "startloss": 0.002,
+    "intronic": 0.45,
+    "UTR3": 0.08,
+    "UTR5": 0.03,
+    "upstream": 0.06,
+    "downstream": 0.06,
+    "ncRNA_intronic": 0.08,
+    "ncRNA_exonic": 0.04,
+    "ncRNA_splicing": 0.005,
+    "splicing": 0.01,
+    "nonsynonymous": 0.12,
+    "nonframeshift_insertion": 0.005,
+    "nonframeshift_deletion": 0.005,
+    "frameshift_insertion": 0.005,
+    "frameshift_deletion": 0.005,
+    "stopgain": 0.01,
+    "stoploss": 0.002,
+    "startloss": 0.002,
 }
 
 
@@ -130,7 +153,9 @@ def _pathways(rng, genes, n_pathways) -> dict:
     k = min(k, max(1, n_in // 2))
     order = [genes[i] for i in rng.permutation(len(genes))]
     width = max(2, len(str(k)))
-    return {f"PATHWAY_{j + 1:0{width}d}": sorted(map(str, part)) for j, part in enumerate(np.array_split(order[:n_in], k))}
+    return {
+        f"PATHWAY_{j + 1:0{width}d}": sorted(map(str, part)) for j, part in enumerate(np.array_split(order[:n_in], k))
+    }
 
 
 def _tables(rng, names, blocks, positions, length):
@@ -147,23 +172,39 @@ def _tables(rng, names, blocks, positions, length):
     p_total = len(snp_ids)
     a1 = rng.integers(0, 4, size=p_total)
     a2 = (a1 + rng.integers(1, 4, size=p_total)) % 4
-    snps = pd.DataFrame({
-        "snp": snp_ids, "chrom": "1", "pos": np.asarray(pos, dtype=np.int64),
-        "a1": bases[a1], "a2": bases[a2], "gene": genes,
-    })
-    gene_table = pd.DataFrame(rows, columns=["gene", "chrom", "start", "end"]).astype({"start": np.int64, "end": np.int64})
+    snps = pd.DataFrame(
+        {
+            "snp": snp_ids,
+            "chrom": "1",
+            "pos": np.asarray(pos, dtype=np.int64),
+            "a1": bases[a1],
+            "a2": bases[a2],
+            "gene": genes,
+        }
+    )
+    gene_table = pd.DataFrame(rows, columns=["gene", "chrom", "start", "end"]).astype(
+        {"start": np.int64, "end": np.int64}
+    )
     return snps, gene_table
 
 
 def _phenotype(x, blocks, names, params, seed, snp_classes=None, pathways=None):
     if params.scenario == "casecontrol":
         return simulate_casecontrol(
-            x, blocks, names, snp_classes, pathways, epistasis=params.to_dict()["epistasis"],
-            case_fraction=params.case_fraction, n_pairs_per_type=params.n_pairs_per_type,
-            effect=params.effect, seed=seed,
+            x,
+            blocks,
+            names,
+            snp_classes,
+            pathways,
+            epistasis=params.to_dict()["epistasis"],
+            case_fraction=params.case_fraction,
+            n_pairs_per_type=params.n_pairs_per_type,
+            effect=params.effect,
+            seed=seed,
         )
-    return simulate_phenotype(x, blocks, names, params.scenario, snr=params.snr, mi=params.mi,
-                              prop_causal=params.prop_causal, seed=seed)
+    return simulate_phenotype(
+        x, blocks, names, params.scenario, snr=params.snr, mi=params.mi, prop_causal=params.prop_causal, seed=seed
+    )
 
 
 # ---- public ---------------------------------------------------------------------------
@@ -193,8 +234,9 @@ def simulate_cohort(params: SimParams, progress=None, cancel=None) -> Cohort:
     if params.scenario == "casecontrol":
         snps["class"] = _snp_classes(trng, blocks)
         pathways = _pathways(trng, names, params.n_pathways)
-    y, truth = _phenotype(x, blocks, names, params, pheno_seed,
-                          None if pathways is None else snps["class"].to_numpy(), pathways)
+    y, truth = _phenotype(
+        x, blocks, names, params, pheno_seed, None if pathways is None else snps["class"].to_numpy(), pathways
+    )
     truth["seed"] = params.seed
     truth["phenotype_seed"] = pheno_seed
     check_cancel(cancel)
@@ -202,10 +244,16 @@ def simulate_cohort(params: SimParams, progress=None, cancel=None) -> Cohort:
         report(progress, 0.9, "gene-centric variant counts")
         variants = gene_centric_counts(x, blocks, names, snps["class"].to_numpy(), ids)
     cohort = Cohort(
-        genotypes=x, samples=samples, snps=snps, genes=genes,
+        genotypes=x,
+        samples=samples,
+        snps=snps,
+        genes=genes,
         gene_snps={g: np.asarray(b, dtype=np.int64) for g, b in zip(names, blocks)},
-        phenotype=y, trait="binary" if params.scenario == "casecontrol" else "quantitative",
-        pathways=pathways, variants=variants, truth=truth,
+        phenotype=y,
+        trait="binary" if params.scenario == "casecontrol" else "quantitative",
+        pathways=pathways,
+        variants=variants,
+        truth=truth,
         meta={"source": "simulation", "params": params.to_dict()},
     )
     report(progress, 1.0, "simulation done")
@@ -234,7 +282,9 @@ def simulate_on_cohort(cohort: Cohort, params: SimParams, genes=None, progress=N
             raise ParameterError("genes: each gene may be listed once")
     min_genes = 4 if params.scenario == "casecontrol" else 2
     if params.scenario != "null" and len(genes) < min_genes:
-        raise ParameterError(f"n_genes: the '{params.scenario}' scenario needs at least {min_genes} genes, got {len(genes)}")
+        raise ParameterError(
+            f"n_genes: the '{params.scenario}' scenario needs at least {min_genes} genes, got {len(genes)}"
+        )
     check_cancel(cancel)
     report(progress, 0.0, "simulating phenotype")
     rng = np.random.default_rng(params.seed)
@@ -258,7 +308,12 @@ def simulate_on_cohort(cohort: Cohort, params: SimParams, genes=None, progress=N
         "source_fingerprint": cohort.fingerprint(),
         "source_source": cohort.meta.get("source"),
     }
-    out = replace(cohort, phenotype=y, trait="binary" if params.scenario == "casecontrol" else "quantitative",
-                  truth=truth, meta=meta)
+    out = replace(
+        cohort,
+        phenotype=y,
+        trait="binary" if params.scenario == "casecontrol" else "quantitative",
+        truth=truth,
+        meta=meta,
+    )
     report(progress, 1.0, "done")
     return validate(out)

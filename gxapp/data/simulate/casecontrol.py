@@ -23,6 +23,7 @@ Model
 * ``P(case) = expit(b0 + eta)`` with ``b0`` found by bisection so that the expected case
   fraction equals ``case_fraction``; y ~ Bernoulli.
 """
+
 from __future__ import annotations
 
 from itertools import combinations
@@ -32,9 +33,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from gxapp.errors import ParameterError
 from gxapp.data.io.variants import CLASSES
 from gxapp.data.simulate.phenotypes import check_inputs, pair_key
+from gxapp.errors import ParameterError
 from gxapp.params import check_int, check_number
 
 EPISTASIS_TYPES = ("additive", "positive", "negative", "reciprocal")
@@ -43,11 +44,23 @@ HIT_RANGE = (0.01, 0.99)
 
 # Damage weight of each functional class in the burden.
 CLASS_WEIGHTS = {
-    "stopgain": 1.0, "frameshift_insertion": 1.0, "frameshift_deletion": 1.0,
-    "startloss": 0.9, "stoploss": 0.8, "splicing": 0.8, "nonsynonymous": 0.5,
-    "nonframeshift_insertion": 0.4, "nonframeshift_deletion": 0.4,
-    "ncRNA_splicing": 0.2, "ncRNA_exonic": 0.1, "UTR5": 0.05, "UTR3": 0.05,
-    "ncRNA_intronic": 0.0, "intronic": 0.0, "upstream": 0.0, "downstream": 0.0,
+    "stopgain": 1.0,
+    "frameshift_insertion": 1.0,
+    "frameshift_deletion": 1.0,
+    "startloss": 0.9,
+    "stoploss": 0.8,
+    "splicing": 0.8,
+    "nonsynonymous": 0.5,
+    "nonframeshift_insertion": 0.4,
+    "nonframeshift_deletion": 0.4,
+    "ncRNA_splicing": 0.2,
+    "ncRNA_exonic": 0.1,
+    "UTR5": 0.05,
+    "UTR3": 0.05,
+    "ncRNA_intronic": 0.0,
+    "intronic": 0.0,
+    "upstream": 0.0,
+    "downstream": 0.0,
 }
 assert set(CLASS_WEIGHTS) == set(CLASSES)
 
@@ -112,7 +125,7 @@ def gene_centric_counts(genotypes, gene_blocks, gene_names, snp_classes, iids) -
         raise ParameterError(f"iids: {len(iids)} ids for {genotypes.shape[0]} genotype rows")
     class_rank = {c: k for k, c in enumerate(CLASSES)}
     rows, genes, classes, counts = [], [], [], []
-    for gi, (name, cols) in enumerate(zip(gene_names, gene_blocks)):
+    for gi, (_name, cols) in enumerate(zip(gene_names, gene_blocks)):
         cols = np.asarray(cols, dtype=np.int64)
         for c in sorted(set(cls[cols]) - {""}, key=class_rank.get):
             sub = cols[cls[cols] == c]
@@ -127,12 +140,14 @@ def gene_centric_counts(genotypes, gene_blocks, gene_names, snp_classes, iids) -
     r, g, c, n = (np.concatenate(v) for v in (rows, genes, classes, counts))
     order = np.lexsort((c, g, r))
     names = np.asarray([str(x) for x in gene_names], dtype=object)
-    return pd.DataFrame({
-        "iid": iids[r[order]].astype(str),
-        "gene": names[g[order]].astype(str),
-        "class": np.asarray(CLASSES, dtype=object)[c[order]].astype(str),
-        "count": n[order].astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "iid": iids[r[order]].astype(str),
+            "gene": names[g[order]].astype(str),
+            "class": np.asarray(CLASSES, dtype=object)[c[order]].astype(str),
+            "count": n[order].astype(np.int64),
+        }
+    )
 
 
 def _check(epistasis, case_fraction, n_pairs_per_type, effect, n_additive):
@@ -268,7 +283,7 @@ def simulate_casecontrol(
         "n_pairs_per_type": int(n_pairs_per_type),
         "seed": None if seed is None else int(seed),
         "h": "h_g = 1[burden_g > tau_g], tau_g chosen so about 30% of individuals are hit (carrier status when "
-             "damaging alleles are rare); burden = sum of dosage x class weight",
+        "damaging alleles are rare); burden = sum of dosage x class weight",
         "hit_thresholds": {g: float(tau[g]) for g in gene_names},
         "hit_fractions": frac,
         "class_weights": dict(CLASS_WEIGHTS) if snp_classes is not None else "all SNPs weigh 1",

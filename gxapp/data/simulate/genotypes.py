@@ -8,6 +8,7 @@ Both return ``(X, blocks, positions)``:
 * ``positions`` -- list (one per gene) of sorted int64 arrays, 1-based positions of
   the gene's SNPs inside its simulated region (``1 .. region_length``).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -16,8 +17,8 @@ import msprime
 import numpy as np
 
 from gxapp.errors import EmptyDataError, ParameterError
-from gxapp.progress import check_cancel, report
 from gxapp.params import check_int
+from gxapp.progress import check_cancel, report
 
 POPULATION_SIZE = 10_000
 RECOMBINATION_RATE = 1e-8
@@ -137,5 +138,7 @@ def binomial_genotypes(
     x = rng.binomial(2, maf, size=(n_samples, p)).astype(np.int8)
     length = region_length(snps_per_gene)
     blocks = [np.arange(i * snps_per_gene, (i + 1) * snps_per_gene, dtype=np.int64) for i in range(n_genes)]
-    positions = [np.sort(rng.choice(length, size=snps_per_gene, replace=False)).astype(np.int64) + 1 for _ in range(n_genes)]
+    positions = [
+        np.sort(rng.choice(length, size=snps_per_gene, replace=False)).astype(np.int64) + 1 for _ in range(n_genes)
+    ]
     return x, blocks, positions

@@ -21,6 +21,7 @@ scaled to variance snr/(1+snr) and Gaussian noise to 1/(1+snr), so
 var(S)/var(noise) = ``snr`` exactly and var(y) is about 1. Gene numbers are 1-based
 positions in ``gene_names``; pairs with a gene beyond the list are dropped.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -121,9 +122,7 @@ def simulate_phenotype(
     n_genes = len(gene_names)
     pairs = active_pairs(n_genes) if scenario != "null" else []
     if scenario != "null" and not pairs:
-        raise ParameterError(
-            f"n_genes: the '{scenario}' scenario needs at least 2 genes (Eq. 1 pairs), got {n_genes}"
-        )
+        raise ParameterError(f"n_genes: the '{scenario}' scenario needs at least 2 genes (Eq. 1 pairs), got {n_genes}")
     rng = np.random.default_rng(seed)
     n = genotypes.shape[0]
 

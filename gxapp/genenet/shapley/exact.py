@@ -32,6 +32,7 @@ development machine (bench/shapley_speed.py); each extra gene doubles it.
 per individual grow past what is sensible beyond); above ~14 genes Monte-Carlo
 sampling (:mod:`gxapp.genenet.shapley.montecarlo`) is cheaper.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,8 +43,8 @@ import torch
 
 from gxapp.errors import ParameterError
 from gxapp.genenet.models import NetConfig, Params
-from gxapp.progress import CancelFlag, check_cancel
 from gxapp.genenet.shapley.weights import check_index, check_players, pair_weights
+from gxapp.progress import CancelFlag, check_cancel
 
 MAX_EXACT_GENES = 16
 CPU_CHUNK_BYTES = 1 << 20  # a block's activations stay in the per-core L2 cache
@@ -121,20 +122,21 @@ def check_inputs(params: Params, cfg: NetConfig, gene_nodes: torch.Tensor, basel
 def _pair_weight_table(n_players: int, index: str) -> np.ndarray:
     """float64 ``(2^M, M(M−1)/2)``: column ``(i, j)`` (``triu_indices`` order)."""
     M = n_players
-    T = np.arange(2 ** M, dtype=np.int64)
+    T = np.arange(2**M, dtype=np.int64)
     bits = ((T[:, None] >> np.arange(M)) & 1).astype(np.int8)  # (2^M, M)
     size = bits.sum(1, dtype=np.int16)
     w = pair_weights(index, M)
     i, j = np.triu_indices(M, 1)
-    out = np.empty((2 ** M, i.size))
+    out = np.empty((2**M, i.size))
     for p, (a, b) in enumerate(zip(i, j)):
         pair_in = bits[:, a] + bits[:, b]  # 0, 1 or 2 of {i, j} in T
         out[:, p] = w[size - pair_in] * np.where(pair_in == 1, -1.0, 1.0)  # |S| = |T ∖ {i, j}|
     return out
 
 
-def weight_matrix(n_players: int, index: str = "SII", dtype=torch.float32, device="cpu",
-                  pairs_only: bool = False) -> torch.Tensor:
+def weight_matrix(
+    n_players: int, index: str = "SII", dtype=torch.float32, device="cpu", pairs_only: bool = False
+) -> torch.Tensor:
     """``W (2^M, M·M)`` with ``index_ij = Σ_T f(T) W[T, i·M+j]``: coalition ``T``
     enters pair ``(i, j)`` with the weight of ``S = T∖{i,j}``, signed ``+`` when
     ``T`` holds both or neither of ``i, j`` and ``−`` when it holds one (the four
@@ -144,7 +146,7 @@ def weight_matrix(n_players: int, index: str = "SII", dtype=torch.float32, devic
     if M > MAX_EXACT_GENES:
         raise ParameterError(f"method='exact' supports at most {MAX_EXACT_GENES} genes, got {M}: use method='mc'")
     W = torch.tensor(_pair_weight_table(M, index), dtype=dtype, device=device)  # a copy of the cache
-    return W if pairs_only else pairs_to_square(W, M).view(2 ** M, M * M)
+    return W if pairs_only else pairs_to_square(W, M).view(2**M, M * M)
 
 
 def pairs_to_square(values: torch.Tensor, n_players: int) -> torch.Tensor:
@@ -163,10 +165,10 @@ def _doubling(start: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     ``i``, plus ``start``: each new gene doubles the list, every new sum is an
     old one plus one column (bit-DP)."""
     m = d.shape[-2]
-    z = d.new_empty(d.shape[:-2] + (2 ** m, d.shape[-1]))
+    z = d.new_empty(d.shape[:-2] + (2**m, d.shape[-1]))
     z[..., 0, :] = start
     for i in range(m):
-        torch.add(z[..., :2 ** i, :], d[..., i:i + 1, :], out=z[..., 2 ** i:2 ** (i + 1), :])
+        torch.add(z[..., : 2**i, :], d[..., i : i + 1, :], out=z[..., 2**i : 2 ** (i + 1), :])
     return z
 
 
@@ -187,10 +189,10 @@ def _values(c, d, wo, budget: int) -> torch.Tensor:
             q = min(inst, b - i0)
             for r0 in range(0, nb, rows):
                 r = min(rows, nb - r0)
-                z = buf[:q * r * na * H].view(q, r, na, H)
-                torch.add(za[m, i0:i0 + q, None], zb[m, i0:i0 + q, r0:r0 + r, None], out=z)
+                z = buf[: q * r * na * H].view(q, r, na, H)
+                torch.add(za[m, i0 : i0 + q, None], zb[m, i0 : i0 + q, r0 : r0 + r, None], out=z)
                 z.relu_()
-                out[m, i0:i0 + q, r0:r0 + r] = torch.mv(z.view(-1, H), wo[m]).view(q, r, na)
+                out[m, i0 : i0 + q, r0 : r0 + r] = torch.mv(z.view(-1, H), wo[m]).view(q, r, na)
     return out.view(k, b, nb * na)
 
 
@@ -221,8 +223,8 @@ def _blocks(width: np.ndarray, pos: np.ndarray, neg: np.ndarray, units: int) -> 
     out, i, n = [], 0, width.size
     while i < n:
         cap = min(n - i, max(1, units))
-        pm = np.maximum.accumulate(pos[i:i + cap])
-        nm = np.maximum.accumulate(neg[i:i + cap])
+        pm = np.maximum.accumulate(pos[i : i + cap])
+        nm = np.maximum.accumulate(neg[i : i + cap])
         fits = np.flatnonzero((np.arange(1, cap + 1)) * (pm + nm) <= units)
         j = int(fits[-1]) + 1 if fits.size else 1
         out.append((i, i + j, int(pm[j - 1]), int(nm[j - 1])))
@@ -232,7 +234,7 @@ def _blocks(width: np.ndarray, pos: np.ndarray, neg: np.ndarray, units: int) -> 
 
 def _subset_matrix(m: int, dtype, device) -> torch.Tensor:
     """``(m, 2^m)`` 0/1: column ``A`` holds the bits of subset ``A``."""
-    A = torch.arange(2 ** m, device=device)
+    A = torch.arange(2**m, device=device)
     return ((A[None, :] >> torch.arange(m, device=device)[:, None]) & 1).to(dtype)
 
 
@@ -268,12 +270,12 @@ def _interaction_values(c, d, wo, budget: int):
     The half sums come from one small product with the 0/1 subset matrix."""
     k, b, M, H = d.shape
     n, m1 = k * b, (M + 1) // 2
-    na, nb = 2 ** m1, 2 ** (M - m1)
+    na, nb = 2**m1, 2 ** (M - m1)
     pos, neg = _live_units(c, d, wo)
     n_pos, n_neg = pos.sum(-1).cpu().numpy(), neg.sum(-1).cpu().numpy()
     width = n_pos + n_neg
     order_np = np.argsort(width, kind="stable")
-    order_np = order_np[np.searchsorted(width[order_np], 1):]
+    order_np = order_np[np.searchsorted(width[order_np], 1) :]
     if not order_np.size:
         return torch.zeros(0, dtype=torch.long, device=d.device), d.new_zeros(0, nb * na)
     item = d.element_size()
@@ -288,9 +290,13 @@ def _interaction_values(c, d, wo, budget: int):
     n_live = order.numel()
     slot = torch.arange(w_max, device=d.device)[None, :]
     ip, ineg = _packed(pos[order], H), _packed(neg[order], H)
-    sel = torch.where(slot < hp_of, ip.gather(1, slot.clamp(max=H - 1).expand(n_live, w_max)),
-                      torch.where(slot < hp_of + hn_of,
-                                  ineg.gather(1, (slot - hp_of).clamp(0, H - 1)), torch.full_like(ip[:, :1], H)))
+    sel = torch.where(
+        slot < hp_of,
+        ip.gather(1, slot.clamp(max=H - 1).expand(n_live, w_max)),
+        torch.where(
+            slot < hp_of + hn_of, ineg.gather(1, (slot - hp_of).clamp(0, H - 1)), torch.full_like(ip[:, :1], H)
+        ),
+    )
     scale = wo.abs()
     pad = torch.nn.functional.pad
     cs = pad(c * scale, (0, 1))[order // b].gather(1, sel)  # (n_live, w)
@@ -306,42 +312,43 @@ def _interaction_values(c, d, wo, budget: int):
         (step,) = plan_chunks([nb], q * na * w * item, budget)
         for r0 in range(0, nb, step):
             r = min(step, nb - r0)
-            z = buf[:q * w * r * na].view(q, w, r, na)
-            torch.add(a, bb[:, :, r0:r0 + r], out=z)
+            z = buf[: q * w * r * na].view(q, w, r, na)
+            torch.add(a, bb[:, :, r0 : r0 + r], out=z)
             z.relu_()
             out = torch.bmm(sign.expand(q, 1, w).contiguous(), z.view(q, w, r * na))
-            res[i0:i1, r0:r0 + r] = out.view(q, r, na)
+            res[i0:i1, r0 : r0 + r] = out.view(q, r, na)
     return order, res.view(n_live, nb * na)
 
 
 def _outer_chunks(K: int, B: int, M: int, H: int, itemsize: int, budget: int):
     """(models, rows) per outer chunk: half-set sums, offsets and values of up to
     ``32 * budget`` bytes."""
-    per_instance = itemsize * (4 * (2 ** ((M + 1) // 2) + 2 ** (M // 2)) * H + 2 ** M + M * H)
+    per_instance = itemsize * (4 * (2 ** ((M + 1) // 2) + 2 ** (M // 2)) * H + 2**M + M * H)
     bc, kc = plan_chunks([B, K], per_instance, 32 * budget)
     return kc, bc
 
 
-def coalition_values(params: Params, cfg: NetConfig, gene_nodes: torch.Tensor, baseline: torch.Tensor,
-                     max_bytes: Optional[int] = None) -> torch.Tensor:
+def coalition_values(
+    params: Params, cfg: NetConfig, gene_nodes: torch.Tensor, baseline: torch.Tensor, max_bytes: Optional[int] = None
+) -> torch.Tensor:
     """``f(T)`` for every coalition ``T`` (bit ``i`` = gene ``i``), ``(K, B, 2^M)``."""
     K, B, M = check_inputs(params, cfg, gene_nodes, baseline)
     if M > MAX_EXACT_GENES:
         raise ParameterError(f"coalition_values supports at most {MAX_EXACT_GENES} genes, got {M}")
     if not cfg.head_hidden:
-        T = torch.arange(2 ** M, device=gene_nodes.device)
+        T = torch.arange(2**M, device=gene_nodes.device)
         mask = ((T[:, None] >> torch.arange(M, device=T.device)) & 1).to(gene_nodes.dtype)
         x = baseline[:, None, None, :] + mask * (gene_nodes - baseline[:, None, :]).unsqueeze(2)
         return (x * params["wo"][:, None, None, :]).sum(-1) + params["bo"][:, None, None]
     budget = max_bytes or default_chunk_bytes(gene_nodes.device)
     c, Wh, wo, bo = head_parts(params, baseline)
-    out = c.new_empty(K, B, 2 ** M)
+    out = c.new_empty(K, B, 2**M)
     kc, bc = _outer_chunks(K, B, M, Wh.shape[2], c.element_size(), budget)
     for k0 in range(0, K, kc):
         ks = slice(k0, k0 + kc)
         for b0 in range(0, B, bc):
-            d = gene_offsets(gene_nodes[ks, b0:b0 + bc], baseline[ks], Wh[ks])
-            out[ks, b0:b0 + bc] = _values(c[ks], d, wo[ks], budget) + bo[ks, None, None]
+            d = gene_offsets(gene_nodes[ks, b0 : b0 + bc], baseline[ks], Wh[ks])
+            out[ks, b0 : b0 + bc] = _values(c[ks], d, wo[ks], budget) + bo[ks, None, None]
     return out
 
 
@@ -381,7 +388,7 @@ def exact_scores(
         ks = slice(k0, k0 + kc)
         for b0 in range(0, B, bc):
             check_cancel(cancel)
-            d = gene_offsets(gene_nodes[ks, b0:b0 + bc], baseline[ks], Wh[ks])
+            d = gene_offsets(gene_nodes[ks, b0 : b0 + bc], baseline[ks], Wh[ks])
             kk, bb = d.shape[0], d.shape[1]
             rows, g = _interaction_values(c[ks], d, wo[ks], budget)
             pairs = torch.mm(g, W)  # (n_live, M(M-1)/2); the other instances are 0
@@ -390,7 +397,7 @@ def exact_scores(
                 out[ks] += pairs_to_square(acc, M)
             else:
                 flat = pairs.new_zeros(kk * bb, pairs.shape[1]).index_copy_(0, rows, pairs)
-                out[ks, b0:b0 + bc] = pairs_to_square(flat, M).view(kk, bb, M, M)
+                out[ks, b0 : b0 + bc] = pairs_to_square(flat, M).view(kk, bb, M, M)
     if reduce:
         out /= B
     return out

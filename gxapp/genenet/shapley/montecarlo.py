@@ -41,6 +41,7 @@ machine ~1e9 unit evaluations per second: M = 65, H = 200 costs ~0.55 ms per
 individual, model and permutation (50 members x 1,000 individuals x 64
 permutations: ~30 min); M = 30, H = 100 ~0.09 ms.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -50,7 +51,6 @@ import torch
 
 from gxapp.errors import ParameterError
 from gxapp.genenet.models import NetConfig, Params
-from gxapp.progress import CancelFlag, check_cancel
 from gxapp.genenet.shapley.exact import (
     check_inputs,
     check_reduce,
@@ -62,6 +62,7 @@ from gxapp.genenet.shapley.exact import (
 )
 from gxapp.genenet.shapley.weights import check_index
 from gxapp.params import check_int
+from gxapp.progress import CancelFlag, check_cancel
 
 DEFAULT_PERMUTATIONS = 64
 # Blocks of draws: 16 MiB was the fastest of 1-64 MiB on the development machine
@@ -94,8 +95,9 @@ def _permutation_samples(index, c, d, wo, perm) -> torch.Tensor:
     n = perm.shape[1]
     idx = perm[None, :, :, :, None].expand(k, b, n, M, H)
     dp = torch.gather(d.unsqueeze(2).expand(k, b, n, M, H), 3, idx)  # columns in permutation order
-    zp = torch.cat([c[:, None, None, None, :].expand(k, b, n, 1, H),
-                    c[:, None, None, None, :] + dp.cumsum(3)], dim=3)  # z(P_a), a = 0..M
+    zp = torch.cat(
+        [c[:, None, None, None, :].expand(k, b, n, 1, H), c[:, None, None, None, :] + dp.cumsum(3)], dim=3
+    )  # z(P_a), a = 0..M
     after = torch.arange(M, device=d.device)[None, :] >= torch.arange(M + 1, device=d.device)[:, None]
     sign = after.to(d.dtype) * 2 - 1  # (M+1, M): +1 adds gene q to P_a, -1 removes it
     v = relu_dot(torch.addcmul(zp.unsqueeze(4), sign[:, :, None], dp.unsqueeze(3)), wo)  # (k,b,n,M+1,M)
@@ -199,9 +201,12 @@ def mc_scores(
             mom = _Moments((d.shape[0], d.shape[1], M, M), device)
             for p0 in range(0, n_perm, nc):
                 check_cancel(cancel)
-                block = drawn[:, p0:p0 + nc]
-                s = (_banzhaf_samples(c[ks], d, wo[ks], block) if index == "BII"
-                     else _permutation_samples(index, c[ks], d, wo[ks], block))
+                block = drawn[:, p0 : p0 + nc]
+                s = (
+                    _banzhaf_samples(c[ks], d, wo[ks], block)
+                    if index == "BII"
+                    else _permutation_samples(index, c[ks], d, wo[ks], block)
+                )
                 mom.add(s, dim=2)
             se = mom.stderr()
             if reduce:

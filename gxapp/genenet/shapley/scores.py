@@ -5,6 +5,7 @@
 coalition set to the model's baseline, the mean gene node over ``baseline_rows``
 (training rows). Exact for up to 14 genes by default, Monte-Carlo beyond.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,11 +17,11 @@ import torch
 
 from gxapp.errors import InputFormatError, ParameterError
 from gxapp.genenet.models import gene_layer, map_params, split_columns
-from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 from gxapp.genenet.shapley.exact import MAX_EXACT_GENES, exact_scores
 from gxapp.genenet.shapley.montecarlo import DEFAULT_PERMUTATIONS, mc_scores
 from gxapp.genenet.shapley.weights import check_index
 from gxapp.params import check_int
+from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 
 AUTO_EXACT_MAX_GENES = 14
 METHODS = ("auto", "exact", "mc")
@@ -66,8 +67,12 @@ class PairScores:
         idx = np.asarray(idx, dtype=np.int64).ravel()
         if idx.size == 0 or idx.min() < -self.n_models or idx.max() >= self.n_models:
             raise ParameterError(f"idx: expected 1+ model positions in [0, {self.n_models}), got {idx.tolist()!r}")
-        return replace(self, per_model=self.per_model[idx], models=self.models[idx],
-                       stderr=None if self.stderr is None else self.stderr[idx])
+        return replace(
+            self,
+            per_model=self.per_model[idx],
+            models=self.models[idx],
+            stderr=None if self.stderr is None else self.stderr[idx],
+        )
 
     def to_frame(self, gene_names: Optional[Sequence] = None):
         """One row per pair (``gene_a`` before ``gene_b`` in gene order): ``gene_a,
@@ -79,8 +84,9 @@ class PairScores:
         if len(names) != M:
             raise ParameterError(f"gene_names: expected {M} names, got {len(names)}")
         i, j = np.triu_indices(M, k=1)
-        frame = pd.DataFrame({"gene_a": [names[a] for a in i], "gene_b": [names[b] for b in j],
-                              "score": self.mean[i, j]})
+        frame = pd.DataFrame(
+            {"gene_a": [names[a] for a in i], "gene_b": [names[b] for b in j], "score": self.mean[i, j]}
+        )
         if self.stderr is not None:
             frame["se"] = self.mean_stderr[i, j]
         return frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
@@ -93,8 +99,9 @@ def group_mean(per_model: np.ndarray, targets_of_model) -> np.ndarray:
     per_model = np.asarray(per_model, dtype=np.float64)
     targets = np.asarray(targets_of_model, dtype=np.int64).ravel()
     if targets.size != per_model.shape[0] or (targets.size and targets.min() < 0):
-        raise ParameterError(f"targets_of_model: expected {per_model.shape[0]} non-negative target ids, "
-                             f"got {targets.size}")
+        raise ParameterError(
+            f"targets_of_model: expected {per_model.shape[0]} non-negative target ids, got {targets.size}"
+        )
     T = int(targets.max()) + 1 if targets.size else 0
     sums = np.zeros((T,) + per_model.shape[1:])
     np.add.at(sums, targets, per_model)
@@ -128,7 +135,7 @@ def _node_batches(result, X: np.ndarray, rows: np.ndarray, batch_rows: int, para
     sizes = [b.size for b in result.gene_blocks]
     device = params["bo"].device
     for start in range(0, rows.size, batch_rows):
-        part = rows[start:start + batch_rows]
+        part = rows[start : start + batch_rows]
         x = np.ascontiguousarray(X[np.ix_(part, cols)], dtype=np.float32)
         if not np.isfinite(x).all():
             raise InputFormatError("X: NaN or infinite genotypes in the rows to score; impute them first")
@@ -201,18 +208,40 @@ def score_pairs(
         for b, (pos, nodes) in enumerate(_node_batches(result, X, rows, batch_rows, params)):
             check_cancel(cancel)
             if method == "exact":
-                total += exact_scores(params, result.net, nodes, base, index, reduce="mean_abs",
-                                      cancel=cancel).to(torch.float64) * nodes.shape[1]
+                total += (
+                    exact_scores(params, result.net, nodes, base, index, reduce="mean_abs", cancel=cancel).to(
+                        torch.float64
+                    )
+                    * nodes.shape[1]
+                )
             else:
-                mean, se = mc_scores(params, result.net, nodes, base, index, n_permutations, random_state,
-                                     row_keys=rows[pos], reduce="mean_abs", cancel=cancel)
+                mean, se = mc_scores(
+                    params,
+                    result.net,
+                    nodes,
+                    base,
+                    index,
+                    n_permutations,
+                    random_state,
+                    row_keys=rows[pos],
+                    reduce="mean_abs",
+                    cancel=cancel,
+                )
                 total += mean * nodes.shape[1]
                 var += (se * nodes.shape[1]).square()
-            report(progress, (b + 1) / n_batches,
-                   f"{index} scores: {min(pos.stop, rows.size)} of {rows.size} individuals")
+            report(
+                progress, (b + 1) / n_batches, f"{index} scores: {min(pos.stop, rows.size)} of {rows.size} individuals"
+            )
     per_model = (total / rows.size).cpu().numpy()
     stderr = None if method == "exact" else (var.sqrt() / rows.size).cpu().numpy()
-    return PairScores(genes=genes, index=index, method=method, per_model=per_model, stderr=stderr,
-                      n_rows=int(rows.size), models=np.arange(K),
-                      n_permutations=None if method == "exact" else int(n_permutations),
-                      random_state=None if method == "exact" else int(random_state))
+    return PairScores(
+        genes=genes,
+        index=index,
+        method=method,
+        per_model=per_model,
+        stderr=stderr,
+        n_rows=int(rows.size),
+        models=np.arange(K),
+        n_permutations=None if method == "exact" else int(n_permutations),
+        random_state=None if method == "exact" else int(random_state),
+    )

@@ -35,6 +35,7 @@ and the weight depends on ``|S| = s`` only:
 All three weight vectors are probability distributions over the subsets (they sum
 to one over the ``2^(M−2)`` sets), so each index is an expectation of ``δ_ij``.
 """
+
 from __future__ import annotations
 
 import math
