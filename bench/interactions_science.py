@@ -129,7 +129,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--ensemble", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=200)
-    ap.add_argument("--batch", type=int, default=30_000)
+    ap.add_argument("--batch", type=int, default=None, help="rows per Adam step (default: gxapp's rule)")
     ap.add_argument("--rows", type=int, default=1000, help="test individuals scored")
     ap.add_argument("--replicates", type=int, default=4)
     ap.add_argument("--permutations", type=int, default=19)

@@ -185,7 +185,12 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
         default=_D.run.patience,
         help="epochs without validation gain before a member stops (default %(default)s)",
     )
-    p.add_argument("--batch-size", type=int, default=_D.run.batch_size, help="rows per Adam step (default %(default)s)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=_D.run.batch_size,
+        help="rows per Adam step (default: the fitting rows / 50, i.e. 50 steps per epoch)",
+    )
     p.add_argument("--lr", type=float, default=_D.run.lr, help="Adam learning rate (default %(default)s)")
     p.add_argument("--seed", type=int, default=_D.run.seed)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

@@ -15,9 +15,12 @@ from gxapp.params import Integral, Interval, Params, Real
 __all__ = [
     "DEFAULT_L1",
     "DEFAULT_THREADS",
+    "MIN_BATCH",
+    "STEPS_PER_EPOCH",
     "CPU_ACTIVATION_BYTES",
     "GPU_ACTIVATION_BYTES",
     "TrainConfig",
+    "resolve_batch",
     "resolve_device",
     "resolve_threads",
     "activation_budget",
@@ -32,6 +35,13 @@ __all__ = [
 # 1e-4 is never far from the best and keeps the paper's default weak signal
 # (S/N 0.1) that 1e-3 shrinks away. The paper cross-validates it.
 DEFAULT_L1 = 1e-4
+# Adam steps per epoch when TrainConfig.batch_size is None: the batch is the fitting rows / 50
+# (at least MIN_BATCH). A constant batch (paper A's 30,000, set for ~300k UK Biobank rows) gives a
+# cohort of 20,000 one step per epoch and undertrained networks. Chosen by bench/recipe_study.py
+# (bench/README.md, "Training recipe"): at N = 20,000, complex scenario, S/N 0.25, E = 10, 7 seeds,
+# 25, 50, 100 and 200 steps per epoch gave the same AP within noise, 50 the fastest of them.
+STEPS_PER_EPOCH = 50
+MIN_BATCH = 32
 # CPU threads when TrainConfig.threads is None: every core this process may use
 # but one, at least 1 (1 on the 2-core development machine). Measured there with
 # `bench/train_throughput.py --compare-threads` and interleaved 1-vs-2-thread runs
@@ -59,7 +69,9 @@ class TrainConfig(Params):
     """Optimisation settings (paper A defaults where it gives them).
 
     ``l1``: L1 strength on all weights (not biases), for targets of variance ~1.
-    ``batch_size``: rows per step (all fitting rows when fewer).
+    ``batch_size``: rows per Adam step (all fitting rows when fewer); None: the fitting rows /
+    STEPS_PER_EPOCH, at least MIN_BATCH, so every cohort size gets the same number of steps per epoch
+    (:func:`resolve_batch`).
     ``val_fraction``: share of the TRAINING rows held out for early stopping.
     ``device``: "auto" (cuda if available else cpu), "cpu", "cuda" or "cuda:N".
     ``threads``: CPU torch threads while training (None: all cores but one, at
@@ -73,7 +85,7 @@ class TrainConfig(Params):
 
     l1: float = DEFAULT_L1
     lr: float = 0.005
-    batch_size: int = 30_000
+    batch_size: Optional[int] = None
     max_epochs: int = 200
     patience: int = 10
     val_fraction: float = 0.2
@@ -86,7 +98,7 @@ class TrainConfig(Params):
         "l1": [Interval(Real, 0, None)],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "val_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "batch_size": _POSITIVE_INT,
+        "batch_size": [None] + _POSITIVE_INT,
         "max_epochs": _POSITIVE_INT,
         "patience": _POSITIVE_INT,
         "max_activation_bytes": [None] + _POSITIVE_INT,
@@ -98,6 +110,13 @@ class TrainConfig(Params):
     def _check(self) -> None:
         if not _is_device(self.device):
             raise ParameterError(f"device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+
+
+def resolve_batch(cfg: TrainConfig, n_fit: int) -> int:
+    """Rows per Adam step for ``n_fit`` fitting rows: ``cfg.batch_size``, or the automatic rule."""
+    if cfg.batch_size is not None:
+        return int(cfg.batch_size)
+    return max(MIN_BATCH, int(round(n_fit / STEPS_PER_EPOCH)))
 
 
 def resolve_device(name: str) -> torch.device:

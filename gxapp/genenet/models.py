@@ -53,9 +53,14 @@ _MAX_WIDTH = 100_000
 @dataclass
 class NetConfig(gp.Params):
     """Widths of the two MLPs. ``gene_hidden=0``: linear gene nodes (the paper's
-    public code); ``head_hidden=0``: linear head, i.e. the main-effect network."""
+    public code); ``head_hidden=0``: linear head, i.e. the main-effect network.
 
-    gene_hidden: int = 10
+    Default ``gene_hidden=0``: by bench/recipe_study.py (bench/README.md, "Training recipe") linear
+    gene nodes ranked the planted pairs better than a 10-unit per-gene MLP on every one of 7 seeds
+    (complex scenario, N = 20,000, S/N 0.25, E = 10: AP 0.78 vs 0.62 on average) and fitted better
+    (test R² 0.164 vs 0.150); the interactions are between genes, which the head models."""
+
+    gene_hidden: int = 0
     head_hidden: int = 100
 
     _parameter_constraints = {

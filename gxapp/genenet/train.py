@@ -31,8 +31,11 @@ from gxapp.genenet.config import (  # noqa: F401 (re-exported)
     DEFAULT_L1,
     DEFAULT_THREADS,
     GPU_ACTIVATION_BYTES,
+    MIN_BATCH,
+    STEPS_PER_EPOCH,
     TrainConfig,
     activation_budget,
+    resolve_batch,
     resolve_device,
     resolve_threads,
 )
@@ -160,7 +163,8 @@ def train_ensemble(
     t0 = time.perf_counter()
     prob = prepare_problem(X, Y, gene_blocks, train_idx, cfg, n_members, targets_of_model, device)
     K = prob.targets.size
-    with torch_threads(threads), _memory_errors(K, min(cfg.batch_size, prob.x_fit.shape[0]), device):
+    batch = resolve_batch(cfg, prob.x_fit.shape[0])
+    with torch_threads(threads), _memory_errors(K, min(batch, prob.x_fit.shape[0]), device):
         best, train_rows, val_rows = _run(prob, net, cfg, device, progress, cancel)
     return TrainResult(
         params=map_params(best.best_params, lambda t: t.detach().cpu()),
@@ -196,7 +200,7 @@ def _run(prob: Problem, net: NetConfig, cfg: TrainConfig, device, progress, canc
     for epoch in range(1, cfg.max_epochs + 1):
         chunk = _chunk_rows(active.size, prob, net, activation_budget(cfg, device))
         mse_sum = torch.zeros(active.size, device=device)
-        for rows in batches(order, n_fit, cfg.batch_size):
+        for rows in batches(order, n_fit, resolve_batch(cfg, n_fit)):
             check_cancel(cancel)
             rows = rows.to(device)
             yb = prob.y_fit.index_select(1, rows).index_select(0, targets)

@@ -9,7 +9,7 @@ import torch
 
 from gxapp.analyses import runs
 from gxapp.errors import GxError
-from gxapp.genenet.train import resolve_threads
+from gxapp.genenet.train import STEPS_PER_EPOCH, resolve_threads
 from gxapp.ui import charts
 
 JOB_KEY = "train_job_id"
@@ -86,12 +86,14 @@ def params_form():
         c1, c2, c3, c4 = st.columns(4)
         lr = c1.number_input("Learning rate", 1e-5, 1.0, D.lr, format="%.4f", key="tr_lr", help="Adam step size.")
         batch = c2.number_input(
-            "Batch size",
-            16,
+            "Batch size (0 = automatic)",
+            0,
             1_000_000,
-            D.batch_size,
+            D.batch_size or 0,
             key="tr_batch",
-            help="Rows per step (all training rows when fewer). Paper: 30,000.",
+            help=f"Rows per Adam step. 0 (default): the fitting rows / {STEPS_PER_EPOCH}, so that every cohort size "
+            f"gets {STEPS_PER_EPOCH} steps per epoch. Paper A's 30,000 was set for ~300k UK Biobank rows: on a "
+            "smaller cohort it means one step per epoch and undertrained networks.",
         )
         seed = c3.number_input(
             "Seed", 0, 2**31 - 1, D.seed, key="tr_seed", help="Initialisation, split and batch order."
@@ -111,7 +113,7 @@ def params_form():
         max_epochs=int(epochs),
         patience=int(patience),
         lr=float(lr),
-        batch_size=int(batch),
+        batch_size=int(batch) or None,
         seed=int(seed),
         device=device,
     )
