@@ -297,6 +297,7 @@ def cmd_interactions(a) -> int:
     out = {
         "run": h.key,
         "analysis": res.key,
+        "cached": res.cached,
         "cohort": cohort_key,
         "index": a.index,
         "B": a.permutations,
@@ -311,7 +312,7 @@ def cmd_interactions(a) -> int:
     print(
         f"interactions: {len(pairs)} gene pairs scored ({a.index}, B={a.permutations}, Perm {a.perm_method}); "
         f"top {top['gene_a']}×{top['gene_b']} score {top['score']:.4g}; {sig} at FDR < 0.1 "
-        f"in {out['timings']['wall_s']:.1f} s"
+        f"{'(cached) ' if res.cached else ''}in {out['timings']['wall_s']:.1f} s"
     )
     return 0
 

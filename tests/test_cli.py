@@ -303,7 +303,11 @@ def test_interactions_json(tmp_path, cache_dir, capsys):
     assert rep["B"] == 0 and rep["perm_method"] == "I" and len(rep["pairs"]) == 6
     first = rep["pairs"][0]
     assert set(first) == {"gene_a", "gene_b", "score", "p", "q", "p_maxt", "p_topsnp", "p_snppair"}
-    assert first["p"] is None and first["q"] is None and first["p_maxt"] is None
+    assert first["p"] is None and first["q"] is None and first["p_maxt"] is None and rep["cached"] is False
+    assert main(["interactions", *base, "--permutations", "0", "--json", str(js)]) == 0
+    again = json.loads(js.read_text())
+    assert again["cached"] is True and again["analysis"] == rep["analysis"] and again["pairs"] == rep["pairs"]
+    assert "(cached)" in capsys.readouterr().out
     assert (
         main(["interactions", *base, "--permutations", "2", "--perm-method", "T", "--index", "BII", "--json", str(js)])
         == 0

@@ -20,6 +20,7 @@ from torch import nn
 from gxapp.errors import ParameterError
 from gxapp.genenet.models import gene_layer, slice_models, split_columns
 from gxapp.genenet.train import TrainResult
+from gxapp.nn.threads import torch_threads
 
 
 @dataclass
@@ -90,8 +91,10 @@ def interaction_surface(
     z_all = torch.from_numpy(((nodes - mu) / sd).astype(np.float32))
     yt = torch.from_numpy(np.asarray(y, np.float32))
     torch.manual_seed(seed)
-    joint = _fit(_mlp(2, width), z_all[train_idx], yt[train_idx], steps)
-    additive = _fit(_Additive(width), z_all[train_idx], yt[train_idx], steps)
+    # two tiny MLPs: one thread is ~50x faster than two (measured 0.7-1.5 s vs 66-105 s on 2 cores)
+    with torch_threads(1):
+        joint = _fit(_mlp(2, width), z_all[train_idx], yt[train_idx], steps)
+        additive = _fit(_Additive(width), z_all[train_idx], yt[train_idx], steps)
     with torch.no_grad():
         lo, hi = np.percentile(nodes[train_idx], [1, 99], axis=0)
         ga, gb = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid), indexing="ij")

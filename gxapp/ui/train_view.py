@@ -18,10 +18,15 @@ L1_CHOICES = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 D = runs.RunParams()  # the declared defaults
 
 
+def _threads(n: int) -> str:
+    return f"{n} thread{'s' if n != 1 else ''}"
+
+
 def device_caption() -> str:
     if torch.cuda.is_available():
         return f"Training on **CUDA** ({torch.cuda.get_device_name(0)})."
-    return f"Training on the **CPU** ({resolve_threads(None)} threads); a CUDA GPU is used automatically when present."
+    threads = _threads(resolve_threads(None))
+    return f"Training on the **CPU** ({threads}); a CUDA GPU is used automatically when present."
 
 
 def params_form():

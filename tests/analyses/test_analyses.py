@@ -166,7 +166,7 @@ def test_comparison_params_name_the_bad_field(casecontrol_cohort, field, value, 
         comparisons.get(key, comparisons.ComparisonParams(**{field: value}), root)
 
 
-def test_variant_table_comparison_is_cached_by_file_content(tmp_path):
+def test_variant_table_comparison_is_cached_by_file_content(tmp_path, cache_dir):
     from gxapp.cli import main
 
     out = tmp_path / "cc"
