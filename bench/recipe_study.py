@@ -3,9 +3,10 @@
     python bench/recipe_study.py --n 20000 --snr 0.25 --seeds 1 2 3 \
         --recipe b30000:lr0.005 --recipe b256:lr0.005 --recipe s100:lr0.001 --recipe s100:lr0.005
 
-Each recipe is ``default`` (gxapp's defaults) followed by overrides, or ``b<batch>`` (a constant
-batch size) or ``s<steps>`` (batch = fitting rows / steps, i.e. that many Adam steps per epoch), then ``:lr<rate>``, optionally ``:p<patience>``,
-``:e<max epochs>``, ``:l1<λ>``, ``:gh<gene hidden>``, ``:hh<head hidden>``. On paper A's complex
+Each recipe is ``default`` (gxapp's defaults) and/or parts joined by ``:``: ``b<batch>`` (a
+constant batch size), ``s<steps>`` (batch = fitting rows / steps, i.e. that many Adam steps per
+epoch), ``lr<rate>``, ``p<patience>``, ``e<max epochs>``, ``l1<λ>``, ``gh<gene hidden>``,
+``hh<head hidden>``. On paper A's complex
 scenario (10 genes, M/I 1, 50 % causal) it trains E members with B = 0 and prints the AP of the
 45 gene pairs for the NN and the classical peers, per seed and as mean ± sd, with the wall time.
 Everything uses a throw-away cache (cohorts are shared between recipes of one seed).
