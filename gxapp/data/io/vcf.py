@@ -73,10 +73,11 @@ def _region_filter(regions):
         return None
     by_chrom: dict = {}
     try:
-        for chrom, start, end in regions:
-            c = normalise_chrom([chrom]).iloc[0]
+        regions = list(regions)
+        chroms = normalise_chrom([r[0] for r in regions]).tolist() if regions else []  # once, not per region
+        for c, (_, start, end) in zip(chroms, regions):
             by_chrom.setdefault(c, []).append((int(start), int(end)))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         raise ParameterError("regions: expected a list of (chrom, start, end) tuples with integer start/end") from None
     bounds = {c: (np.array([s for s, _ in v]), np.array([e for _, e in v])) for c, v in by_chrom.items()}
 
