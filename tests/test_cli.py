@@ -8,6 +8,11 @@ from gxapp.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _simulate(out, flags: str) -> int:
+    """``python -m gxapp simulate FLAGS --out OUT`` in-process."""
+    return main(["simulate", *flags.split(), "--out", str(out)])
+
+
 def test_simulate_writes_the_documented_files(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
     rc = main(
@@ -50,22 +55,8 @@ def test_simulate_writes_the_documented_files(tmp_path, cache_dir, capsys):
 def test_simulate_casecontrol_writes_variants_and_pathways(tmp_path, cache_dir):
     out = tmp_path / "cc"
     assert (
-        main(
-            [
-                "simulate",
-                "--scenario",
-                "casecontrol",
-                "--n-samples",
-                "300",
-                "--n-genes",
-                "12",
-                "--genotype-model",
-                "binomial",
-                "--snps-per-gene",
-                "5",
-                "--out",
-                str(out),
-            ]
+        _simulate(
+            out, "--scenario casecontrol --n-samples 300 --n-genes 12 --genotype-model binomial --snps-per-gene 5"
         )
         == 0
     )
@@ -74,26 +65,7 @@ def test_simulate_casecontrol_writes_variants_and_pathways(tmp_path, cache_dir):
 
 def test_qc_json_on_the_simulated_files(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
-    assert (
-        main(
-            [
-                "simulate",
-                "--n-samples",
-                "300",
-                "--n-genes",
-                "10",
-                "--genotype-model",
-                "binomial",
-                "--snps-per-gene",
-                "5",
-                "--seed",
-                "1",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _simulate(out, "--n-samples 300 --n-genes 10 --genotype-model binomial --snps-per-gene 5 --seed 1") == 0
     js = tmp_path / "qc.json"
     rc = main(
         [
@@ -155,26 +127,7 @@ def test_bad_parameter_exits_nonzero(tmp_path, cache_dir, capsys):
 def test_train_json_and_cache_hit(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
     assert (
-        main(
-            [
-                "simulate",
-                "--n-samples",
-                "300",
-                "--n-genes",
-                "4",
-                "--snr",
-                "1",
-                "--genotype-model",
-                "binomial",
-                "--snps-per-gene",
-                "4",
-                "--seed",
-                "5",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
+        _simulate(out, "--n-samples 300 --n-genes 4 --snr 1 --genotype-model binomial --snps-per-gene 4 --seed 5") == 0
     )
     js = tmp_path / "train.json"
     args = [
@@ -216,24 +169,7 @@ def test_train_json_and_cache_hit(tmp_path, cache_dir, capsys):
 
 def test_train_bad_parameters_are_clear(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
-    assert (
-        main(
-            [
-                "simulate",
-                "--n-samples",
-                "200",
-                "--n-genes",
-                "3",
-                "--genotype-model",
-                "binomial",
-                "--snps-per-gene",
-                "3",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _simulate(out, "--n-samples 200 --n-genes 3 --genotype-model binomial --snps-per-gene 3") == 0
     base = [
         "train",
         "--bfile",
@@ -259,26 +195,7 @@ def test_train_bad_parameters_are_clear(tmp_path, cache_dir, capsys):
 def test_interactions_json(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
     assert (
-        main(
-            [
-                "simulate",
-                "--n-samples",
-                "300",
-                "--n-genes",
-                "4",
-                "--snr",
-                "1",
-                "--genotype-model",
-                "binomial",
-                "--snps-per-gene",
-                "4",
-                "--seed",
-                "5",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
+        _simulate(out, "--n-samples 300 --n-genes 4 --snr 1 --genotype-model binomial --snps-per-gene 4 --seed 5") == 0
     )
     base = [
         "--bfile",
@@ -320,24 +237,9 @@ def test_interactions_json(tmp_path, cache_dir, capsys):
 def test_epistasis_json_from_variants_and_from_plink(tmp_path, cache_dir, capsys):
     out = tmp_path / "cc"
     assert (
-        main(
-            [
-                "simulate",
-                "--scenario",
-                "casecontrol",
-                "--n-samples",
-                "300",
-                "--n-genes",
-                "12",
-                "--genotype-model",
-                "binomial",
-                "--snps-per-gene",
-                "4",
-                "--seed",
-                "2",
-                "--out",
-                str(out),
-            ]
+        _simulate(
+            out,
+            "--scenario casecontrol --n-samples 300 --n-genes 12 --genotype-model binomial --snps-per-gene 4 --seed 2",
         )
         == 0
     )
@@ -423,30 +325,8 @@ def test_epistasis_json_from_variants_and_from_plink(tmp_path, cache_dir, capsys
 
 def test_surface_command_fits_caches_and_names_bad_genes(tmp_path, cache_dir, capsys):
     out = tmp_path / "sim"
-    assert (
-        main(
-            [
-                "simulate",
-                "--scenario",
-                "simple",
-                "--n-samples",
-                "400",
-                "--n-genes",
-                "4",
-                "--genotype-model",
-                "binomial",
-                "--snps-per-gene",
-                "4",
-                "--snr",
-                "1",
-                "--seed",
-                "3",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    flags = "--scenario simple --n-samples 400 --n-genes 4 --genotype-model binomial --snps-per-gene 4 --snr 1"
+    assert _simulate(out, flags + " --seed 3") == 0
     train = [
         "--bfile",
         str(out / "cohort"),
