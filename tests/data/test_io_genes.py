@@ -130,30 +130,35 @@ def test_user_table_duplicates_keep_first(tmp_path):
     assert df.attrs["n_duplicates_dropped"] == 2
 
 
-def test_user_table_errors_name_file_and_line(tmp_path):
-    p = tmp_path / "bad.tsv"
-    p.write_text("gene\tposition\tstart\n")
-    with pytest.raises(InputFormatError, match=r"bad\.tsv, line 1.*end"):
+@pytest.mark.parametrize(
+    "filename, content, error, match",
+    [
+        ("bad.tsv", "gene\tposition\tstart\n", InputFormatError, r"bad\.tsv, line 1.*end"),
+        (
+            "bad.tsv",
+            "gene\tchrom\tstart\tend\nA\t1\t10\t20\nB\t1\tten\t20\n",
+            InputFormatError,
+            r"bad\.tsv, line 3.*start 'ten'",
+        ),
+        (
+            "bad.tsv",
+            "gene\tchrom\tstart\tend\nA\t1\t10\t20\n\nB\t1\t30\t20\n",
+            InputFormatError,
+            r"line 4: gene 'B' has start 30 > end 20",
+        ),
+        ("bad.tsv", "gene\tchrom\tstart\tend\nA\t1\t10\n", InputFormatError, "line 2"),
+        ("three.bed", "chr1\t10\t20\n", InputFormatError, r"three\.bed, line 1.*name"),
+        ("empty.bed", "\n# nothing\n", EmptyDataError, "empty"),
+        ("missing.bed", None, InputFormatError, "not found"),
+    ],
+    ids=["missing_column", "non_integer_start", "start_after_end", "short_row", "bed_without_name", "empty", "missing"],
+)
+def test_user_table_errors_name_file_and_line(tmp_path, filename, content, error, match):
+    p = tmp_path / filename
+    if content is not None:
+        p.write_text(content)
+    with pytest.raises(error, match=match):
         load_gene_table(p)
-    p.write_text("gene\tchrom\tstart\tend\nA\t1\t10\t20\nB\t1\tten\t20\n")
-    with pytest.raises(InputFormatError, match=r"bad\.tsv, line 3.*start 'ten'"):
-        load_gene_table(p)
-    p.write_text("gene\tchrom\tstart\tend\nA\t1\t10\t20\n\nB\t1\t30\t20\n")
-    with pytest.raises(InputFormatError, match=r"line 4: gene 'B' has start 30 > end 20"):
-        load_gene_table(p)
-    p.write_text("gene\tchrom\tstart\tend\nA\t1\t10\n")
-    with pytest.raises(InputFormatError, match="line 2"):
-        load_gene_table(p)
-    b = tmp_path / "three.bed"
-    b.write_text("chr1\t10\t20\n")
-    with pytest.raises(InputFormatError, match=r"three\.bed, line 1.*name"):
-        load_gene_table(b)
-    e = tmp_path / "empty.bed"
-    e.write_text("\n# nothing\n")
-    with pytest.raises(EmptyDataError, match="empty"):
-        load_gene_table(e)
-    with pytest.raises(InputFormatError, match="not found"):
-        load_gene_table(tmp_path / "missing.bed")
 
 
 # --------------------------------------------------------------------------- gene lists
@@ -162,15 +167,25 @@ def test_read_gene_list(tmp_path):
     p.write_text("# my genes\ngene\nBRCA1\nTP53, EGFR;KRAS\n\n  MYC  # oncogene\nTP53\n")
     assert read_gene_list(p) == ["BRCA1", "TP53", "EGFR", "KRAS", "MYC"]
     assert read_gene_list(io.BytesIO(b"A B\tC")) == ["A", "B", "C"]
-    with pytest.raises(EmptyDataError):
-        read_gene_list(io.BytesIO(b"# only a comment\n\n"), name="list.txt")
     # typed text (the app's text box) and lists
     assert read_gene_list("APOE, LDLR\nPCSK9") == ["APOE", "LDLR", "PCSK9"]
     assert read_gene_list("APOE") == ["APOE"]
     assert read_gene_list(["A", " B ", "A"]) == ["A", "B"]
     assert read_gene_list(str(p)) == read_gene_list(p)
-    with pytest.raises(InputFormatError, match="not found"):
-        read_gene_list(str(tmp_path / "nope.txt"))
+
+
+@pytest.mark.parametrize(
+    "source, kwargs, error, match",
+    [
+        (lambda tmp_path: io.BytesIO(b"# only a comment\n\n"), {"name": "list.txt"}, EmptyDataError, None),
+        (lambda tmp_path: str(tmp_path / "nope.txt"), {}, InputFormatError, "not found"),
+    ],
+    ids=["only_comments", "missing_file"],
+)
+def test_read_gene_list_errors(tmp_path, source, kwargs, error, match):
+    src = source(tmp_path)
+    with pytest.raises(error, match=match):
+        read_gene_list(src, **kwargs)
 
 
 # --------------------------------------------------------------------------- mapping
@@ -236,18 +251,35 @@ def test_keep_genes_unknown_and_without_snps_reported():
     assert any("C" in w for w in r.report["warnings"])
     r = map_snps_to_genes(snps, genes, flank=0, keep_genes=["B"])
     assert list(r.gene_snps) == ["B"] and r.snp_mask.tolist() == [False, True, True]
-    with pytest.raises(GeneMappingError, match=r"none of the 2 requested.*build"):
-        map_snps_to_genes(snps, genes, keep_genes=["NOPE", "ALSO_NOPE"])
-    with pytest.raises(GeneMappingError, match="case"):
-        map_snps_to_genes(snps, genes, keep_genes=["a"])
 
 
-def test_no_snp_maps_says_build():
+@pytest.mark.parametrize(
+    "keep_genes, match",
+    [
+        (["NOPE", "ALSO_NOPE"], r"none of the 2 requested.*build"),
+        (["a"], "case"),
+    ],
+    ids=["none_known", "wrong_case"],
+)
+def test_keep_genes_none_found_raises(keep_genes, match):
+    genes = table([("A", "1", 100, 200), ("B", "1", 5000, 6000), ("C", "2", 100, 200)])
+    snps = snps_at("1", [150, 5500, 5600])
+    with pytest.raises(GeneMappingError, match=match):
+        map_snps_to_genes(snps, genes, keep_genes=keep_genes)
+
+
+@pytest.mark.parametrize(
+    "chrom, match",
+    [
+        ("1", "build"),
+        ("5", "chromosome"),
+    ],
+    ids=["right_chromosome_wrong_positions", "other_chromosome"],
+)
+def test_no_snp_maps_says_build(chrom, match):
     genes = table([("A", "1", 10_000_000, 10_001_000)])
-    with pytest.raises(GeneMappingError, match="build"):
-        map_snps_to_genes(snps_at("1", [5, 6, 7]), genes)
-    with pytest.raises(GeneMappingError, match="chromosome"):
-        map_snps_to_genes(snps_at("5", [5, 6, 7]), genes)
+    with pytest.raises(GeneMappingError, match=match):
+        map_snps_to_genes(snps_at(chrom, [5, 6, 7]), genes)
 
 
 def test_under_one_percent_with_good_coverage_is_an_error():

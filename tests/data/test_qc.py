@@ -89,13 +89,21 @@ def test_params_validate_names_the_field(field, value):
         QCParams(**{field: value}).validate()
 
 
-def test_params_messages_say_what_to_give():
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (QCParams(maf=0.6), "maf: expected a number in [0, 0.5], got 0.6"),
+        (QCParams(mind="x"), "mind: expected a number in [0, 1] or None, got 'x'"),
+    ],
+    ids=["maf_too_high", "mind_not_a_number"],
+)
+def test_params_messages_say_what_to_give(params, message):
     with pytest.raises(ParameterError) as e:
-        QCParams(maf=0.6).validate()
-    assert str(e.value) == "maf: expected a number in [0, 0.5], got 0.6"
-    with pytest.raises(ParameterError) as e:
-        QCParams(mind="x").validate()
-    assert str(e.value) == "mind: expected a number in [0, 1] or None, got 'x'"
+        params.validate()
+    assert str(e.value) == message
+
+
+def test_params_dict_round_trip():
     assert QCParams.from_dict(QCParams(geno=0.1).to_dict()) == QCParams(geno=0.1)
 
 
@@ -240,21 +248,42 @@ def test_hwe_in_controls_only_for_binary_traits():
     assert rep.removed["hwe"] == 1 and rep.steps[5]["examples"] == ["rs3"]
 
 
-def test_everything_removed_raises_naming_step_and_threshold(planted):
-    cohort, _ = planted
+def _args_removing_all_by_maf(cohort):
     rng = np.random.default_rng(0)
     G = np.column_stack([hwe_column(N, 0.3, rng) for _ in range(3)])
-    with pytest.raises(EmptyDataError, match=r"'maf'.*maf=0\.45"):
-        run_qc(make_cohort(G), QCParams(maf=0.45))
-    with pytest.raises(EmptyDataError, match=r"'snp_missing'.*geno"):
-        G = np.column_stack([hwe_column(N, 0.3, np.random.default_rng(0), missing=100)] * 2)
-        run_qc(make_cohort(G))
+    return make_cohort(G), QCParams(maf=0.45)
+
+
+def _args_removing_all_by_snp_missing(cohort):
+    G = np.column_stack([hwe_column(N, 0.3, np.random.default_rng(0), missing=100)] * 2)
+    return (make_cohort(G),)
+
+
+def _args_removing_all_by_sample_missing(cohort):
     c = make_cohort(np.where(np.eye(20, 10, dtype=bool), 1, -1).astype(np.int8))  # >= 90 % missing
-    with pytest.raises(EmptyDataError, match=r"'sample_missing'.*mind"):
-        run_qc(c, QCParams(mind=0.5))
+    return c, QCParams(mind=0.5)
+
+
+def _args_removing_all_by_no_phenotype(cohort):
     cohort.phenotype = np.full(N, np.nan)
-    with pytest.raises(EmptyDataError, match="no_phenotype"):
-        run_qc(cohort)
+    return (cohort,)
+
+
+@pytest.mark.parametrize(
+    "make_args, match",
+    [
+        (_args_removing_all_by_maf, r"'maf'.*maf=0\.45"),
+        (_args_removing_all_by_snp_missing, r"'snp_missing'.*geno"),
+        (_args_removing_all_by_sample_missing, r"'sample_missing'.*mind"),
+        (_args_removing_all_by_no_phenotype, "no_phenotype"),
+    ],
+    ids=["maf", "snp_missing", "sample_missing", "no_phenotype"],
+)
+def test_everything_removed_raises_naming_step_and_threshold(planted, make_args, match):
+    cohort, _ = planted
+    args = make_args(cohort)
+    with pytest.raises(EmptyDataError, match=match):
+        run_qc(*args)
 
 
 def test_progress_and_cancel(planted):

@@ -317,9 +317,15 @@ def test_casecontrol_planted_epistasis_types():
             assert beta[1] > 0 and beta[2] > 0 and beta[3] < 0 and z[3] < -3
 
 
-def test_casecontrol_direct_and_additive_only():
+@pytest.fixture(scope="module")
+def cc_inputs():
     x, blocks, _ = binomial_genotypes(2000, 6, 8, seed=3)
     names = [f"g{i}" for i in range(6)]
+    return x, blocks, names
+
+
+def test_casecontrol_direct_and_additive_only(cc_inputs):
+    x, blocks, names = cc_inputs
     y, t = simulate_casecontrol(
         x,
         blocks,
@@ -333,17 +339,33 @@ def test_casecontrol_direct_and_additive_only():
     )
     assert t["pairs"] == [] and len(t["additive_pairs"]) == 1
     assert t["expected_case_fraction"] == pytest.approx(0.2, abs=1e-6)
-    with pytest.raises(ParameterError, match="n_pairs_per_type"):
-        simulate_casecontrol(x, blocks, names, None, {"P1": names[:2]}, n_pairs_per_type=2, seed=1)
-    with pytest.raises(ParameterError, match="case_fraction"):
-        simulate_casecontrol(x, blocks, names, None, None, case_fraction=1.0)
-    with pytest.raises(ParameterError, match="snp_classes"):
-        simulate_casecontrol(x, blocks, names, ["bogus"] * x.shape[1], None)
     partial = ["nonsynonymous", None, "intronic", float("nan")] * (x.shape[1] // 4)
     y, t = simulate_casecontrol(x, blocks, names, partial, None, epistasis=("negative",), seed=2)
     assert len(t["pairs"]) == 2 and set(y) == {0.0, 1.0}
     counts = gene_centric_counts(x, blocks, names, partial, [f"i{k}" for k in range(len(x))])
     assert set(counts["class"]) == {"nonsynonymous", "intronic"}
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (
+            lambda x, blocks, names: simulate_casecontrol(
+                x, blocks, names, None, {"P1": names[:2]}, n_pairs_per_type=2, seed=1
+            ),
+            "n_pairs_per_type",
+        ),
+        (
+            lambda x, blocks, names: simulate_casecontrol(x, blocks, names, None, None, case_fraction=1.0),
+            "case_fraction",
+        ),
+        (lambda x, blocks, names: simulate_casecontrol(x, blocks, names, ["bogus"] * x.shape[1], None), "snp_classes"),
+    ],
+    ids=["too_many_pairs_for_pathways", "case_fraction_one", "unknown_snp_class"],
+)
+def test_casecontrol_bad_inputs_name_the_field(cc_inputs, call, match):
+    with pytest.raises(ParameterError, match=match):
+        call(*cc_inputs)
 
 
 # ---- simulate_on_cohort -------------------------------------------------------------------
@@ -384,11 +406,14 @@ def test_simulate_on_cohort(complex_cohort):
         ("n_samples", 100.5),
     ],
 )
-def test_bad_params_name_the_field(field, value):
+@pytest.mark.parametrize(
+    "entry",
+    [lambda p: p.validate(), simulate_cohort],
+    ids=["validate", "simulate_cohort"],
+)
+def test_bad_params_name_the_field(field, value, entry):
     with pytest.raises(ParameterError, match=field):
-        SimParams(**{field: value}).validate()
-    with pytest.raises(ParameterError, match=field):
-        simulate_cohort(SimParams(**{field: value}))
+        entry(SimParams(**{field: value}))
 
 
 def test_casecontrol_needs_four_genes_and_params_roundtrip():
@@ -402,8 +427,9 @@ def test_casecontrol_needs_four_genes_and_params_roundtrip():
     validate(c)
 
 
-def test_param_messages_and_strict_from_dict():
-    cases = [
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
         ({"n_samples": 100.5}, "n_samples: expected an integer >= 20, got 100.5"),
         ({"prop_causal": 0.0}, "prop_causal: expected a number in (0, 1], got 0.0"),
         ({"seed": -1}, "seed: expected an integer >= 0 or None, got -1"),
@@ -415,11 +441,16 @@ def test_param_messages_and_strict_from_dict():
             {"n_genes": 10, "n_pathways": 6},
             "n_pathways: expected None or an integer in 1..5 (at least 2 genes per pathway), got 6",
         ),
-    ]
-    for kwargs, message in cases:
-        with pytest.raises(ParameterError) as e:
-            SimParams(**kwargs).validate()
-        assert str(e.value) == message
+    ],
+    ids=["fractional_n_samples", "zero_prop_causal", "negative_seed", "casecontrol_three_genes", "too_many_pathways"],
+)
+def test_param_messages(kwargs, message):
+    with pytest.raises(ParameterError) as e:
+        SimParams(**kwargs).validate()
+    assert str(e.value) == message
+
+
+def test_epistasis_string_and_strict_from_dict():
     SimParams(epistasis="positive").validate()
     assert SimParams(epistasis="positive").to_dict()["epistasis"] == ["positive"]
     assert SimParams.from_dict({"epistasis": ["negative"]}).epistasis == ("negative",)

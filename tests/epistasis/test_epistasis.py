@@ -330,31 +330,72 @@ def test_wiring_is_an_index_with_the_paper_rules():
 # ------------------------------------------------------------------ errors
 
 
-def test_errors_say_what_to_do():
-    c = additive_cohort(n=100)
-    with pytest.raises(ParameterError, match="valid names are"):
-        compare(c, models=("logreg", "resnet"))
-    for bad in (0, 1.5, -0.2):
-        with pytest.raises(ParameterError, match="sparsity"):
-            compare(c, sparsity=bad)
-    with pytest.raises(GeneMappingError):
-        compare(c, models=("biosparse",), pathways={"X": ["NOPE1", "NOPE2"]})
-    with pytest.raises(ParameterError, match="wiring"):
-        compare(c, models=("biosparse",), wiring="kegg")
+@pytest.fixture(scope="module")
+def small_cohort():
+    return additive_cohort(n=100)
+
+
+def _few_cases(c):
     y = np.zeros(100)
     y[:2] = 1
-    few = Cohort(**{**c.__dict__, "phenotype": y})
-    with pytest.raises(ParameterError, match="lower k"):
-        compare(few, models=("logreg",), folds=3)
-    one = Cohort(**{**c.__dict__, "phenotype": np.ones(100)})
-    with pytest.raises(ParameterError, match="both classes"):
-        compare(one, models=("logreg",))
-    quant = Cohort(**{**c.__dict__, "phenotype": np.linspace(0, 1, 100), "trait": "quantitative"})
-    with pytest.raises(ParameterError, match="case/control"):
-        gene_features(quant)
-    nopw = Cohort(**{**c.__dict__, "pathways": None})
-    with pytest.raises(ParameterError, match="GMT"):
-        compare(nopw, models=("biosparse",))
+    return Cohort(**{**c.__dict__, "phenotype": y})
+
+
+def _same(c):
+    return c
+
+
+@pytest.mark.parametrize(
+    "variant, call, error, match",
+    [
+        (_same, lambda c: compare(c, models=("logreg", "resnet")), ParameterError, "valid names are"),
+        (_same, lambda c: compare(c, sparsity=0), ParameterError, "sparsity"),
+        (_same, lambda c: compare(c, sparsity=1.5), ParameterError, "sparsity"),
+        (_same, lambda c: compare(c, sparsity=-0.2), ParameterError, "sparsity"),
+        (
+            _same,
+            lambda c: compare(c, models=("biosparse",), pathways={"X": ["NOPE1", "NOPE2"]}),
+            GeneMappingError,
+            None,
+        ),
+        (_same, lambda c: compare(c, models=("biosparse",), wiring="kegg"), ParameterError, "wiring"),
+        (_few_cases, lambda c: compare(c, models=("logreg",), folds=3), ParameterError, "lower k"),
+        (
+            lambda c: Cohort(**{**c.__dict__, "phenotype": np.ones(100)}),
+            lambda c: compare(c, models=("logreg",)),
+            ParameterError,
+            "both classes",
+        ),
+        (
+            lambda c: Cohort(**{**c.__dict__, "phenotype": np.linspace(0, 1, 100), "trait": "quantitative"}),
+            gene_features,
+            ParameterError,
+            "case/control",
+        ),
+        (
+            lambda c: Cohort(**{**c.__dict__, "pathways": None}),
+            lambda c: compare(c, models=("biosparse",)),
+            ParameterError,
+            "GMT",
+        ),
+    ],
+    ids=[
+        "unknown_model",
+        "sparsity_zero",
+        "sparsity_above_one",
+        "sparsity_negative",
+        "pathway_genes_not_in_cohort",
+        "unknown_wiring",
+        "too_few_cases_for_folds",
+        "one_class",
+        "quantitative_trait",
+        "no_pathways",
+    ],
+)
+def test_errors_say_what_to_do(small_cohort, variant, call, error, match):
+    cohort = variant(small_cohort)
+    with pytest.raises(error, match=match):
+        call(cohort)
 
 
 def test_features_of_a_snp_cohort():

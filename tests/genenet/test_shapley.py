@@ -93,11 +93,14 @@ def test_stii_and_sii_samplers_match_weights_by_simulation():
             assert abs(freq[m] - p) < 4.5 * math.sqrt(p * (1 - p) / n), (index, m, freq[m], p)
 
 
-def test_unknown_index_lists_the_names():
+@pytest.mark.parametrize(
+    "call",
+    [lambda: pair_weights("shapley", 4), lambda: exact_scores(*random_net(3)[:4], index="XII")],
+    ids=["pair_weights", "exact_scores"],
+)
+def test_unknown_index_lists_the_names(call):
     with pytest.raises(ParameterError, match="SII, BII, STII"):
-        pair_weights("shapley", 4)
-    with pytest.raises(ParameterError, match="SII, BII, STII"):
-        exact_scores(*random_net(3)[:4], index="XII")
+        call()
 
 
 # ---------------------------------------------------------------- exact vs reference
@@ -345,21 +348,32 @@ def test_pair_scores_result(trained):
     np.testing.assert_allclose(g, [[[2, 3], [4, 5]], [[10, 11], [12, 13]]])
 
 
-def test_score_pairs_errors(trained):
-    x, result = trained
-    base = np.arange(450)
-    with pytest.raises(ParameterError, match="SII, BII, STII"):
-        score_pairs(result, x, [500], base, index="shap")
-    with pytest.raises(ParameterError, match="rows"):
-        score_pairs(result, x, [], base)
-    with pytest.raises(ParameterError, match="baseline_rows"):
-        score_pairs(result, x, [500], [])
-    with pytest.raises(ParameterError, match="method"):
-        score_pairs(result, x, [500], base, method="fast")
-    one_gene = dataclasses.replace(result, gene_blocks=result.gene_blocks[:1])
-    with pytest.raises(ParameterError, match="at least 2 genes"):
-        score_pairs(one_gene, x, [500], base)
+def _cancelled_flag():
     flag = threading.Event()
     flag.set()
-    with pytest.raises(Cancelled):
-        score_pairs(result, x, [500], base, cancel=flag)
+    return flag
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda result, x, base: score_pairs(result, x, [500], base, index="shap"), ParameterError, "SII, BII, STII"),
+        (lambda result, x, base: score_pairs(result, x, [], base), ParameterError, "rows"),
+        (lambda result, x, base: score_pairs(result, x, [500], []), ParameterError, "baseline_rows"),
+        (lambda result, x, base: score_pairs(result, x, [500], base, method="fast"), ParameterError, "method"),
+        (
+            lambda result, x, base: score_pairs(
+                dataclasses.replace(result, gene_blocks=result.gene_blocks[:1]), x, [500], base
+            ),
+            ParameterError,
+            "at least 2 genes",
+        ),
+        (lambda result, x, base: score_pairs(result, x, [500], base, cancel=_cancelled_flag()), Cancelled, None),
+    ],
+    ids=["unknown_index", "no_rows", "no_baseline_rows", "unknown_method", "one_gene", "cancelled"],
+)
+def test_score_pairs_errors(trained, call, error, match):
+    x, result = trained
+    base = np.arange(450)
+    with pytest.raises(error, match=match):
+        call(result, x, base)

@@ -198,27 +198,57 @@ def test_bad_settings_name_the_field(data, change, field):
         train_ensemble(x, y, BLOCKS, np.arange(300), NET, TrainConfig(**change), 2)
 
 
-def test_bad_inputs_raise_typed_errors(data):
-    x, y = data
-    train = np.arange(300)
-    with pytest.raises(ParameterError, match="n_members"):
-        train_ensemble(x, y, BLOCKS, train, NET, CFG, n_members=0)
-    with pytest.raises(ParameterError, match="gene_hidden"):
-        train_ensemble(x, y, BLOCKS, train, NetConfig(gene_hidden=-1), CFG, 2)
-    with pytest.raises(ParameterError, match="at least 2 genes"):
-        train_ensemble(x, y, BLOCKS[:1], train, NET, CFG, 2)
+def _nan_x(x, y):
     bad_x = x.copy()
     bad_x[[1, 2, 3], 4] = np.nan
-    with pytest.raises(InputFormatError, match="X has 3 NaN values.*impute"):
-        train_ensemble(bad_x, y, BLOCKS, train, NET, CFG, 2)
+    return bad_x, y
+
+
+def _inf_y(x, y):
     bad_y = y.copy()
     bad_y[0, 1] = np.inf
-    with pytest.raises(InputFormatError, match="Y has 1 infinite value in"):
-        train_ensemble(x, bad_y, BLOCKS, train, NET, CFG, 2)
+    return x, bad_y
+
+
+def _flat_y(x, y):
     flat_y = y.copy()
     flat_y[:, 1] = 2.0
-    with pytest.raises(ParameterError, match=r"zero variance"):
-        train_ensemble(x, flat_y, BLOCKS, train, NET, CFG, 2)
+    return x, flat_y
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda x, y, train: train_ensemble(x, y, BLOCKS, train, NET, CFG, n_members=0), ParameterError, "n_members"),
+        (
+            lambda x, y, train: train_ensemble(x, y, BLOCKS, train, NetConfig(gene_hidden=-1), CFG, 2),
+            ParameterError,
+            "gene_hidden",
+        ),
+        (lambda x, y, train: train_ensemble(x, y, BLOCKS[:1], train, NET, CFG, 2), ParameterError, "at least 2 genes"),
+        (
+            lambda x, y, train: train_ensemble(*_nan_x(x, y), BLOCKS, train, NET, CFG, 2),
+            InputFormatError,
+            "X has 3 NaN values.*impute",
+        ),
+        (
+            lambda x, y, train: train_ensemble(*_inf_y(x, y), BLOCKS, train, NET, CFG, 2),
+            InputFormatError,
+            "Y has 1 infinite value in",
+        ),
+        (
+            lambda x, y, train: train_ensemble(*_flat_y(x, y), BLOCKS, train, NET, CFG, 2),
+            ParameterError,
+            r"zero variance",
+        ),
+    ],
+    ids=["zero_members", "negative_gene_hidden", "one_gene", "nan_in_x", "inf_in_y", "constant_y_column"],
+)
+def test_bad_inputs_raise_typed_errors(data, call, error, match):
+    x, y = data
+    train = np.arange(300)
+    with pytest.raises(error, match=match):
+        call(x, y, train)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
