@@ -195,3 +195,25 @@ def test_real_eur_test_rewrites_identically(shared_data, tmp_path):
     prefix = shared_data / "plink_eur_test" / "EUR_test"
     write_plink(tmp_path / "copy", read_plink(prefix))
     assert (tmp_path / "copy.bed").read_bytes() == prefix.with_suffix(".bed").read_bytes()
+
+
+@pytest.mark.parametrize("n,dropped", [(2000, 1), (2000, 2), (2000, 3), (10, 1), (11, 2)])
+def test_a_fam_missing_lines_is_refused_by_the_padding_bits(tmp_path, n, dropped):
+    # The byte size cannot see it (2,000 and 1,997..1,999 samples need the same bytes per SNP);
+    # the padding slots after the last listed sample then hold real genotypes.
+    rng = np.random.default_rng(n + dropped)
+    geno = _geno(n=n, p=40)
+    geno.genotypes[:] = rng.integers(0, 3, size=(n, 40)).astype(np.int8)
+    write_plink(tmp_path / "x", geno)
+    fam = (tmp_path / "x.fam").read_text().splitlines(keepends=True)
+    (tmp_path / "x.fam").write_text("".join(fam[:-dropped]))
+    assert (n - dropped) % 4, "the shortened .fam must leave padding slots for the check to see"
+    with pytest.raises(InputFormatError, match=r"x\.bed: .* hold genotypes beyond the .* samples that x\.fam lists"):
+        read_plink(tmp_path / "x")
+
+
+@pytest.mark.parametrize("n", [5, 6, 7, 8, 9])
+def test_intact_filesets_pass_the_padding_check(tmp_path, n):
+    geno = _geno(n=n, p=12, seed=n)
+    write_plink(tmp_path / "x", geno)
+    np.testing.assert_array_equal(read_plink(tmp_path / "x").genotypes, geno.genotypes)

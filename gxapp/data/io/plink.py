@@ -136,6 +136,26 @@ def _check_bed(bed: Path, fam: Path, bim: Path, n: int, p: int) -> None:
             f"{bed.name} has {size} bytes but {fam.name} ({n} samples) and {bim.name} ({p} SNPs) "
             f"need {need}: the files are truncated or do not belong together"
         )
+    _check_padding(bed, fam, n, p)
+
+
+def _check_padding(bed: Path, fam: Path, n: int, p: int) -> None:
+    """The unused 2-bit slots after the last sample in each SNP's last byte must be 0.
+
+    The byte size cannot tell 1,999 samples from 2,000 (both need 500 bytes per SNP); the padding
+    can: a .fam that lost a few lines leaves real genotypes where padding should be. One byte per
+    SNP is read (memory-mapped)."""
+    spare = (-n) % 4
+    if not spare or not p:
+        return
+    last = np.asarray(np.memmap(bed, np.uint8, "r", offset=3, shape=(p, -(-n // 4)))[:, -1])
+    bad = np.flatnonzero(last >> (2 * (4 - spare)))
+    if bad.size:
+        raise InputFormatError(
+            f"{bed.name}: {bad.size:,} of {p:,} SNPs (the first at .bim line {bad[0] + 1}) hold genotypes "
+            f"beyond the {n:,} samples that {fam.name} lists: {fam.name} is probably missing lines, or belongs "
+            "to another fileset; use the .fam written with this .bed"
+        )
 
 
 def check_plink(prefix) -> tuple[pd.DataFrame, pd.DataFrame]:
