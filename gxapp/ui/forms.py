@@ -10,7 +10,7 @@ import streamlit as st
 
 from gxapp.analyses.cohorts import FileSpec
 from gxapp.data.io.gene_lists import read_gene_list
-from gxapp.data.io.uploads import DEFAULT_MAX_MB, save_uploads
+from gxapp.data.io.uploads import DEFAULT_MAX_MB, save_uploads, upload_name
 from gxapp.data.qc import QCParams
 from gxapp.data.simulate import SimParams
 
@@ -120,7 +120,7 @@ def _materialise(value):
         return str(p)
     files = value if isinstance(value, list) else [value]
     folder = save_uploads({f.name: f.getvalue() for f in files})
-    names = [f.name for f in files]
+    names = [upload_name(f.name) for f in files]  # confined to the upload folder, as stored
     beds = [n for n in names if n.endswith(".bed")]
     if len(files) > 1 and beds:
         return str(folder / beds[0][:-4])
@@ -254,7 +254,8 @@ def files_form():
     if not geno:
         st.error("Give the genotype files first.")
         return None
-    keep = read_gene_list(gene_list) if gene_list.strip() else None
+    # in upload mode the box is text only: never read a server file it happens to name
+    keep = read_gene_list(gene_list, as_text=(mode != "path")) if gene_list.strip() else None
     spec = FileSpec(
         genotypes=_materialise(geno),
         format=fmt,

@@ -99,3 +99,76 @@ def test_r2_chart_has_three_models_and_member_ticks():
     spec = charts.r2_chart({"r2_ensemble": 0.3, "r2_main": 0.2, "r2_topsnp_ols": 0.1, "r2_members": [0.25, 0.28]})
     sizes = sorted(len(v) for v in spec.to_dict()["datasets"].values())
     assert sizes == [2, 3]
+
+
+@pytest.mark.parametrize(
+    "name,stored",
+    [
+        ("/etc/hostname", "hostname"),
+        ("../../../../etc/passwd", "passwd"),
+        ("dir\\sub\\x.bed", "x.bed"),
+        ("a.bed", "a.bed"),
+    ],
+)
+def test_an_upload_is_stored_and_read_inside_its_folder_whatever_its_name(tmp_path, name, stored):
+    from gxapp.data.io.uploads import upload_name
+
+    folder = save_uploads({name: b"data"}, root=tmp_path)
+    assert upload_name(name) == stored
+    assert [p.name for p in folder.iterdir()] == [stored] and folder.parent == tmp_path / "uploads"
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a\x00b", ".tmp-x"])
+def test_unusable_upload_names_are_refused_and_leave_nothing(tmp_path, name):
+    from gxapp.errors import InputFormatError
+
+    with pytest.raises(InputFormatError, match="not a usable file name"):
+        save_uploads({name: b"data"}, root=tmp_path)
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_identical_uploads_at_once_all_succeed(tmp_path):
+    import threading
+
+    errors, folders = [], []
+
+    def upload():
+        try:
+            folders.append(save_uploads({"big.bed": b"\x6c\x1b\x01" + b"\x00" * 2_000_000}, root=tmp_path))
+        except Exception as exc:  # noqa: BLE001 - any failure is the bug
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upload) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(folders)) == 1
+    assert [p.name for p in folders[0].iterdir()] == ["big.bed"]  # no stray temp file
+
+
+def test_materialise_confines_upload_names_to_the_upload_folder(tmp_path, monkeypatch):
+    from gxapp.ui import forms
+
+    monkeypatch.setenv("GXAPP_CACHE", str(tmp_path))
+
+    class Upload:
+        def __init__(self, name, data):
+            self.name, self._data = name, data
+
+        def getvalue(self):
+            return self._data
+
+    files = [Upload("/some/dir/cohort.bed", b"b"), Upload("/some/dir/cohort.bim", b"m"), Upload("../cohort.fam", b"f")]
+    prefix = forms._materialise(files)
+    assert prefix.startswith(str(tmp_path / "uploads")) and prefix.endswith("/cohort")
+    assert forms._materialise(Upload("/etc/hostname", b"x")).startswith(str(tmp_path / "uploads"))
+
+
+def test_gene_box_text_is_never_read_as_a_server_file(tmp_path):
+    from gxapp.data.io.gene_lists import read_gene_list
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("ROOTPW\n")
+    assert read_gene_list(str(secret)) == ["ROOTPW"]  # library callers may pass a path
+    assert read_gene_list(str(secret), as_text=True) == [str(secret)]  # what the browser box does

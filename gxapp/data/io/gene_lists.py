@@ -15,15 +15,18 @@ from gxapp.errors import EmptyDataError
 __all__ = ["read_gene_list"]
 
 
-def read_gene_list(source, name: Optional[str] = None) -> list:
+def read_gene_list(source, name: Optional[str] = None, as_text: bool = False) -> list:
     """Gene names, one per line or separated by commas, semicolons or whitespace; blank lines
     and ``#`` comments are ignored; duplicates are removed (first kept).
 
     source: a path or file-like (an upload), a list of names, or the text itself (what a
     user typed, e.g. ``"APOE, LDLR"``): a string is read as a file when it names an existing
-    file or looks like a file name (``genes.txt``, ``lists/genes``), otherwise as the list."""
+    file or looks like a file name (``genes.txt``, ``lists/genes``), otherwise as the list.
+    ``as_text``: a string is always the list itself, never a path (for text from a browser)."""
     if isinstance(source, (list, tuple, set, pd.Series, np.ndarray)):
         text, label = "\n".join(str(s) for s in source), name or "gene list"
+    elif isinstance(source, str) and as_text:
+        text, label = source, name or "gene list"
     elif (
         isinstance(source, str)
         and not os.path.isfile(source)
