@@ -193,3 +193,29 @@ class Store:
             except FileNotFoundError:
                 continue
         return n
+
+
+def stores(root: Optional[Path] = None) -> list:
+    """Every kind of result under the cache root (uploads are files, not entries)."""
+    base = Path(root if root is not None else cache_root())
+    if not base.is_dir():
+        return []
+    return [Store(p.name, base) for p in sorted(base.iterdir()) if p.is_dir() and p.name != "uploads"]
+
+
+def verify_all(root: Optional[Path] = None, delete: bool = False) -> dict:
+    """Check every entry's files against their recorded digests: ``{kind: {"ok": n, "damaged":
+    [(key, reason)]}}``; ``delete`` removes the damaged ones (they are recomputed when next needed)."""
+    out = {}
+    for st in stores(root):
+        ok, damaged = 0, []
+        for key in st.keys():
+            try:
+                st.verify(key)
+                ok += 1
+            except CacheError as exc:
+                damaged.append((key, str(exc)))
+                if delete:
+                    st.delete(key)
+        out[st.kind] = {"ok": ok, "damaged": damaged}
+    return out

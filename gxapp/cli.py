@@ -414,6 +414,25 @@ def _load_defaults() -> None:
     _D.file, _D.interactions, _D.comparison = FileSpec(genotypes=""), InteractionParams(), ComparisonParams()
 
 
+def cmd_cache(a) -> int:
+    from gxapp import cache
+
+    if a.action == "verify":
+        rep = cache.verify_all(delete=a.delete)
+        bad = sum(len(v["damaged"]) for v in rep.values())
+        for kind, v in rep.items():
+            for key, reason in v["damaged"]:
+                print(f"  damaged {kind}/{key}: {reason}", file=sys.stderr)
+        _write_json(a.json, rep)
+        total = sum(v["ok"] for v in rep.values()) + bad
+        what = "deleted (recomputed when next needed)" if a.delete else "left in place (run with --delete)"
+        print(f"cache verify: {total} entries in {cache.cache_root()}, {bad} damaged" + (f", {what}" if bad else ""))
+        return 1 if bad and not a.delete else 0
+    removed = sum(st.sweep(older_than=a.older_than * 3600) for st in cache.stores())
+    print(f"cache gc: removed {removed} unfinished temporary folder(s) older than {a.older_than:g} h")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     _load_defaults()
     ap = argparse.ArgumentParser(
@@ -507,6 +526,19 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--grid-csv", metavar="OUT", help="write the surface grid (g_a, g_b, interaction) as CSV")
     f.add_argument("--json", metavar="OUT", help="write R² of the joint and additive fits and the surface range")
     f.set_defaults(func=cmd_surface)
+
+    c = sub.add_parser("cache", help="check the cache (verify every entry's files) or clean it (gc)")
+    c.add_argument("action", choices=("verify", "gc"))
+    c.add_argument("--delete", action="store_true", help="verify: delete damaged entries (they are recomputed)")
+    c.add_argument(
+        "--older-than",
+        type=float,
+        default=1.0,
+        metavar="HOURS",
+        help="gc: remove temporary folders of killed jobs older than this (default 1 h)",
+    )
+    c.add_argument("--json", metavar="OUT", help="verify: write the report as JSON")
+    c.set_defaults(func=cmd_cache)
     return ap
 
 

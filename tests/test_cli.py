@@ -366,3 +366,28 @@ def test_surface_command_fits_caches_and_names_bad_genes(tmp_path, cache_dir, ca
     capsys.readouterr()
     assert main(["surface", *train, "--pair", genes[0], "NOPE"]) == 2
     assert "NOPE not among the run's genes" in capsys.readouterr().err
+
+
+def test_cache_verify_finds_damage_and_gc_removes_killed_writers_leftovers(cache_dir, capsys):
+    import os
+    import time
+
+    from gxapp import cache
+
+    st = cache.Store("runs", cache_dir)
+    good, bad = cache.make_key("t", 1), cache.make_key("t", 2)
+    for k in (good, bad):
+        st.write(k, lambda d: (d / "w.npy").write_bytes(b"weights"), {})
+    (st.path(bad) / "w.npy").write_bytes(b"forged!")
+    assert main(["cache", "verify"]) == 1
+    out = capsys.readouterr()
+    assert "2 entries" in out.out and "1 damaged" in out.out and f"runs/{bad}" in out.err
+    assert st.exists(bad)  # verify alone never deletes
+    assert main(["cache", "verify", "--delete"]) == 0
+    assert not st.exists(bad) and st.exists(good)
+    left = st.dir / ".tmp-killed"
+    left.mkdir()
+    old = time.time() - 2 * 3600
+    os.utime(left, (old, old))
+    assert main(["cache", "gc"]) == 0
+    assert not left.exists() and "removed 1" in capsys.readouterr().out
