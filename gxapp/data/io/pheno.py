@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gxapp.data.io.sources import decode_text, gunzip
 from gxapp.data.io.table import source_bytes, source_label
 from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError
 
@@ -50,7 +51,8 @@ def _split(line: str, sep):
 def _read_table(source, name) -> _Table:
     label = source_label(source, name)
     try:
-        text = source_bytes(source, label).decode("utf-8-sig")
+        data = source_bytes(source, label)
+        text = decode_text(gunzip(data, label) if data[:2] == b"\x1f\x8b" else data)
     except UnicodeDecodeError:
         raise InputFormatError(
             f"{label} is not a text file; upload a whitespace, tab or comma separated file"

@@ -37,6 +37,10 @@ def _read_columns(path, names, what: str) -> pd.DataFrame:
     path = Path(path)
     n = len(names)
     fix = f"each line of a {what} file must have {n} whitespace-separated columns ({', '.join(names)})"
+    if path.is_dir():
+        raise InputFormatError(f"{path.name}: is a folder, not a {what} file")
+    if not path.is_file():
+        raise InputFormatError(f"{path.name}: file not found at {path}; check the path")
     try:
         df = pd.read_csv(
             path,

@@ -3,14 +3,48 @@ label for messages; shared by the text readers (gene tables and lists, GMT, vari
 
 from __future__ import annotations
 
-import gzip
 import os
+import zlib
 from pathlib import Path
 from typing import Optional
 
 from gxapp.errors import InputFormatError
 
-__all__ = ["read_bytes", "decode_text", "file_suffix"]
+__all__ = ["read_bytes", "decode_text", "file_suffix", "gunzip", "MAX_EXPANDED_MB"]
+
+# A gzip/bgzip file may expand to at most this many MB (a 300 kB file of newlines expands to 300 MB).
+MAX_EXPANDED_MB = int(os.environ.get("GXAPP_MAX_EXPANDED_MB", "2048"))
+
+
+def gunzip(data: bytes, label: str, max_mb: Optional[int] = None) -> bytes:
+    """Decompress gzip or bgzip (several members) ``data``, stopping as soon as the output would
+    pass ``max_mb`` (default ``MAX_EXPANDED_MB``); a corrupt or truncated stream is an
+    :class:`InputFormatError` naming the file."""
+    limit = (MAX_EXPANDED_MB if max_mb is None else max_mb) * 1024 * 1024
+    out, rest = bytearray(), bytes(data)
+    try:
+        while rest and rest[:2] == b"\x1f\x8b":
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while True:
+                out += d.decompress(rest, limit + 1 - len(out))
+                if len(out) > limit:
+                    raise InputFormatError(
+                        f"{label}: expands to more than {limit // 2**20:,} MB when decompressed; give a smaller "
+                        "file, or raise GXAPP_MAX_EXPANDED_MB"
+                    )
+                rest = d.unconsumed_tail
+                if d.eof or not rest:
+                    break
+            if not d.eof:
+                raise EOFError("the compressed stream ends before its end marker")
+            rest = d.unused_data
+    except (zlib.error, EOFError) as exc:
+        raise InputFormatError(
+            f"{label}: corrupt or truncated gzip file ({exc}); re-compress or upload it again"
+        ) from None
+    if rest.strip(b"\x00"):
+        raise InputFormatError(f"{label}: unexpected data after the end of the gzip stream; re-compress it")
+    return bytes(out)
 
 
 def read_bytes(source, name: Optional[str] = None) -> tuple[bytes, str]:
@@ -22,7 +56,10 @@ def read_bytes(source, name: Optional[str] = None) -> tuple[bytes, str]:
             raise InputFormatError(f"{label}: file not found; check the path")
         if path.is_dir():
             raise InputFormatError(f"{label}: is a folder, not a file; give the file inside it")
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputFormatError(f"{label}: cannot read the file ({exc.strerror or exc})") from None
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data, label = bytes(source), name or "<uploaded data>"
     elif hasattr(source, "read"):
@@ -36,14 +73,11 @@ def read_bytes(source, name: Optional[str] = None) -> tuple[bytes, str]:
         label = name or getattr(source, "name", None) or "<uploaded file>"
         label = str(label)
     else:
-        raise TypeError(f"expected a path or a file-like object, got {type(source).__name__}")
+        raise InputFormatError(
+            f"{name or 'input'}: expected a file path or an uploaded file, got {type(source).__name__}"
+        )
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputFormatError(
-                f"{label}: corrupt or truncated gzip file ({exc}); re-compress or upload it again"
-            ) from exc
+        data = gunzip(data, label)
     return data, label
 
 

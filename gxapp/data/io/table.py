@@ -10,7 +10,6 @@ chrom, pos[, a1, a2][, gene]``.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 import re
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gxapp.data.io.genotypes import Genotypes, normalise_chrom
+from gxapp.data.io.sources import gunzip
 from gxapp.errors import DuplicateIdError, EmptyDataError, InputFormatError, ParameterError
 
 FORMATS = ("csv", "tsv", "parquet")
@@ -57,10 +57,17 @@ def source_bytes(source, label: str) -> bytes:
     if isinstance(source, (bytes, bytearray)):
         return bytes(source)
     if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            raise InputFormatError(f"{label}: {source} is a folder, not a file; give the file inside it")
         try:
-            return Path(source).read_bytes()
+            return path.read_bytes()
         except FileNotFoundError:
             raise InputFormatError(f"{label}: file not found at {source}; check the path") from None
+        except OSError as exc:
+            raise InputFormatError(f"{label}: cannot read {source} ({exc.strerror or exc})") from None
+    if not hasattr(source, "read"):
+        raise InputFormatError(f"{label}: expected a file path or an uploaded file, got {type(source).__name__}")
     data = source.read()
     return data.encode() if isinstance(data, str) else data
 
@@ -90,7 +97,7 @@ def _read_frame(source, fmt, name, text_only=False) -> tuple[pd.DataFrame, str, 
     fmt = _infer_format(fmt, source, name, label)
     data = source_bytes(source, label)
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        data = gunzip(data, label)
     if not data.strip():
         raise EmptyDataError(f"{label} is empty; upload a table with a header row and one row per sample")
     try:
