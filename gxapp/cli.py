@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -194,7 +195,9 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=_D.run.lr, help="Adam learning rate (default %(default)s)")
     p.add_argument("--seed", type=int, default=_D.run.seed)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for torch (default: all cores but one, at least 1)"
+    )
 
 
 def _run_params(a):
@@ -542,9 +545,34 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _check_outputs(a) -> None:
+    """Fail before any work when an output cannot be written (a folder where a file goes, a file
+    where a folder goes, a parent that cannot be created or written)."""
+    for flag, path in (("--json", getattr(a, "json", None)), ("--grid-csv", getattr(a, "grid_csv", None))):
+        if path:
+            _writable(flag, Path(path), folder=False)
+    if getattr(a, "out", None):
+        _writable("--out", Path(a.out), folder=True)
+
+
+def _writable(flag: str, path: Path, folder: bool) -> None:
+    if folder and path.exists() and not path.is_dir():
+        raise GxError(f"{flag} {path}: is a file; give a folder for the output files")
+    if not folder and path.is_dir():
+        raise GxError(f"{flag} {path}: is a folder; give a file name")
+    parent = path if folder else path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GxError(f"{flag} {path}: cannot create {parent} ({exc.strerror or exc})") from None
+    if not os.access(parent, os.W_OK):
+        raise GxError(f"{flag} {path}: {parent} is not writable")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _check_outputs(args)
         return args.func(args)
     except GxError as exc:
         print(f"error: {exc}", file=sys.stderr)

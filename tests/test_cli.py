@@ -1,7 +1,10 @@
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from gxapp.cli import main
 
@@ -391,3 +394,23 @@ def test_cache_verify_finds_damage_and_gc_removes_killed_writers_leftovers(cache
     os.utime(left, (old, old))
     assert main(["cache", "gc"]) == 0
     assert not left.exists() and "removed 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["simulate", "--n-samples", "100", "--n-genes", "2", "--out", "{file}"], "--out .*: is a file"),
+        (["simulate", "--n-samples", "100", "--n-genes", "2", "--out", "/proc/gxapp-nope"], "--out .*cannot create"),
+        (["qc", "--bfile", "x", "--json", "/proc/nope/q.json"], "--json .*cannot create"),
+        (["qc", "--bfile", "x", "--json", "{folder}"], "--json .*: is a folder"),
+    ],
+    ids=["out_is_a_file", "out_uncreatable", "json_uncreatable", "json_is_a_folder"],
+)
+def test_unwritable_outputs_are_refused_before_any_work(tmp_path, cache_dir, capsys, args, message):
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "a_folder").mkdir()
+    args = [a.format(file=tmp_path / "a_file", folder=tmp_path / "a_folder") for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and "Traceback" not in err
+    assert not (cache_dir / "cohorts").exists()  # nothing was computed

@@ -97,3 +97,26 @@ def test_folders_and_missing_paths_are_typed_errors(tmp_path, reader, where):
 def test_a_gene_table_that_is_not_a_name_or_a_file_is_a_typed_error(value):
     with pytest.raises(GxError):
         load_gene_table(value)
+
+
+@pytest.mark.parametrize(
+    "text,line",
+    [
+        (b"iid,1:100,1:200,1:300\ns1,0,1,2\nS99999,0,1\n", 3),
+        (b"iid\t1:100\t1:200\ns1\t0\n", 2),
+        (b"iid 1:100 1:200\ns1 0\n", 2),
+    ],
+    ids=["csv", "tsv", "whitespace"],
+)
+def test_a_genotype_row_with_too_few_fields_is_refused_naming_the_line(tmp_path, text, line):
+    path = tmp_path / ("g.csv" if b"," in text else "g.tsv")
+    path.write_bytes(text)
+    with pytest.raises(InputFormatError, match=rf"line {line}: \d field\(s\) but the header has"):
+        read_genotype_table(path)
+
+
+def test_explicit_missing_cells_are_still_accepted(tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_bytes(b"iid,1:100,1:200\ns1,0,NA\ns2,,1\n")
+    g = read_genotype_table(path)
+    assert (g.genotypes < 0).sum() == 2

@@ -172,3 +172,10 @@ def test_gene_box_text_is_never_read_as_a_server_file(tmp_path):
     secret.write_text("ROOTPW\n")
     assert read_gene_list(str(secret)) == ["ROOTPW"]  # library callers may pass a path
     assert read_gene_list(str(secret), as_text=True) == [str(secret)]  # what the browser box does
+
+
+def test_the_upload_limit_message_never_says_2_mb_is_over_2_mb():
+    from gxapp.errors import UploadTooLargeError
+
+    with pytest.raises(UploadTooLargeError, match=r"2\.4 MB is over the 2 MB upload limit"):
+        check_upload("x.bed", int(2.4 * 2**20), max_mb=2)

@@ -217,3 +217,12 @@ def test_intact_filesets_pass_the_padding_check(tmp_path, n):
     geno = _geno(n=n, p=12, seed=n)
     write_plink(tmp_path / "x", geno)
     np.testing.assert_array_equal(read_plink(tmp_path / "x").genotypes, geno.genotypes)
+
+
+@pytest.mark.parametrize("which,named", [("iid", r"x\.fam"), ("snp", r"x\.bim")])
+def test_duplicate_ids_name_the_file_they_are_in(tmp_path, which, named):
+    write_plink(tmp_path / "x", _geno(n=6, p=4))
+    f = tmp_path / ("x.fam" if which == "iid" else "x.bim")
+    f.write_text(f.read_text().replace("S1", "S0") if which == "iid" else f.read_text().replace("rs1", "rs0"))
+    with pytest.raises(DuplicateIdError, match=rf"^{named}: duplicated"):
+        read_plink(tmp_path / "x")

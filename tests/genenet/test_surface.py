@@ -119,3 +119,14 @@ def test_bad_pair_is_a_parameter_error(fitted, pair):
     X, y, _, res = fitted(0, 1.0)
     with pytest.raises(ParameterError, match="pair"):
         interaction_surface(res, X, y, TRAIN, pair, GENES, grid=5, steps=5)
+
+
+def test_the_surface_fit_leaves_the_global_torch_generator_alone(fitted):
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    X, y, _, res = fitted(0, 1.0)
+    torch.manual_seed(123)
+    interaction_surface(res, X, y, TRAIN, (0, 1), GENES, grid=5, steps=5, width=4, max_points=50, seed=7)
+    assert torch.equal(torch.rand(3), expected)

@@ -22,7 +22,9 @@ class Genotypes:
     snps: pd.DataFrame
     meta: dict = field(default_factory=dict)
 
-    def validate(self, source: str = "genotypes") -> "Genotypes":
+    def validate(self, source: str = "genotypes", samples_source=None, snps_source=None) -> "Genotypes":
+        """Shapes and unique ids; errors name ``source``, or the file the sample ids
+        (``samples_source``, e.g. the .fam) or SNP ids (``snps_source``, the .bim) came from."""
         g = self.genotypes
         if g.ndim != 2 or g.dtype != np.int8:
             raise InputFormatError(f"{source}: genotypes must be a 2-D int8 array")
@@ -33,10 +35,12 @@ class Genotypes:
             )
         d = self.samples["iid"][self.samples["iid"].duplicated()]
         if len(d):
-            raise DuplicateIdError(f"{source}: duplicated sample id '{d.iloc[0]}' ({len(d)} duplicate(s))")
+            raise DuplicateIdError(
+                f"{samples_source or source}: duplicated sample id '{d.iloc[0]}' ({len(d)} duplicate(s))"
+            )
         d = self.snps["snp"][self.snps["snp"].duplicated()]
         if len(d):
-            raise DuplicateIdError(f"{source}: duplicated SNP id '{d.iloc[0]}' ({len(d)} duplicate(s))")
+            raise DuplicateIdError(f"{snps_source or source}: duplicated SNP id '{d.iloc[0]}' ({len(d)} duplicate(s))")
         return self
 
 

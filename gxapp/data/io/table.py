@@ -87,6 +87,22 @@ def _infer_format(fmt, source, name, label: str) -> str:
     return fmt
 
 
+def _check_row_lengths(data: bytes, sep: str, n_fields: int, label: str) -> None:
+    """Refuse a row with fewer fields than the header (pandas would fill the gap with missing
+    values and the row's cells would silently shift into the wrong columns' meaning)."""
+    token = None if sep == r"\s+" else sep.encode()
+    for i, line in enumerate(data.split(b"\n")[1:], start=2):
+        line = line.rstrip(b"\r")
+        if not line.strip():
+            continue
+        k = len(line.split()) if token is None else line.count(token) + 1
+        if k < n_fields:
+            raise InputFormatError(
+                f"{label}, line {i}: {k} field(s) but the header has {n_fields}; every row needs a value (or a "
+                "missing code such as NA) in every column"
+            )
+
+
 def _read_frame(source, fmt, name, text_only=False) -> tuple[pd.DataFrame, str, str]:
     """Read ``source`` into a DataFrame and return it with its label and format.
     The first column is str; the others are str when ``text_only``, otherwise
@@ -107,6 +123,7 @@ def _read_frame(source, fmt, name, text_only=False) -> tuple[pd.DataFrame, str, 
             head = data.split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
             sep = "," if fmt == "csv" else "\t" if "\t" in head else r"\s+"
             header = head.split() if sep == r"\s+" else next(csv.reader([head], delimiter=sep))
+            _check_row_lengths(data, sep, len(header), label)
             df = pd.read_csv(
                 io.BytesIO(data),
                 sep=sep,

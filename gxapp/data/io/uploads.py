@@ -18,7 +18,7 @@ def check_upload(name: str, size: int, max_mb: int = DEFAULT_MAX_MB) -> None:
         raise EmptyDataError(f"{name}: the uploaded file is empty")
     if size > max_mb * 1024 * 1024:
         raise UploadTooLargeError(
-            f"{name}: {size / 2**20:,.0f} MB is over the {max_mb:,} MB upload limit; "
+            f"{name}: {size / 2**20:,.1f} MB is over the {max_mb:,} MB upload limit; "
             f"give a path on the server instead (or raise GXAPP_MAX_UPLOAD_MB)"
         )
 
