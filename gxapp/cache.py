@@ -79,6 +79,12 @@ def provenance(**extra) -> dict:
     return info
 
 
+def _meta_digest(meta: dict) -> str:
+    """Digest of meta.json's own content (every field but this one), as JSON would store it."""
+    body = json.loads(json.dumps({k: v for k, v in meta.items() if k != "meta_digest"}, default=str))
+    return bytes_digest(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+
+
 def _digests(folder: Path) -> dict:
     """relative path -> blake2b of every file under ``folder``."""
     return {p.relative_to(folder).as_posix(): file_digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -110,6 +116,7 @@ class Store:
         try:
             writer(tmp)
             meta = dict(meta, key=key, kind=self.kind, files=_digests(tmp))
+            meta["meta_digest"] = _meta_digest(meta)
             with open(tmp / "meta.json", "w") as fh:
                 json.dump(meta, fh, indent=1, sort_keys=True, default=str)
             final = self.path(key)
@@ -141,7 +148,12 @@ class Store:
         :class:`CacheError` naming the entry to delete (nothing is read silently wrong)."""
         meta = self.read_meta(key)
         recorded = meta.get("files")
-        if not isinstance(recorded, dict):
+        if meta.get("meta_digest") != _meta_digest(meta) and "meta_digest" in meta:
+            raise CacheError(
+                f"cache entry {self.path(key)} is damaged (meta.json changed since it was written); "
+                "delete it and compute it again"
+            )
+        if not isinstance(recorded, dict) or "meta_digest" not in meta:
             raise CacheError(
                 f"cache entry {self.path(key)} has no content digests (written by an older gxapp); "
                 "delete it and compute it again"

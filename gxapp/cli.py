@@ -230,16 +230,18 @@ def _cohort_for(a):
     return cohorts.from_files(_file_spec(a), _qc_params(a)).key
 
 
-def _progress_printer(quiet: bool):
+def _progress_printer(quiet: bool, stage: str = ""):
+    """Progress lines on stderr every 5 %; one printer per stage (each starts at 0 %)."""
     if quiet:
         return None
     state = {"last": -1}
+    prefix = f"{stage}: " if stage else ""
 
     def show(fraction, message=""):
         pct = int(fraction * 100)
-        if pct >= state["last"] + 5 or fraction >= 1:
+        if pct >= state["last"] + 5 or (fraction >= 1 and state["last"] < 100):
             state["last"] = pct
-            print(f"  {pct:3d}%  {message}", file=sys.stderr, flush=True)
+            print(f"  {pct:3d}%  {prefix}{message}", file=sys.stderr, flush=True)
 
     return show
 
@@ -286,12 +288,11 @@ def cmd_interactions(a) -> int:
 
     t0 = time.perf_counter()
     cohort_key = _cohort_for(a)
-    progress = _progress_printer(a.quiet)
-    h = runs.get(cohort_key, _run_params(a), progress=progress)
+    h = runs.get(cohort_key, _run_params(a), progress=_progress_printer(a.quiet, "training"))
     params = ia.InteractionParams(
         permutations=a.permutations, perm_method=a.perm_method, index=a.index, max_rows=a.max_rows
     )
-    res = ia.get(h.key, params, progress=progress)
+    res = ia.get(h.key, params, progress=_progress_printer(a.quiet, "scoring"))
     cols = ("score", "p", "q", "p_maxt", "p_topsnp", "p_snppair")
     pairs = [
         {"gene_a": r.gene_a, "gene_b": r.gene_b, **{c: _none_if_nan(getattr(r, c)) for c in cols}}
@@ -373,10 +374,9 @@ def cmd_surface(a) -> int:
     from gxapp.analyses import runs, surfaces
 
     t0 = time.perf_counter()
-    progress = _progress_printer(a.quiet)
-    run_key = runs.get(_cohort_for(a), _run_params(a), progress=progress).key
+    run_key = runs.get(_cohort_for(a), _run_params(a), progress=_progress_printer(a.quiet, "training")).key
     params = surfaces.SurfaceParams(gene_a=a.pair[0], gene_b=a.pair[1], grid=a.grid, steps=a.steps, seed=a.seed)
-    res = surfaces.get(run_key, params, progress=progress)
+    res = surfaces.get(run_key, params, progress=_progress_printer(a.quiet, "surface"))
     surf = res.surface
     out = {
         "run": run_key,

@@ -414,3 +414,13 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path, cache_dir, cap
     err = capsys.readouterr().err
     assert re.search(message, err) and "Traceback" not in err
     assert not (cache_dir / "cohorts").exists()  # nothing was computed
+
+
+def test_interactions_prints_its_own_progress_after_training(tmp_path, cache_dir, capsys):
+    out = tmp_path / "sim"
+    assert _simulate(out, "--n-samples 300 --n-genes 3 --genotype-model binomial --snps-per-gene 3 --seed 2") == 0
+    capsys.readouterr()
+    args = ["--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"), "--genes", str(out / "genes.tsv")]
+    assert main(["interactions", *args, "--ensemble", "2", "--epochs", "3", "--permutations", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "training: " in err and "scoring: " in err

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from gxapp import jobs
-from gxapp.analyses import base, cohorts, comparisons, register_jobs, surfaces
+from gxapp.analyses import base, cohorts, comparisons, register_jobs, runs, surfaces
+from gxapp.data.simulate import SimParams
 from gxapp.errors import CacheError, ParameterError
 from gxapp.params import Integral, Interval, Params
 
@@ -239,3 +240,72 @@ def test_surface_bad_pair(small_run, a, b, message):
     run, root = small_run
     with pytest.raises(ParameterError, match=message):
         surfaces.get(run.key, surfaces.SurfaceParams(gene_a=a, gene_b=b, grid=6, steps=5), root)
+
+
+# ---- damaged real entries: never reach a result ---------------------------------------
+@pytest.fixture
+def fresh_run(tmp_path):
+    from helpers import TINY_RUN
+
+    c = cohorts.from_simulation(
+        SimParams(
+            scenario="simple", n_samples=300, n_genes=3, snr=1.0, seed=9, genotype_model="binomial", snps_per_gene=3
+        ),
+        root=tmp_path,
+    )
+    return c.key, runs.get(c.key, TINY_RUN, tmp_path), tmp_path
+
+
+def _swap_weights(d):
+    (d / "interaction.pt").write_bytes((d / "main.pt").read_bytes())  # a valid file, the wrong weights
+
+
+def _drop_meta_key(d):
+    meta = json.loads((d / "meta.json").read_text())
+    del meta["gene_names"], meta["files"]["split.npz"]
+    (d / "meta.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_swap_weights, _drop_meta_key, lambda d: (d / "split.npz").write_bytes(b"PK")],
+    ids=["main_weights_copied_over_interaction", "meta_missing_keys", "truncated_split"],
+)
+def test_a_damaged_run_is_refused_on_load_and_retrained_by_get(fresh_run, damage):
+    from helpers import TINY_RUN
+
+    key, run, root = fresh_run
+    damage(runs.store(root).path(run.key))
+    with pytest.raises(CacheError):
+        runs.load(run.key, root)
+    again = runs.get(key, TINY_RUN, root)
+    assert not again.cached and again.key == run.key
+    X = np.random.default_rng(0).normal(size=(4, 9)).astype(np.float32)
+    np.testing.assert_array_equal(again.interaction.predict(X), run.interaction.predict(X))
+
+
+def test_rewritten_genotypes_of_a_cohort_are_refused(fresh_run):
+    key, _, root = fresh_run
+    f = cohorts.store(root).path(key) / "genotypes.npy"
+    g = np.load(f)
+    np.save(f, (2 - g).astype(np.int8))  # valid, same shape, different people
+    with pytest.raises(CacheError, match="damaged"):
+        cohorts.open_cohort(key, root)
+
+
+def test_zeroed_null_scores_are_recomputed_not_used(fresh_run):
+    from gxapp.analyses import interactions as ia
+    from gxapp.cache import Store
+
+    _, run, root = fresh_run
+    params = ia.InteractionParams(permutations=2, chunk=2)
+    first = ia.get(run.key, params, root)
+    nulls = Store(ia.NULL_KIND, root)
+    (k,) = nulls.keys()
+    with np.load(nulls.path(k) / "null.npz") as z:
+        zeroed = np.zeros_like(z["null"])
+    np.savez(nulls.path(k) / "null.npz", null=zeroed)
+    ia.delete(first.key, root)
+    again = ia.get(run.key, params, root)
+    np.testing.assert_array_equal(again.null, first.null)
+    assert again.null.any()

@@ -120,3 +120,14 @@ def test_explicit_missing_cells_are_still_accepted(tmp_path):
     path.write_bytes(b"iid,1:100,1:200\ns1,0,NA\ns2,,1\n")
     g = read_genotype_table(path)
     assert (g.genotypes < 0).sum() == 2
+
+
+@pytest.mark.parametrize("reader", ["pheno", "covar"])
+@pytest.mark.parametrize("value", ["inf", "-Inf", "1e999"])
+def test_an_infinite_phenotype_or_covariate_is_refused_naming_the_line(tmp_path, reader, value):
+    from gxapp.data.io.pheno import read_covar
+
+    path = tmp_path / "c.txt"
+    path.write_text(f"FID IID age\nf s1 40\nf s2 {value}\n")
+    with pytest.raises(InputFormatError, match=r"c\.txt line 3: value .* in column 'age' .*infinite"):
+        (read_pheno if reader == "pheno" else read_covar)(path)

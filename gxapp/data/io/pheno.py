@@ -130,6 +130,9 @@ def _numbers(table: _Table, col: str) -> np.ndarray:
     bad = np.isnan(num) & ~missing
     if bad.any():
         raise table.fail(int(np.flatnonzero(bad)[0]), col, "is not a number; use a number or NA/-9 for missing")
+    infinite = np.isinf(num)
+    if infinite.any():
+        raise table.fail(int(np.flatnonzero(infinite)[0]), col, "is infinite; use a finite number or NA for missing")
     num[missing | (num == -9)] = np.nan
     return num
 
