@@ -70,3 +70,19 @@ def test_cancel_a_long_run_leaves_nothing(small_cohort):
     run_until(at, lambda a: any("cancelled" in w.value for w in a.warning))
     assert len(runs.entries(key)) == before
     assert not list((d / "runs").glob(".tmp-*"))
+
+
+def test_two_sessions_training_at_once_each_get_their_own_run(small_cohort):
+    key, _ = small_cohort
+    a, b = _train_page(key), _train_page(key)
+    for at, seed in ((a, 11), (b, 12)):
+        _set_small(at, epochs=40, patience=40)
+        at.number_input(key="tr_seed").set_value(seed)
+        at.button(key="tr_submit").click()
+        at.run()  # both jobs now run in the one server-wide job manager
+    for at in (a, b):
+        run_until(at, lambda x: any("Training finished" in s.value for s in x.success))
+    shown = [at.session_state["train_run_key"] for at in (a, b)]
+    seeds = [runs.load(k).params.seed for k in shown]
+    assert shown[0] != shown[1] and seeds == [11, 12]  # no cross-talk between the sessions
+    assert not a.exception and not b.exception
