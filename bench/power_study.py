@@ -109,7 +109,7 @@ def _figures(df: pd.DataFrame, out: Path) -> None:
         chart = (
             (
                 base.mark_line(point=True).encode(y=alt.Y("mean:Q", title="AP", scale=alt.Scale(domain=[0, 1])))
-                + base.mark_errorbar().encode(y="lo:Q", y2="hi:Q")
+                + base.mark_errorbar().encode(y=alt.Y("lo:Q", title="AP"), y2="hi:Q")
             )
             .properties(width=220, height=180)
             .facet(column=alt.Column("knob:N", title=None))
