@@ -248,42 +248,12 @@ def test_epistasis_json_from_variants_and_from_plink(tmp_path, cache_dir, capsys
     )
     js = tmp_path / "epi.json"
     common = ["--models", "logreg,dense,l2", "--folds", "2", "--repeats", "1", "--seed", "1", "--quiet"]
-    assert (
-        main(
-            [
-                "epistasis",
-                "--variants",
-                str(out / "variants.tsv"),
-                "--pheno",
-                str(out / "phenotype.tsv"),
-                "--pathways",
-                str(out / "pathways.gmt"),
-                *common,
-                "--json",
-                str(js),
-            ]
-        )
-        == 0
-    )
+    variants = ["--variants", str(out / "variants.tsv"), "--pheno", str(out / "phenotype.tsv")]
+    from_variants = ["epistasis", *variants, "--pathways", str(out / "pathways.gmt"), *common, "--json", str(js)]
+    assert main(from_variants) == 0
     rep = json.loads(js.read_text())
     assert list(rep["models"]) == ["logreg", "dense", "l2"] and rep["cached"] is False
-    assert (
-        main(
-            [
-                "epistasis",
-                "--variants",
-                str(out / "variants.tsv"),
-                "--pheno",
-                str(out / "phenotype.tsv"),
-                "--pathways",
-                str(out / "pathways.gmt"),
-                *common,
-                "--json",
-                str(js),
-            ]
-        )
-        == 0
-    )
+    assert main(from_variants) == 0
     again = json.loads(js.read_text())
     assert again["cached"] is True and again["analysis"] == rep["analysis"] and again["models"] == rep["models"]
     for m in rep["models"].values():
