@@ -11,6 +11,11 @@ from gxapp.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _files(out) -> list:
+    """The data flags for a simulated cohort in ``out`` (PLINK files, phenotype, gene table)."""
+    return ["--bfile", str(out / "cohort"), "--pheno", str(out / "phenotype.tsv"), "--genes", str(out / "genes.tsv")]
+
+
 def _simulate(out, flags: str) -> int:
     """``python -m gxapp simulate FLAGS --out OUT`` in-process."""
     return main(["simulate", *flags.split(), "--out", str(out)])
@@ -73,12 +78,7 @@ def test_qc_json_on_the_simulated_files(tmp_path, cache_dir, capsys):
     rc = main(
         [
             "qc",
-            "--bfile",
-            str(out / "cohort"),
-            "--pheno",
-            str(out / "phenotype.tsv"),
-            "--genes",
-            str(out / "genes.tsv"),
+            *_files(out),
             "--maf",
             "0.01",
             "--json",
@@ -135,12 +135,7 @@ def test_train_json_and_cache_hit(tmp_path, cache_dir, capsys):
     js = tmp_path / "train.json"
     args = [
         "train",
-        "--bfile",
-        str(out / "cohort"),
-        "--pheno",
-        str(out / "phenotype.tsv"),
-        "--genes",
-        str(out / "genes.tsv"),
+        *_files(out),
         "--ensemble",
         "2",
         "--l1",
@@ -175,12 +170,7 @@ def test_train_bad_parameters_are_clear(tmp_path, cache_dir, capsys):
     assert _simulate(out, "--n-samples 200 --n-genes 3 --genotype-model binomial --snps-per-gene 3") == 0
     base = [
         "train",
-        "--bfile",
-        str(out / "cohort"),
-        "--pheno",
-        str(out / "phenotype.tsv"),
-        "--genes",
-        str(out / "genes.tsv"),
+        *_files(out),
         "--quiet",
     ]
     capsys.readouterr()
@@ -201,12 +191,7 @@ def test_interactions_json(tmp_path, cache_dir, capsys):
         _simulate(out, "--n-samples 300 --n-genes 4 --snr 1 --genotype-model binomial --snps-per-gene 4 --seed 5") == 0
     )
     base = [
-        "--bfile",
-        str(out / "cohort"),
-        "--pheno",
-        str(out / "phenotype.tsv"),
-        "--genes",
-        str(out / "genes.tsv"),
+        *_files(out),
         "--ensemble",
         "2",
         "--gene-hidden",
@@ -263,12 +248,7 @@ def test_epistasis_json_from_variants_and_from_plink(tmp_path, cache_dir, capsys
         main(
             [
                 "epistasis",
-                "--bfile",
-                str(out / "cohort"),
-                "--pheno",
-                str(out / "phenotype.tsv"),
-                "--genes",
-                str(out / "genes.tsv"),
+                *_files(out),
                 *common,
                 "--json",
                 str(js),
@@ -301,12 +281,7 @@ def test_surface_command_fits_caches_and_names_bad_genes(tmp_path, cache_dir, ca
     flags = "--scenario simple --n-samples 400 --n-genes 4 --genotype-model binomial --snps-per-gene 4 --snr 1"
     assert _simulate(out, flags + " --seed 3") == 0
     train = [
-        "--bfile",
-        str(out / "cohort"),
-        "--pheno",
-        str(out / "phenotype.tsv"),
-        "--genes",
-        str(out / "genes.tsv"),
+        *_files(out),
         "--ensemble",
         "2",
         "--epochs",
