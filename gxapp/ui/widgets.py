@@ -69,8 +69,8 @@ def chart_with_downloads(chart, name: str, container=None) -> None:
 
     box = container or st
     box.altair_chart(chart, width="stretch")
-    c1, c2, _ = box.columns([1, 1, 4])
-    c1.download_button(
+    row = box.container(horizontal=True, gap="small")  # buttons keep their natural width in narrow columns
+    row.download_button(
         "SVG",
         data=lambda: to_svg(chart),
         file_name=f"{name}.svg",
@@ -78,7 +78,7 @@ def chart_with_downloads(chart, name: str, container=None) -> None:
         key=f"svg_{name}",
         icon=":material/download:",
     )
-    c2.download_button(
+    row.download_button(
         "PNG",
         data=lambda: to_png(chart),
         file_name=f"{name}.png",
