@@ -308,6 +308,14 @@ def _prepare(cohort: Cohort, source: str):
     return X, y, genes, classes
 
 
+def _check_settings(models, sparsity, wiring, config, seed) -> tuple:
+    """(models, training config) after checking every comparison setting, before any work."""
+    models = _check_models(models)
+    M._check_connected(sparsity)
+    _check_wiring(wiring)
+    return models, _config(config, seed)
+
+
 def _config(config, seed) -> EpiTrainConfig:
     cfg = config or EpiTrainConfig(seed=seed)
     if not isinstance(cfg, EpiTrainConfig):
@@ -346,10 +354,7 @@ def compare(
     number of pathway neurons, the paper's "fully connected" layer). ensemble_size: K random
     wirings averaged. config: training settings (EpiTrainConfig; its seed is used for the
     networks, ``seed`` for the splits and wirings). Missing phenotypes are dropped."""
-    models = _check_models(models)
-    M._check_connected(sparsity)
-    _check_wiring(wiring)
-    cfg = _config(config, seed)
+    models, cfg = _check_settings(models, sparsity, wiring, config, seed)
     X, y, genes, classes = _prepare(cohort, source)
     return _compare_checked(
         X,
@@ -404,10 +409,7 @@ def compare_arrays(
         raise ParameterError(f"X: expected shape (N, {len(genes)} genes, {len(classes)} classes), got {X.shape}")
     if y.shape != (X.shape[0],) or not np.isin(y, (0.0, 1.0)).all() or len(np.unique(y)) < 2:
         raise ParameterError(f"y: expected {X.shape[0]} case/control values 0/1 with both classes present")
-    models = _check_models(models)
-    M._check_connected(sparsity)
-    _check_wiring(wiring)
-    cfg = _config(config, seed)
+    models, cfg = _check_settings(models, sparsity, wiring, config, seed)
     return _compare_checked(
         X,
         y,
@@ -480,10 +482,9 @@ def learning_curve(
     if not fr or any(not np.isfinite(f) or not 0 < f <= 1 for f in fr):
         raise ParameterError(f"fractions: expected fractions of the samples in (0, 1], got {list(fractions)!r}")
     fr = sorted(set(fr))
-    models = _check_models(models)
-    M._check_connected(kw.get("sparsity", 1.0))
-    _check_wiring(kw.get("wiring", "pathway"))
-    cfg = _config(kw.pop("config", None), seed)
+    models, cfg = _check_settings(
+        models, kw.get("sparsity", 1.0), kw.get("wiring", "pathway"), kw.pop("config", None), seed
+    )
     source = kw.pop("source", "auto")
     X, y, genes, classes = _prepare(cohort, source)
     subsets = nested_subsets(y, fr, seed)
