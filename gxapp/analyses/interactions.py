@@ -24,7 +24,7 @@ from gxapp.genenet.metrics import auroc, average_precision, p_to_score, pair_lab
 from gxapp.genenet.peers import pca_interaction_test, snp_pair_test, topsnp_interaction_test
 from gxapp.genenet.permutation import METHODS as PERM_METHODS
 from gxapp.genenet.permutation import PermutationResult, null_targets, permutation_seed
-from gxapp.genenet.shapley import DEFAULT_PERMUTATIONS, INDICES, group_mean, score_pairs
+from gxapp.genenet.shapley import DEFAULT_PERMUTATIONS, INDICES, score_pairs
 from gxapp.genenet.shapley.scores import METHODS as SCORE_METHODS
 from gxapp.genenet.train import train_ensemble
 from gxapp.params import Integral, Interval, Options, Params
@@ -32,6 +32,9 @@ from gxapp.progress import check_cancel, report, sub_progress
 
 KIND = "interactions"
 NULL_KIND = "nullscores"
+# Version of the scores themselves (observed and null chunks): 2 = the ensemble's score,
+# members averaged per individual before |·| (docs/method.md#shapley).
+SCORE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,8 @@ def _scored_rows(test_idx: np.ndarray, params: InteractionParams) -> np.ndarray:
     return np.sort(rng.choice(test_idx, params.max_rows, replace=False))
 
 
-def _score(result, X, rows, baseline_rows, params, progress, cancel) -> tuple:
-    """(per-model scores (K, M, M), their Monte-Carlo standard errors or None)."""
+def _score(result, X, rows, baseline_rows, params, progress, cancel):
+    """The :class:`PairScores` of every model and of each target's ensemble."""
     s = score_pairs(
         result,
         X,
@@ -111,7 +114,7 @@ def _score(result, X, rows, baseline_rows, params, progress, cancel) -> tuple:
         progress=progress,
         cancel=cancel,
     )
-    return s.per_model, s.stderr
+    return s
 
 
 def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) -> tuple:
@@ -129,8 +132,9 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
 
     report(progress, 0.0, "scoring the observed ensemble")
     t = time.perf_counter()
-    per_model, stderr = _score(run.interaction, X, rows, base_rows, params, sub_progress(progress, 0.0, 0.05), cancel)
-    observed = per_model.mean(0)
+    scored = _score(run.interaction, X, rows, base_rows, params, sub_progress(progress, 0.0, 0.05), cancel)
+    per_model, stderr = scored.per_model, scored.target_stderr
+    observed = scored.mean
     timings["observed_s"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
@@ -154,7 +158,7 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
 
     names = list(data.gene_names)
     perm = PermutationResult(observed, null, params.perm_method, seeds) if len(null) else None
-    table = build_table(names, observed, None if stderr is None else stderr.mean(0), perm, peers, cohort.truth)
+    table = build_table(names, observed, None if stderr is None else stderr[0], perm, peers, cohort.truth)
     metrics = truth_metrics(names, observed, peers, cohort.truth)
     timings["total_s"] = round(time.perf_counter() - t0, 3)
     meta = dict(
@@ -197,7 +201,7 @@ def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, can
         bs = list(range(b0, min(B, b0 + params.chunk)))
         chunk_seeds = [permutation_seed(run.params.seed, b) for b in bs]
         seeds += chunk_seeds
-        key = cache.make_key("null", run.key, params.perm_method, params.scoring(), chunk_seeds)
+        key = cache.make_key("null", SCORE_VERSION, run.key, params.perm_method, params.scoring(), chunk_seeds)
         if st.exists(key):
             try:
                 st.verify(key)
@@ -224,10 +228,8 @@ def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, can
             progress=sub_progress(progress, lo, lo + 0.85 * (hi - lo)),
             cancel=cancel,
         )
-        per_model, _ = _score(
-            res, X, rows, base_rows, params, sub_progress(progress, lo + 0.85 * (hi - lo), hi), cancel
-        )
-        null = group_mean(per_model, res.targets_of_model)
+        null = _score(res, X, rows, base_rows, params, sub_progress(progress, lo + 0.85 * (hi - lo), hi), cancel)
+        null = null.per_target
         st.write(
             key,
             lambda d, n=null: np.savez(d / "null.npz", null=n),
@@ -288,6 +290,7 @@ class Interactions(OnRun):
     kind = KIND
     job_kind = "interactions"
     params_type = InteractionParams
+    version = SCORE_VERSION
 
     def describe(self, params: InteractionParams) -> str:
         return f"interactions {params.index}, B={params.permutations} (Perm {params.perm_method})"

@@ -19,7 +19,7 @@ import torch
 from gxapp import cache
 from gxapp.analyses import cohorts
 from gxapp.analyses.base import OnCohort, Result
-from gxapp.data.preprocess import prepare
+from gxapp.data.preprocess import TEST_FRACTION, prepare
 from gxapp.errors import ParameterError
 from gxapp.genenet.baselines import additive_topsnp_r2, r2_score
 from gxapp.genenet.models import NetConfig, n_params
@@ -46,7 +46,7 @@ class RunParams(Params):
     max_epochs: int = TrainConfig.max_epochs
     patience: int = TrainConfig.patience
     val_fraction: float = TrainConfig.val_fraction
-    test_fraction: float = 0.3
+    test_fraction: float = TEST_FRACTION
     covariates: bool = True
     inverse_normal: bool = True
     seed: int = 0

@@ -110,7 +110,7 @@ def _preprocessing(key: str, cohort: Cohort) -> None:
     st.caption(
         "What training will see (method: docs/method.md#preprocessing): covariates regressed out by OLS and "
         "a rank-based inverse-normal transform for quantitative traits; SNPs mean-imputed and centred with the "
-        "training rows' means; a 70/30 train/test split with a recorded seed."
+        "training rows' means; a 90/10 train/test split with a recorded seed."
     )
     if cohort.phenotype is None:
         st.info("No phenotype yet.")

@@ -6,6 +6,7 @@ import pytest
 from scipy.stats import norm, spearmanr
 
 from gxapp.data.preprocess import (
+    TEST_FRACTION,
     Prepared,
     impute_centre,
     inverse_normal,
@@ -124,11 +125,12 @@ def test_impute_centre_uses_only_training_rows():
 # ---------------------------------------------------------------------------
 # split
 # ---------------------------------------------------------------------------
-def test_split_reproducible_and_about_30_percent():
+def test_split_reproducible_and_the_declared_fraction():
     tr, te = train_test_split_idx(1000, seed=7)
     tr2, te2 = train_test_split_idx(1000, seed=7)
     assert (tr == tr2).all() and (te == te2).all()
-    assert len(te) == 300 and len(tr) == 700
+    assert TEST_FRACTION == 0.1 and len(te) == 100 and len(tr) == 900
+    assert len(train_test_split_idx(1000, test_fraction=0.3, seed=7)[1]) == 300
     assert (np.diff(tr) > 0).all() and (np.diff(te) > 0).all()
     assert np.intersect1d(tr, te).size == 0 and np.union1d(tr, te).size == 1000
     assert tr.dtype == np.int64
@@ -171,7 +173,7 @@ def test_prepare_quantitative_regresses_and_transforms():
     r = prep.report
     assert r["covariates_used"] == ["age", "sex"] and r["inverse_normal"] is True
     assert r["n_train"] + r["n_test"] == c.n_samples and r["split_seed"] == 0
-    assert abs(r["n_test"] / c.n_samples - 0.3) < 0.01
+    assert abs(r["n_test"] / c.n_samples - TEST_FRACTION) < 0.01
     assert prep.gene_names == c.gene_names and len(prep.gene_blocks) == c.n_genes
     for g, b in zip(prep.gene_names, prep.gene_blocks):
         np.testing.assert_array_equal(b, c.gene_snps[g])

@@ -67,7 +67,7 @@ def simple_sim():
             seed=1,
         )
     )
-    return c, prepare(c)
+    return c, prepare(c, test_fraction=0.3)
 
 
 # ---------------------------------------------------------------------------

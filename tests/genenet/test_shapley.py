@@ -12,10 +12,11 @@ import torch
 from scipy.stats import spearmanr
 
 from gxapp.errors import Cancelled, ParameterError
-from gxapp.genenet.models import NetConfig, gene_layer, init_params, split_columns
+from gxapp.genenet.models import NetConfig, gene_layer, init_params, slice_models, split_columns
 from gxapp.genenet.shapley import (
     INDICES,
     PairScores,
+    baseline_nodes,
     coalition_values,
     exact_scores,
     group_mean,
@@ -336,16 +337,47 @@ def test_pair_scores_result(trained):
     assert isinstance(s, PairScores) and s.per_model.shape == (2, 6, 6) and s.n_rows == 30
     assert np.allclose(s.per_model, s.per_model.transpose(0, 2, 1))
     assert np.all(np.diagonal(s.per_model, axis1=1, axis2=2) == 0)
-    np.testing.assert_allclose(s.mean, s.per_model.mean(0))
-    one = s.for_models([1])
-    np.testing.assert_allclose(one.mean, s.per_model[1])
-    assert one.models.tolist() == [1]
+    # the ensemble's score: members' indices averaged per individual, then |.|, by hand
+    nodes = gene_layer(result.params, split_columns(torch.from_numpy(x[450:480]), [b.size for b in result.gene_blocks]), result.net)
+    base = baseline_nodes(result, x, np.arange(450))
+    ind = exact_scores(result.params, result.net, nodes, base).double().numpy()  # (K, B, M, M)
+    np.testing.assert_allclose(s.per_target[0], np.abs(ind.mean(0)).mean(0), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(s.per_model, np.abs(ind).mean(1), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(s.mean, s.per_target[0])
+    assert np.all(s.mean <= s.per_model.mean(0) + 1e-9)  # averaging first can only cancel
+    assert s.targets.tolist() == [0, 0] and s.target_stderr is None
     frame = s.to_frame()
     assert list(frame.columns) == ["gene_a", "gene_b", "score"] and len(frame) == 15
     assert frame.score.is_monotonic_decreasing and (frame.gene_a[0], frame.gene_b[0]) == ("A", "B")
     assert list(s.to_frame([f"g{i}" for i in range(6)]).gene_a[:1]) == ["g0"]
     g = group_mean(np.arange(4 * 4).reshape(4, 2, 2).astype(float), [0, 0, 1, 1])
     np.testing.assert_allclose(g, [[[2, 3], [4, 5]], [[10, 11], [12, 13]]])
+
+
+def test_ensemble_scores_per_target_and_mc():
+    """Several targets (a permutation chunk): each target's ensemble score averages its own
+    members only; the Monte-Carlo path gives the same grouping within its error."""
+    x, y, blocks = interaction_data()
+    Y = np.stack([y, np.random.default_rng(0).permutation(y)], 1)
+    net = NetConfig(gene_hidden=0, head_hidden=8)
+    cfg = TrainConfig(batch_size=128, max_epochs=5, patience=3, lr=0.01, threads=1)
+    res = train_ensemble(x, Y, blocks, np.arange(450), net, cfg, n_members=3)
+    rows, base_rows = np.arange(450, 500), np.arange(450)
+    s = score_pairs(res, x, rows, base_rows, method="exact", batch_rows=7)
+    assert s.per_target.shape == (2, 6, 6) and s.targets.tolist() == [0, 0, 0, 1, 1, 1]
+    for t in (0, 1):
+        one = train_result_slice(res, np.flatnonzero(res.targets_of_model == t))
+        alone = score_pairs(one, x, rows, base_rows, method="exact")
+        np.testing.assert_allclose(s.per_target[t], alone.per_target[0], rtol=1e-5, atol=1e-9)
+    mc = score_pairs(res, x, rows, base_rows, method="mc", n_permutations=128)
+    assert mc.target_stderr.shape == (2, 6, 6)
+    np.testing.assert_allclose(mc.per_target, s.per_target, atol=6 * mc.target_stderr.max() + 0.01)
+
+
+def train_result_slice(res, idx):
+    return dataclasses.replace(
+        res, params=slice_models(res.params, idx), targets_of_model=np.zeros(len(idx), dtype=np.int64)
+    )
 
 
 def _cancelled_flag():

@@ -137,7 +137,7 @@ def test_validation_rows_come_from_the_training_rows(data, reference):
     train = np.arange(300)
     assert set(reference.val_idx) | set(reference.train_idx) == set(train)
     assert not set(reference.val_idx) & set(reference.train_idx)
-    assert reference.val_idx.size == 60
+    assert reference.val_idx.size == round(300 * CFG.val_fraction) == 30
 
 
 def test_a_planted_interaction_is_learned():

@@ -1,15 +1,22 @@
 """Gene-pair interaction scores of trained networks: the entry point (docs/method.md#shapley).
 
-``SI_ij = mean_x |I_ij(x)|`` over the test individuals ``rows``, per model, where
-``I`` is SII (default), BII or STII of the head with gene nodes outside a
-coalition set to the model's baseline, the mean gene node over ``baseline_rows``
-(training rows). Exact for up to 14 genes by default, Monte-Carlo beyond.
+``I_ij(x)`` is SII (default), BII or STII of one network's head with gene nodes
+outside a coalition set to that network's baseline, the mean gene node over
+``baseline_rows`` (training rows). Exact for up to 14 genes by default,
+Monte-Carlo beyond. Two global scores per pair, over the individuals ``rows``:
+
+* per model, ``mean_x |I_ij(x)|``;
+* per ensemble (the members of one target), ``mean_x |mean_e I_ij,e(x)|``: the
+  index of the ensemble's averaged prediction (every index is linear in the
+  function). Members' idiosyncratic interactions cancel in the average before the
+  absolute value is taken, so false pairs score lower — this is the reported score
+  (bench/README.md, "Training recipe").
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
@@ -24,6 +31,8 @@ from gxapp.params import check_int
 from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 
 AUTO_EXACT_MAX_GENES = 14
+# Bytes of per-individual indices held at once while averaging the members of an ensemble.
+_GROUP_BYTES = 256 * 2**20
 METHODS = ("auto", "exact", "mc")
 
 
@@ -31,9 +40,12 @@ METHODS = ("auto", "exact", "mc")
 class PairScores:
     """Interaction scores of all gene pairs.
 
-    ``per_model (K, M, M)``: each model's global score, symmetric, zero diagonal;
-    ``stderr (K, M, M)``: its Monte-Carlo standard error (None when exact);
-    ``models``: the ids of the models kept (positions in the training result).
+    ``per_model (K, M, M)``: each model's own global score, symmetric, zero
+    diagonal; ``per_target (T, M, M)``: the score of each target's ensemble (its
+    members' indices averaged per individual before ``|·|``); ``targets (K,)``: the
+    target of each model; ``stderr`` / ``target_stderr``: Monte-Carlo standard
+    errors of the two (None when exact; the ensemble's is an upper bound, the
+    members' errors averaged per individual, as they share their draws).
     """
 
     genes: list
@@ -42,7 +54,9 @@ class PairScores:
     per_model: np.ndarray
     stderr: Optional[np.ndarray]
     n_rows: int
-    models: np.ndarray
+    per_target: np.ndarray
+    targets: np.ndarray
+    target_stderr: Optional[np.ndarray] = None
     n_permutations: Optional[int] = None
     random_state: Optional[int] = None
 
@@ -52,27 +66,13 @@ class PairScores:
 
     @property
     def mean(self) -> np.ndarray:
-        """``(M, M)``: the score averaged over the models (the ensemble's score)."""
-        return self.per_model.mean(0)
+        """``(M, M)``: the ensemble's score, averaged over targets when there are several."""
+        return self.per_target.mean(0)
 
     @property
     def mean_stderr(self) -> Optional[np.ndarray]:
-        """Standard error of :attr:`mean`: the average of the models' errors, an
-        upper bound (models share their draws, so their errors may correlate)."""
-        return None if self.stderr is None else self.stderr.mean(0)
-
-    def for_models(self, idx) -> "PairScores":
-        """The same scores restricted to models ``idx`` (positions in this object),
-        e.g. the members of one target; :attr:`mean` then averages over those."""
-        idx = np.asarray(idx, dtype=np.int64).ravel()
-        if idx.size == 0 or idx.min() < -self.n_models or idx.max() >= self.n_models:
-            raise ParameterError(f"idx: expected 1+ model positions in [0, {self.n_models}), got {idx.tolist()!r}")
-        return replace(
-            self,
-            per_model=self.per_model[idx],
-            models=self.models[idx],
-            stderr=None if self.stderr is None else self.stderr[idx],
-        )
+        """Standard error of :attr:`mean` (an upper bound), None when exact."""
+        return None if self.target_stderr is None else self.target_stderr.mean(0)
 
     def to_frame(self, gene_names: Optional[Sequence] = None):
         """One row per pair (``gene_a`` before ``gene_b`` in gene order): ``gene_a,
@@ -179,7 +179,9 @@ def score_pairs(
     or "STII"; ``method``: "exact", "mc" or "auto" (exact up to 14 genes).
     ``n_permutations``/``random_state``: Monte-Carlo draws per individual and seed
     (each individual's draws depend on its row id only). ``batch_rows``:
-    individuals per step (progress and cancel granularity).
+    individuals per step (progress and cancel granularity; fewer when the
+    per-individual indices of all models would not fit in 256 MB). Returns each
+    model's score and each target's ensemble score (:class:`PairScores`).
     """
     from gxapp.genenet.config import resolve_threads
     from gxapp.nn.threads import torch_threads
@@ -200,22 +202,29 @@ def score_pairs(
     K = result.n_models
     dev = torch.device(device)
     params = map_params(result.params, lambda t: t.to(dev))
-    total = torch.zeros(K, M, M, dtype=torch.float64, device=dev)
-    var = torch.zeros(K, M, M, dtype=torch.float64, device=dev)
+    targets = np.asarray(result.targets_of_model, dtype=np.int64).ravel()
+    _, group = np.unique(targets, return_inverse=True)
+    T = int(group.max()) + 1
+    group_t = torch.as_tensor(group, device=dev)
+    size = torch.bincount(group_t, minlength=T).to(torch.float64)
+    # per-individual indices of all K models are held for one batch of rows
+    batch_rows = max(1, min(batch_rows, _GROUP_BYTES // max(1, 3 * 8 * K * M * M)))
+    acc = {k: torch.zeros(n, M, M, dtype=torch.float64, device=dev) for k, n in (("m", K), ("mv", K), ("t", T), ("tv", T))}
+
+    def by_target(v: torch.Tensor) -> torch.Tensor:  # (K, b, M, M) -> members' mean per target (T, b, M, M)
+        out = v.new_zeros((T,) + tuple(v.shape[1:])).index_add_(0, group_t, v)
+        return out / size.view(-1, 1, 1, 1)
+
     with torch_threads(resolve_threads(result.cfg.threads)):
         base = baseline_nodes(result, X, base_rows, params=params)
         n_batches = math.ceil(rows.size / batch_rows)
         for b, (pos, nodes) in enumerate(_node_batches(result, X, rows, batch_rows, params)):
             check_cancel(cancel)
             if method == "exact":
-                total += (
-                    exact_scores(params, result.net, nodes, base, index, reduce="mean_abs", cancel=cancel).to(
-                        torch.float64
-                    )
-                    * nodes.shape[1]
-                )
+                ind = exact_scores(params, result.net, nodes, base, index, cancel=cancel).to(torch.float64)
+                se = None
             else:
-                mean, se = mc_scores(
+                ind, se = mc_scores(
                     params,
                     result.net,
                     nodes,
@@ -224,24 +233,28 @@ def score_pairs(
                     n_permutations,
                     random_state,
                     row_keys=rows[pos],
-                    reduce="mean_abs",
                     cancel=cancel,
                 )
-                total += mean * nodes.shape[1]
-                var += (se * nodes.shape[1]).square()
+            acc["m"] += ind.abs().sum(1)
+            acc["t"] += by_target(ind).abs_().sum(1)
+            if se is not None:
+                acc["mv"] += se.square().sum(1)
+                acc["tv"] += by_target(se).square_().sum(1)
             report(
                 progress, (b + 1) / n_batches, f"{index} scores: {min(pos.stop, rows.size)} of {rows.size} individuals"
             )
-    per_model = (total / rows.size).cpu().numpy()
-    stderr = None if method == "exact" else (var.sqrt() / rows.size).cpu().numpy()
+    n = rows.size
+    mc = method != "exact"
     return PairScores(
         genes=genes,
         index=index,
         method=method,
-        per_model=per_model,
-        stderr=stderr,
-        n_rows=int(rows.size),
-        models=np.arange(K),
-        n_permutations=None if method == "exact" else int(n_permutations),
-        random_state=None if method == "exact" else int(random_state),
+        per_model=(acc["m"] / n).cpu().numpy(),
+        stderr=(acc["mv"].sqrt() / n).cpu().numpy() if mc else None,
+        n_rows=int(n),
+        per_target=(acc["t"] / n).cpu().numpy(),
+        targets=targets,
+        target_stderr=(acc["tv"].sqrt() / n).cpu().numpy() if mc else None,
+        n_permutations=int(n_permutations) if mc else None,
+        random_state=int(random_state) if mc else None,
     )
