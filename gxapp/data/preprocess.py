@@ -240,7 +240,11 @@ class Prepared:
 
 
 def prepare(
-    cohort: Cohort, covariates=True, inverse_normal_transform: bool = True, test_fraction: float = TEST_FRACTION, seed: int = 0
+    cohort: Cohort,
+    covariates=True,
+    inverse_normal_transform: bool = True,
+    test_fraction: float = TEST_FRACTION,
+    seed: int = 0,
 ) -> Prepared:
     """Turn a QC'd cohort into :class:`Prepared` data.
 

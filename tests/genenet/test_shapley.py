@@ -338,7 +338,9 @@ def test_pair_scores_result(trained):
     assert np.allclose(s.per_model, s.per_model.transpose(0, 2, 1))
     assert np.all(np.diagonal(s.per_model, axis1=1, axis2=2) == 0)
     # the ensemble's score: members' indices averaged per individual, then |.|, by hand
-    nodes = gene_layer(result.params, split_columns(torch.from_numpy(x[450:480]), [b.size for b in result.gene_blocks]), result.net)
+    nodes = gene_layer(
+        result.params, split_columns(torch.from_numpy(x[450:480]), [b.size for b in result.gene_blocks]), result.net
+    )
     base = baseline_nodes(result, x, np.arange(450))
     ind = exact_scores(result.params, result.net, nodes, base).double().numpy()  # (K, B, M, M)
     np.testing.assert_allclose(s.per_target[0], np.abs(ind.mean(0)).mean(0), rtol=1e-5, atol=1e-8)

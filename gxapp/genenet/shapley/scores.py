@@ -209,7 +209,9 @@ def score_pairs(
     size = torch.bincount(group_t, minlength=T).to(torch.float64)
     # per-individual indices of all K models are held for one batch of rows
     batch_rows = max(1, min(batch_rows, _GROUP_BYTES // max(1, 3 * 8 * K * M * M)))
-    acc = {k: torch.zeros(n, M, M, dtype=torch.float64, device=dev) for k, n in (("m", K), ("mv", K), ("t", T), ("tv", T))}
+    acc = {
+        k: torch.zeros(n, M, M, dtype=torch.float64, device=dev) for k, n in (("m", K), ("mv", K), ("t", T), ("tv", T))
+    }
 
     def by_target(v: torch.Tensor) -> torch.Tensor:  # (K, b, M, M) -> members' mean per target (T, b, M, M)
         out = v.new_zeros((T,) + tuple(v.shape[1:])).index_add_(0, group_t, v)
