@@ -1,0 +1,332 @@
+"""Boosted trees (XGBoost) with tree-SHAP interaction values, one of paper A's
+classical peers (docs/method.md#classical-tests).
+
+A small fixed model — ``n_trees`` regression trees of depth ``max_depth``,
+learning rate ``eta``, squared error, histogram method, no subsampling — is fitted
+to the phenotype on the gene representation ``R`` (n × M,
+:func:`gxapp.genenet.peer_perm.gene_representation`) on the fitting rows. On the
+scored rows, the SHAP interaction value of genes i and j (Lundberg et al. 2020;
+XGBoost's ``predict(..., pred_interactions=True)``) splits each pair's interaction
+into two equal halves ``φ_ij = φ_ji``; the pair's interaction is their sum
+``φ_ij + φ_ji``, which is the Shapley interaction index of the trees' path-dependent
+value function. The pair score is its mean size over the scored individuals,
+``mean_x |φ_ij(x) + φ_ji(x)|``. p-values: B permuted phenotypes (Perm R or Perm T,
+:mod:`gxapp.genenet.peer_perm`) are fitted with the same settings on the same rows
+and scored on the same individuals; ``p_ij = (1 + #{b: s_b,ij ≥ s_ij}) / (B + 1)``.
+
+Speed: XGBoost's own interaction values cost about 1.7 ms per individual for 200
+depth-3 trees and 10 genes on one thread, so scoring 2,000 individuals 21 times (B = 20)
+would take over a minute. :func:`pair_interactions` computes the same values in closed
+form, vectorised over individuals: for one leaf, the path-dependent value of a
+coalition S is ``v · Π_{f∈S} a_f(x) · Π_{f∉S} b_f`` (``a_f``: the individual follows
+the leaf's path at every split on gene f; ``b_f``: the product of the cover fractions
+of those splits), so the interaction index of a pair (f, g) on the path is
+``v·(a_f − b_f)(a_g − b_g)·Σ_S w(|S|) Π_{k∈S} a_k Π_{k∉S} b_k`` over the path's other
+genes — at most ``max_depth − 2`` of them. It agrees with XGBoost to float32 rounding
+(tested) and is about 10× faster at depth 3 (6× at depth 4).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from math import factorial
+
+import numpy as np
+from scipy import sparse
+
+from gxapp.errors import ParameterError
+from gxapp.genenet.peer_perm import (
+    DEFAULT_PEER_PERM,
+    PEER_PERM_METHODS,
+    PeerScores,
+    check_design,
+    check_rows,
+    null_phenotypes,
+    pair_index,
+    permutation_p,
+    to_matrix,
+)
+from gxapp.params import Integral, Interval, Options, Params, Real
+from gxapp.progress import check_cancel, report
+
+__all__ = ["XGBoostPeerParams", "fit_trees", "pair_interactions", "xgboost_interaction_test"]
+
+# Individuals per block of the interaction computation (bounds memory: rows × leaves × depth).
+_CHUNK_ROWS = 256
+
+
+@dataclass(frozen=True)
+class XGBoostPeerParams(Params):
+    """``permutations`` B (0: scores only); ``perm_method`` R or T; the model:
+    ``n_trees`` boosting rounds of depth ``max_depth`` with learning rate ``eta``;
+    ``threads``: XGBoost threads; ``random_state`` seeds XGBoost and the permutations."""
+
+    permutations: int = 0
+    perm_method: str = DEFAULT_PEER_PERM
+    n_trees: int = 200
+    max_depth: int = 3
+    eta: float = 0.1
+    threads: int = 1
+    random_state: int = 0
+
+    _parameter_constraints = {
+        "permutations": [Interval(Integral, 0, None)],
+        "perm_method": [Options(PEER_PERM_METHODS)],
+        "n_trees": [Interval(Integral, 1, 5000)],
+        "max_depth": [Interval(Integral, 1, 8)],
+        "eta": [Interval(Real, 0, 1, closed="right")],
+        "threads": [Interval(Integral, 1, None)],
+        "random_state": [Interval(Integral, 0, None)],
+    }
+
+    def booster_params(self) -> dict:
+        return {
+            "objective": "reg:squarederror",
+            "tree_method": "hist",
+            "max_depth": self.max_depth,
+            "eta": self.eta,
+            "nthread": self.threads,
+            "seed": self.random_state,
+            "verbosity": 0,
+        }
+
+
+def _xgb():
+    import xgboost
+
+    return xgboost
+
+
+def fit_trees(R, y, params: XGBoostPeerParams = XGBoostPeerParams()):
+    """An XGBoost booster fitted to ``y`` on ``R`` (n, M) with ``params``."""
+    params.validate()
+    xgb = _xgb()
+    d = xgb.QuantileDMatrix(np.asarray(R, np.float32), label=np.asarray(y, np.float64), nthread=params.threads)
+    return xgb.train(params.booster_params(), d, num_boost_round=params.n_trees)
+
+
+# ---------------------------------------------------------------------------
+# closed-form interaction values
+# ---------------------------------------------------------------------------
+@dataclass
+class _Leaves:
+    """Every leaf of an ensemble with its root-to-leaf path, padded to ``depth`` splits."""
+
+    value: np.ndarray  # (L,)
+    feat: np.ndarray  # (L, D) gene of each split (0 on padding)
+    thr: np.ndarray  # (L, D) float32 split value
+    left: np.ndarray  # (L, D) the path goes left (x < thr)
+    pad: np.ndarray  # (L, D) padding (no split)
+    cover: np.ndarray  # (L, D) cover(child on the path) / cover(node); 1 on padding
+    slot: np.ndarray  # (L, D, D) one-hot: split d concerns the path's distinct gene s
+    slot_gene: np.ndarray  # (L, D) gene of slot s, -1 when empty
+
+
+def _leaves(booster) -> _Leaves:
+    model = json.loads(booster.save_raw(raw_format="json"))
+    trees = model["learner"]["gradient_booster"]["model"]["trees"]
+    paths, values = [], []
+    depth = 1
+    for t in trees:
+        lc, rc = t["left_children"], t["right_children"]
+        feat, cond, hess = t["split_indices"], t["split_conditions"], t["sum_hessian"]
+        stack = [(0, [])]
+        while stack:
+            node, path = stack.pop()
+            if lc[node] == -1:
+                values.append(cond[node])  # a leaf stores its value in split_conditions
+                paths.append(path)
+                depth = max(depth, len(path))
+                continue
+            for child, go_left in ((lc[node], True), (rc[node], False)):
+                frac = hess[child] / hess[node] if hess[node] > 0 else 0.0
+                stack.append((child, path + [(feat[node], cond[node], go_left, frac)]))
+    L, D = len(paths), depth
+    f = np.zeros((L, D), np.int64)
+    thr = np.zeros((L, D), np.float32)
+    left = np.zeros((L, D), bool)
+    pad = np.ones((L, D), bool)
+    cover = np.ones((L, D))
+    slot = np.zeros((L, D, D), bool)
+    slot_gene = np.full((L, D), -1, np.int64)
+    for k, path in enumerate(paths):
+        genes: list = []
+        for d, (g, c, gl, fr) in enumerate(path):
+            f[k, d], thr[k, d], left[k, d], pad[k, d], cover[k, d] = g, c, gl, False, fr
+            if g not in genes:
+                genes.append(g)
+            s = genes.index(g)
+            slot[k, d, s] = True
+            slot_gene[k, s] = g
+    return _Leaves(np.asarray(values, np.float64), f, thr, left, pad, cover, slot, slot_gene)
+
+
+def _sii_weight(s: int, q: int) -> float:
+    """Shapley interaction weight of a coalition of size s among q players (pair excluded)."""
+    return factorial(s) * factorial(q - s - 2) / factorial(q - 1)
+
+
+class _PairMap:
+    """Per (leaf, slot pair): the gene pair it adds to, as a sparse (L·K, P + 1) one-hot."""
+
+    def __init__(self, lv: _Leaves, M: int):
+        D = lv.feat.shape[1]
+        self.slot_pairs = list(itertools.combinations(range(D), 2))
+        P = M * (M - 1) // 2
+        index = np.full((M, M), P, np.int64)  # column P collects empty slots (their contribution is 0)
+        i, j = pair_index(M)
+        index[i, j] = index[j, i] = np.arange(P)
+        cols = []
+        for s, t in self.slot_pairs:
+            gs, gt = lv.slot_gene[:, s], lv.slot_gene[:, t]
+            ok = (gs >= 0) & (gt >= 0)
+            cols.append(np.where(ok, index[np.maximum(gs, 0), np.maximum(gt, 0)], P))
+        col = np.stack(cols, axis=1).ravel() if cols else np.zeros(0, np.int64)  # (L, K) row-major
+        self.matrix = sparse.csr_matrix((np.ones(len(col)), (np.arange(len(col)), col)), shape=(len(col), P + 1))
+        # for each slot pair: the other slots; the weight of a coalition of r of them
+        self.rest = [[k for k in range(D) if k not in (s, t)] for s, t in self.slot_pairs]
+        self.weights = [_sii_weight(r, D) for r in range(D - 1)]
+        self.P = P
+
+
+def _chunk_interactions(Xc: np.ndarray, lv: _Leaves, pm: _PairMap) -> np.ndarray:
+    """(n_chunk, P) Shapley interaction index of every gene pair for the rows Xc (float32)."""
+    n = len(Xc)
+    if not pm.slot_pairs:  # stumps: no interaction
+        return np.zeros((n, pm.P))
+    x = Xc[:, lv.feat]  # (n, L, D)
+    follow = np.where(lv.left, x < lv.thr, x >= lv.thr) | lv.pad
+    # float32 throughout, as XGBoost computes them (half the memory traffic of float64)
+    a = np.ones(x.shape, np.float32)
+    for d in range(x.shape[2]):
+        a *= np.where(lv.slot[None, :, d, :], follow[:, :, d, None], np.float32(1.0))
+    b = np.where(lv.slot, lv.cover[:, :, None], 1.0).prod(axis=1).astype(np.float32)  # (L, D)
+    e = a - b
+    value = lv.value.astype(np.float32)
+    C = np.empty((n, len(lv.value), len(pm.slot_pairs)), np.float32)
+    for k, ((s, t), rest) in enumerate(zip(pm.slot_pairs, pm.rest)):
+        # Σ_S w(|S|) Π_{k∈S} a_k Π_{k∉S} b_k over the other slots, by the polynomial in a and b
+        poly = [np.ones((n, len(lv.value)), np.float32)]
+        for r in rest:
+            nxt = [poly[0] * b[:, r]]
+            for q in range(1, len(poly)):
+                nxt.append(poly[q] * b[:, r] + poly[q - 1] * a[:, :, r])
+            nxt.append(poly[-1] * a[:, :, r])
+            poly = nxt
+        factor = sum(np.float32(w) * term for w, term in zip(pm.weights, poly))
+        C[:, :, k] = value * e[:, :, s] * e[:, :, t] * factor
+    return np.asarray(C.reshape(n, -1) @ pm.matrix, dtype=np.float64)[:, : pm.P]
+
+
+def pair_interactions(booster, R) -> np.ndarray:
+    """(n, M, M) pair interaction values ``φ_ij + φ_ji`` of ``booster`` at the rows of ``R``.
+
+    Equal (to float32 rounding) to twice the off-diagonal of XGBoost's
+    ``predict(DMatrix(R), pred_interactions=True)``; the diagonal is 0.
+    """
+    R = np.asarray(R, np.float32)
+    if R.ndim != 2:
+        raise ParameterError(f"R: expected a 2-D array (n individuals x M genes), got shape {R.shape}")
+    M = R.shape[1]
+    lv = _leaves(booster)
+    pm = _PairMap(lv, M)
+    out = np.zeros((len(R), pm.P))
+    for s in range(0, len(R), _CHUNK_ROWS):
+        out[s : s + _CHUNK_ROWS] = _chunk_interactions(R[s : s + _CHUNK_ROWS], lv, pm)
+    return to_matrix(out, M)
+
+
+def _mean_abs_interactions(booster, Rs: np.ndarray) -> np.ndarray:
+    """(P,) mean over the rows of ``Rs`` of |pair interaction|."""
+    M = Rs.shape[1]
+    lv = _leaves(booster)
+    pm = _PairMap(lv, M)
+    total = np.zeros(pm.P)
+    for s in range(0, len(Rs), _CHUNK_ROWS):
+        total += np.abs(_chunk_interactions(Rs[s : s + _CHUNK_ROWS], lv, pm)).sum(axis=0)
+    return total / len(Rs)
+
+
+# ---------------------------------------------------------------------------
+# the peer
+# ---------------------------------------------------------------------------
+def xgboost_interaction_test(
+    R,
+    y,
+    fit_rows=None,
+    score_rows=None,
+    *,
+    permutations: int = 0,
+    perm_method: str = DEFAULT_PEER_PERM,
+    n_trees: int = 200,
+    max_depth: int = 3,
+    eta: float = 0.1,
+    threads: int = 1,
+    random_state: int = 0,
+    progress=None,
+    cancel=None,
+) -> PeerScores:
+    """Boosted trees on the representation ``R`` (N, M) with SHAP interaction scores.
+
+    The model is fitted on ``fit_rows`` and scored on ``score_rows`` (indices or
+    masks into R and y; None = all rows, and ``score_rows`` defaults to
+    ``fit_rows``). Returns a :class:`~gxapp.genenet.peer_perm.PeerScores`:
+    ``score[i, j] = mean_x |φ_ij(x) + φ_ji(x)|`` over the scored rows, and the
+    permutation p of ``permutations`` B refits under ``perm_method`` (the module
+    doc). ``progress(fraction, message)`` is called once per fit; ``cancel.is_set()``
+    stops with :class:`gxapp.errors.Cancelled`; bad inputs raise
+    :class:`gxapp.errors.ParameterError` naming the argument.
+    """
+    p = XGBoostPeerParams(
+        permutations=permutations,
+        perm_method=perm_method,
+        n_trees=n_trees,
+        max_depth=max_depth,
+        eta=eta,
+        threads=threads,
+        random_state=random_state,
+    ).validate()
+    Rf, yf = check_design(R, y, fit_rows)
+    R = np.asarray(R, np.float64)
+    srows = check_rows(fit_rows if score_rows is None else score_rows, R.shape[0], "score_rows")
+    if len(srows) == 0:
+        raise ParameterError("score_rows: at least one individual is needed to score the pairs")
+    Rs = R[srows].astype(np.float32)
+    if not np.isfinite(Rs).all():
+        raise ParameterError("R: the gene representation has missing or infinite values; impute first")
+    M, B = Rf.shape[1], p.permutations
+    Y, seeds = null_phenotypes(Rf, yf, p.perm_method, B, p.random_state)
+    xgb = _xgb()
+    d = xgb.QuantileDMatrix(Rf.astype(np.float32), label=yf, nthread=p.threads)
+    scores = []
+    for b in range(B + 1):
+        check_cancel(cancel)
+        report(
+            progress, b / (B + 1), "boosted trees: observed fit" if b == 0 else f"boosted trees: permutation {b} of {B}"
+        )
+        if b:
+            d.set_label(Y[:, b - 1])
+        booster = xgb.train(p.booster_params(), d, num_boost_round=p.n_trees)
+        scores.append(_mean_abs_interactions(booster, Rs))
+    s = np.stack(scores)
+    i, j = pair_index(M)
+    const = np.ptp(Rf, axis=0) == 0
+    s[:, const[i] | const[j]] = np.nan
+    score, null = to_matrix(s[0], M), to_matrix(s[1:], M)
+    report(progress, 1.0, "boosted trees done")
+    return PeerScores(
+        score=score,
+        p=permutation_p(score, null, p.perm_method, seeds),
+        null=null,
+        perm_method=p.perm_method,
+        seeds=seeds,
+        settings={
+            "n_trees": p.n_trees,
+            "max_depth": p.max_depth,
+            "eta": p.eta,
+            "fit_rows": int(len(yf)),
+            "scored_rows": int(len(srows)),
+        },
+    )
