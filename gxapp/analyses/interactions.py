@@ -213,6 +213,7 @@ def _perm_peers(X, y, blocks, fit_rows, score_rows, params, progress, cancel, ti
     network is scored on. B = the analysis' permutations (0: scores only, p NaN), by
     ``params.peer_perm_method``, with the analysis' seed.
     """
+    t0 = time.perf_counter()
     out, settings = {}, {"perm_method": params.peer_perm_method}
     timings["lasso_s"] = timings["xgb_s"] = 0.0
     kw = dict(permutations=params.permutations, perm_method=params.peer_perm_method, random_state=params.seed)
@@ -242,6 +243,7 @@ def _perm_peers(X, y, blocks, fit_rows, score_rows, params, progress, cancel, ti
             out[f"score_{name}_{rep}"] = res.score
             out[f"p_{name}_{rep}"] = res.p
             settings[f"{name}_{rep}"] = res.settings
+    timings["perm_peers_s"] = round(time.perf_counter() - t0, 3)  # representations, Lasso and trees
     return out, settings
 
 

@@ -21,6 +21,7 @@ the network's own (:mod:`gxapp.genenet.permutation`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from gxapp.errors import ParameterError
 from gxapp.genenet.baselines import top_snps
 from gxapp.genenet.peers import gene_pcs
 from gxapp.genenet.permutation import PermutationResult, null_targets, permutation_seed
+from gxapp.nn.threads import blas_threads
 
 __all__ = [
     "PeerScores",
@@ -50,13 +52,15 @@ DEFAULT_PEER_PERM = "R"
 REPRESENTATIONS = ("topsnp", "pca")
 
 
-def gene_representation(X, y, gene_blocks, rows=None, kind: str = "topsnp") -> np.ndarray:
+def gene_representation(X, y, gene_blocks, rows=None, kind: str = "topsnp", threads: Optional[int] = 1) -> np.ndarray:
     """(len(rows), M) float64 gene representation on ``rows`` (all if None).
 
     ``kind="topsnp"``: each gene's SNP most correlated with ``y`` on ``rows``
     (:func:`gxapp.genenet.baselines.top_snps`); ``"pca"``: each gene's first
     principal component (:func:`gxapp.genenet.peers.gene_pcs`). Both as the
-    OLS peers of :mod:`gxapp.genenet.peers` use them.
+    OLS peers of :mod:`gxapp.genenet.peers` use them. ``threads``: BLAS threads during
+    the call (None: leave BLAS as it is); 1 by default, as the OLS peers, since
+    multithreaded BLAS slows the many small per-gene products down many-fold on shared cores.
     """
     if kind not in REPRESENTATIONS:
         raise ParameterError(f"kind: expected one of {', '.join(REPRESENTATIONS)}, got {kind!r}")
@@ -64,15 +68,16 @@ def gene_representation(X, y, gene_blocks, rows=None, kind: str = "topsnp") -> n
         raise ParameterError(f"X: expected a 2-D array (N individuals x P SNPs), got shape {np.shape(X)}")
     blocks = check_gene_blocks(gene_blocks, X.shape[1], min_genes=2, purpose="testing gene pairs")
     rows = check_rows(rows, X.shape[0], "rows")
-    if kind == "pca":
-        return gene_pcs(X, blocks, rows)
-    y = np.asarray(y, dtype=np.float64)
-    if y.shape != (X.shape[0],):
-        raise ParameterError(f"y: expected {X.shape[0]} values (one per row of X), got shape {y.shape}")
-    if not np.isfinite(y[rows]).all():
-        raise ParameterError("y: the phenotype has missing (NaN) values on these rows; run QC first")
-    cols = top_snps(X, y, blocks, rows)
-    return np.asarray(X[np.ix_(rows, cols)], dtype=np.float64)
+    with blas_threads(threads):
+        if kind == "pca":
+            return gene_pcs(X, blocks, rows)
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != (X.shape[0],):
+            raise ParameterError(f"y: expected {X.shape[0]} values (one per row of X), got shape {y.shape}")
+        if not np.isfinite(y[rows]).all():
+            raise ParameterError("y: the phenotype has missing (NaN) values on these rows; run QC first")
+        cols = top_snps(X, y, blocks, rows)
+        return np.asarray(X[np.ix_(rows, cols)], dtype=np.float64)
 
 
 def check_rows(rows, n: int, name: str) -> np.ndarray:
