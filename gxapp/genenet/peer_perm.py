@@ -16,6 +16,11 @@ penalty, same trees, same rows) and give the per-pair
 ``p = (1 + #{b: s_b ≥ s}) / (B + 1)`` of :class:`gxapp.genenet.permutation.PermutationResult`.
 Permutation ``b`` uses the recorded seed ``permutation_seed(random_state, b)``,
 the network's own (:mod:`gxapp.genenet.permutation`).
+
+Neither scheme keeps the main effects in the permuted data. In gxapp's check
+(docs/method.md#classical-tests) Perm R is about calibrated for the Lasso and
+anti-conservative for the trees (which turn main effects into interaction values);
+Perm T is conservative for both when main effects are strong.
 """
 
 from __future__ import annotations
