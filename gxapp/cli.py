@@ -290,13 +290,23 @@ def cmd_interactions(a) -> int:
     cohort_key = _cohort_for(a)
     h = runs.get(cohort_key, _run_params(a), progress=_progress_printer(a.quiet, "training"))
     params = ia.InteractionParams(
-        permutations=a.permutations, perm_method=a.perm_method, index=a.index, max_rows=a.max_rows
+        permutations=a.permutations,
+        perm_method=a.perm_method,
+        index=a.index,
+        max_rows=a.max_rows,
+        peer_perm_method=a.peer_perm_method,
     )
     res = ia.get(h.key, params, progress=_progress_printer(a.quiet, "scoring"))
-    cols = ("score", "p", "q", "p_maxt", "p_topsnp", "p_snppair")
+    cols = ("score", "p", "q", "p_maxt", "p_topsnp", "p_pca", "p_snppair")
+    cols += tuple(f"{w}_{stem}" for stem in ia.PERM_PEERS for w in ("score", "p"))
     pairs = [
-        {"gene_a": r.gene_a, "gene_b": r.gene_b, **{c: _none_if_nan(getattr(r, c)) for c in cols}}
-        for r in res.table.itertuples()
+        {
+            "gene_a": r["gene_a"],
+            "gene_b": r["gene_b"],
+            **{c: _none_if_nan(r[c]) for c in cols},
+            "nn_only": bool(r["nn_only"]),
+        }
+        for r in res.table.to_dict("records")
     ]
     out = {
         "run": h.key,
@@ -306,6 +316,7 @@ def cmd_interactions(a) -> int:
         "index": a.index,
         "B": a.permutations,
         "perm_method": a.perm_method,
+        "peer_perm_method": a.peer_perm_method,
         "pairs": pairs,
         "metrics": res.meta.get("metrics"),
         "timings": {**res.meta.get("timings", {}), "wall_s": round(time.perf_counter() - t0, 3)},
@@ -484,6 +495,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--permutations", type=int, default=0, metavar="B", help="permutations (0: scores and peers only)")
     i.add_argument("--perm-method", choices=("I", "R", "T"), default="I", help="Perm I (default), R or T")
     i.add_argument("--index", choices=("SII", "BII", "STII"), default="SII", help="interaction index")
+    i.add_argument(
+        "--peer-perm-method",
+        choices=("R", "T"),
+        default=_D.interactions.peer_perm_method,
+        help="permutation scheme of the Lasso and XGBoost peers: R (permuted main-effect residual, "
+        "default) or T (permuted phenotype)",
+    )
     i.add_argument(
         "--max-rows",
         type=int,

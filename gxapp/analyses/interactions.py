@@ -20,13 +20,16 @@ from gxapp import cache
 from gxapp.analyses import cohorts, runs
 from gxapp.analyses.base import OnRun, Result
 from gxapp.errors import CacheError, ParameterError
+from gxapp.genenet.lasso_peer import lasso_interaction_test
 from gxapp.genenet.metrics import auroc, average_precision, p_to_score, pair_labels, per_type_ap
+from gxapp.genenet.peer_perm import DEFAULT_PEER_PERM, PEER_PERM_METHODS, REPRESENTATIONS, gene_representation
 from gxapp.genenet.peers import pca_interaction_test, snp_pair_test, topsnp_interaction_test
 from gxapp.genenet.permutation import METHODS as PERM_METHODS
 from gxapp.genenet.permutation import PermutationResult, null_targets, permutation_seed
 from gxapp.genenet.shapley import DEFAULT_PERMUTATIONS, INDICES, score_pairs
 from gxapp.genenet.shapley.scores import METHODS as SCORE_METHODS
 from gxapp.genenet.train import train_ensemble
+from gxapp.genenet.tree_peer import xgboost_interaction_test
 from gxapp.params import Integral, Interval, Options, Params
 from gxapp.progress import check_cancel, report, sub_progress
 
@@ -36,13 +39,27 @@ NULL_KIND = "nullscores"
 # members averaged per individual before |·| (docs/method.md#shapley).
 SCORE_VERSION = 2
 
+# The permutation-tested peers (docs/method.md#classical-tests): (column stem, label in metrics and charts).
+PERM_PEERS = {
+    "lasso_topsnp": "Lasso (top-SNP)",
+    "lasso_pca": "Lasso (PCA)",
+    "xgb_topsnp": "XGBoost (top-SNP)",
+    "xgb_pca": "XGBoost (PCA)",
+}
+# Every peer's p column in the table; a pair is "found" by a peer when its p is below the p threshold.
+PEER_P_COLUMNS = ("p_topsnp", "p_pca", "p_snppair") + tuple(f"p_{k}" for k in PERM_PEERS)
+# What a call is made at in the stored table's ``nn_only`` column (the page lets the user move both).
+NN_ONLY_FDR, NN_ONLY_P = 0.1, 0.05
+
 
 @dataclass(frozen=True)
 class InteractionParams(Params):
     """``permutations`` B (0: scores and baselines only); ``perm_method`` I/R/T;
     ``index`` SII/BII/STII; ``method`` auto/exact/mc (``mc_permutations`` draws);
     ``max_rows``: score at most this many test individuals (a recorded random
-    sample; None = all); ``chunk``: permutations trained (and cached) together."""
+    sample; None = all); ``chunk``: permutations trained (and cached) together;
+    ``peer_perm_method`` R/T: the permutation scheme of the Lasso and boosted-tree
+    peers (B of them too; docs/method.md#classical-tests)."""
 
     permutations: int = 0
     perm_method: str = "I"
@@ -52,6 +69,7 @@ class InteractionParams(Params):
     max_rows: Optional[int] = 2_000
     chunk: int = 10
     seed: int = 0
+    peer_perm_method: str = DEFAULT_PEER_PERM
 
     _parameter_constraints = {
         "permutations": [Interval(Integral, 0, None)],
@@ -62,6 +80,7 @@ class InteractionParams(Params):
         "max_rows": [None, Interval(Integral, 10, None)],
         "chunk": [Interval(Integral, 1, None)],
         "seed": [Interval(Integral, 0, None)],
+        "peer_perm_method": [Options(PEER_PERM_METHODS)],
     }
 
     def scoring(self) -> dict:
@@ -155,6 +174,10 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
     peers["p_snppair_min"] = sp["min_p"]
     timings["peers_s"] = round(time.perf_counter() - t, 3)
     check_cancel(cancel)
+    perm_peers, peer_settings = _perm_peers(
+        X, y, blocks, data.train_idx, rows, params, sub_progress(progress, 0.92, 1.0), cancel, timings
+    )
+    peers.update(perm_peers)
 
     names = list(data.gene_names)
     perm = PermutationResult(observed, null, params.perm_method, seeds) if len(null) else None
@@ -172,6 +195,7 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
         gene_names=names,
         truth=cohort.truth,
         label=cohort.meta.get("label"),
+        peer_settings=peer_settings,
     )
 
     def write(d):
@@ -183,6 +207,48 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
     return InteractionResult(
         "", params, meta, run_key=run_key, table=table, observed=observed, null=null, peers=peers, gene_names=names
     ), write
+
+
+def _perm_peers(X, y, blocks, fit_rows, score_rows, params, progress, cancel, timings) -> tuple:
+    """Lasso and boosted-tree peers on both gene representations: ``({score_*, p_*}, settings)``.
+
+    Representations, and the Lasso, use every individual, as the OLS peers do; the
+    trees are fitted on the run's training rows and scored on the individuals the
+    network is scored on. B = the analysis' permutations (0: scores only, p NaN), by
+    ``params.peer_perm_method``, with the analysis' seed.
+    """
+    t0 = time.perf_counter()
+    out, settings = {}, {"perm_method": params.peer_perm_method}
+    timings["lasso_s"] = timings["xgb_s"] = 0.0
+    kw = dict(permutations=params.permutations, perm_method=params.peer_perm_method, random_state=params.seed)
+    steps = len(REPRESENTATIONS) * 2
+    for k, rep in enumerate(REPRESENTATIONS):
+        check_cancel(cancel)
+        R = gene_representation(X, y, blocks, None, rep)
+        t = time.perf_counter()
+        report(progress, (2 * k) / steps, f"Lasso with product terms ({rep})")
+        las = lasso_interaction_test(
+            R, y, **kw, progress=sub_progress(progress, 2 * k / steps, (2 * k + 1) / steps), cancel=cancel
+        )
+        timings["lasso_s"] = round(timings["lasso_s"] + time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        report(progress, (2 * k + 1) / steps, f"boosted trees ({rep})")
+        xg = xgboost_interaction_test(
+            R,
+            y,
+            fit_rows,
+            score_rows,
+            **kw,
+            progress=sub_progress(progress, (2 * k + 1) / steps, (2 * k + 2) / steps),
+            cancel=cancel,
+        )
+        timings["xgb_s"] = round(timings["xgb_s"] + time.perf_counter() - t, 3)
+        for name, res in (("lasso", las), ("xgb", xg)):
+            out[f"score_{name}_{rep}"] = res.score
+            out[f"p_{name}_{rep}"] = res.p
+            settings[f"{name}_{rep}"] = res.settings
+    timings["perm_peers_s"] = round(time.perf_counter() - t0, 3)  # representations, Lasso and trees
+    return out, settings
 
 
 def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, cancel):
@@ -259,12 +325,38 @@ def build_table(names, observed, se, perm: Optional[PermutationResult], peers: d
         df[col] = np.nan if mat is None else mat[i, j]
     for col in ("p_topsnp", "p_pca", "p_snppair"):
         df[col] = peers[col][i, j]
+    for stem in PERM_PEERS:
+        df[f"score_{stem}"] = peers[f"score_{stem}"][i, j]
+        df[f"p_{stem}"] = peers[f"p_{stem}"][i, j]
+    df["nn_only"] = only_nn(df, NN_ONLY_FDR, NN_ONLY_P)
     if truth:
         types = truth.get("types", {})
         true = {tuple(sorted(p)) for p in truth.get("pairs", [])}
         df["true"] = [tuple(sorted((a, b))) in true for a, b in zip(df["gene_a"], df["gene_b"])]
         df["type"] = [types.get(f"{a}|{b}", types.get(f"{b}|{a}", "")) for a, b in zip(df["gene_a"], df["gene_b"])]
     return df.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _found_by_a_peer(df: pd.DataFrame, p: float) -> pd.Series:
+    """Some peer's p is below ``p`` (an undefined test, NaN, finds nothing)."""
+    cols = [c for c in PEER_P_COLUMNS if c in df]
+    return (df[cols] < p).any(axis=1) if cols else pd.Series(False, index=df.index)
+
+
+def only_nn(df: pd.DataFrame, fdr: float = NN_ONLY_FDR, p: float = NN_ONLY_P) -> pd.Series:
+    """Pairs the network calls (permutation q < ``fdr``) and no classical peer finds at p < ``p``.
+
+    All False without permutations (no q). The one definition behind the table's
+    ``nn_only`` column and the Interactions page's "Found only by the NN".
+    """
+    q = df["q"] if "q" in df else pd.Series(np.nan, index=df.index)
+    return ((q < fdr) & ~_found_by_a_peer(df, p)).astype(bool)
+
+
+def only_peer(df: pd.DataFrame, fdr: float = NN_ONLY_FDR, p: float = NN_ONLY_P) -> pd.Series:
+    """Pairs some classical peer finds at p < ``p`` that the network does not call (q ≥ ``fdr``)."""
+    q = df["q"] if "q" in df else pd.Series(np.nan, index=df.index)
+    return ((q >= fdr) & _found_by_a_peer(df, p)).astype(bool)
 
 
 def truth_metrics(names, observed, peers, truth) -> Optional[dict]:
@@ -277,6 +369,7 @@ def truth_metrics(names, observed, peers, truth) -> Optional[dict]:
         "top-SNP": p_to_score(peers["p_topsnp"]),
         "PCA": p_to_score(peers["p_pca"]),
         "SNP-pair": p_to_score(peers["p_snppair_min"]),
+        **{label: peers[f"score_{stem}"] for stem, label in PERM_PEERS.items()},
     }
     out = {}
     for name, s in scores.items():
@@ -290,7 +383,7 @@ class Interactions(OnRun):
     kind = KIND
     job_kind = "interactions"
     params_type = InteractionParams
-    version = SCORE_VERSION
+    version = SCORE_VERSION  # 2: the ensemble's score; Lasso and boosted-tree peers, nn_only column
 
     def describe(self, params: InteractionParams) -> str:
         return f"interactions {params.index}, B={params.permutations} (Perm {params.perm_method})"
@@ -302,7 +395,7 @@ class Interactions(OnRun):
         table = pd.read_parquet(d / "table.parquet")
         with np.load(d / "scores.npz") as z:
             observed, null = z["observed"], z["null"]
-            peers = {k: z[k] for k in ("p_topsnp", "p_pca", "p_snppair", "p_snppair_min")}
+            peers = {k: z[k] for k in z.files if k not in ("observed", "null", "per_model")}
         return InteractionResult(
             key,
             InteractionParams.from_dict(meta["params"]),

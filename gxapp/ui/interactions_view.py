@@ -11,10 +11,69 @@ import streamlit as st
 from gxapp.analyses import interactions as ia
 from gxapp.analyses import surfaces
 from gxapp.genenet.metrics import p_to_score, pair_labels, precision_recall_curve_pairs
+from gxapp.genenet.tree_peer import XGBoostPeerParams
 from gxapp.ui import charts, widgets
 from gxapp.ui.widgets import chart_with_downloads
 
 D = ia.InteractionParams()  # the declared defaults
+_TREES = XGBoostPeerParams()  # the boosted-tree peer's fixed model
+_PERM = {"R": "Perm R (permuted main-effect residual)", "T": "Perm T (permuted phenotype)"}
+
+# Table columns: (header, tooltip) — what each test is, in a geneticist's words (docs/method.md#classical-tests).
+_PEER_COLUMNS = {
+    "p_topsnp": (
+        "p top-SNP OLS",
+        "Classical epistasis test on each gene's most associated SNP: linear regression "
+        "y ~ a + b + a×b, t-test of the a×b term (Cui et al. Eq. 4). Not corrected across pairs.",
+    ),
+    "p_pca": (
+        "p PCA OLS",
+        "The same regression with each gene summarised by the first principal component of its SNPs.",
+    ),
+    "p_snppair": (
+        "p SNP-pair (PLINK)",
+        "PLINK --epistasis: every SNP of one gene against every SNP of the other, y ~ a + b + a×b; "
+        "the smallest p, Bonferroni-corrected within the gene pair.",
+    ),
+    "score_lasso_topsnp": (
+        "Lasso |γ| top-SNP",
+        "Lasso regression on every gene's top SNP plus all pairwise products of them, penalty chosen by "
+        "cross-validation: the size of this pair's product coefficient (per SD of the product; 0 = dropped).",
+    ),
+    "p_lasso_topsnp": (
+        "p Lasso top-SNP",
+        "Permutation p of the Lasso product coefficient: the Lasso refitted, same penalty, on B permuted "
+        "phenotypes ({perm}). Small B gives coarse p; see the method notes on calibration.",
+    ),
+    "score_lasso_pca": (
+        "Lasso |γ| PCA",
+        "The same Lasso with each gene summarised by the first principal component of its SNPs.",
+    ),
+    "p_lasso_pca": ("p Lasso PCA", "Permutation p of the PCA Lasso product coefficient ({perm})."),
+    "score_xgb_topsnp": (
+        "XGBoost SHAP top-SNP",
+        f"Boosted regression trees (XGBoost, {_TREES.n_trees} trees of depth {_TREES.max_depth}) on every "
+        "gene's top SNP: the mean size, "
+        "over the scored individuals, of the two genes' SHAP interaction value — how much the trees' "
+        "prediction depends on the two SNPs jointly beyond their separate effects.",
+    ),
+    "p_xgb_topsnp": (
+        "p XGBoost top-SNP",
+        "Permutation p of the XGBoost interaction score: the trees refitted on B permuted phenotypes "
+        "({perm}). Trees also turn strong main effects into interaction values, so these p-values "
+        "can be too small; read them as a ranking.",
+    ),
+    "score_xgb_pca": (
+        "XGBoost SHAP PCA",
+        "The same boosted trees with each gene summarised by the first principal component of its SNPs.",
+    ),
+    "p_xgb_pca": ("p XGBoost PCA", "Permutation p of the PCA XGBoost interaction score ({perm})."),
+    "nn_only": (
+        "only NN",
+        f"Called by the network (FDR q < {ia.NN_ONLY_FDR:g}) and by none of the classical tests at "
+        f"p < {ia.NN_ONLY_P:g} (the lists below the table follow the thresholds set above).",
+    ),
+}
 UI_PERMUTATIONS = 20  # the page starts with a small permutation test; the library's default B is 0 (scores only)
 JOB_KEY = "ia_job_id"
 RESULT_KEY = "ia_result_key"
@@ -91,10 +150,13 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
     if res.null.shape[0]:
         df["significant"] = (df["q"] < fdr) | (df["p_maxt"] < p)
         df["p < threshold"] = df["p"] < p
-    cfg = {
-        c: st.column_config.NumberColumn(format="%.3g")
-        for c in ("score", "se", "p", "q", "p_maxt", "p_topsnp", "p_pca", "p_snppair")
-    }
+    cfg = {c: st.column_config.NumberColumn(format="%.3g") for c in ("score", "se", "p", "q", "p_maxt")}
+    perm = _PERM.get(res.meta.get("peer_settings", {}).get("perm_method", D.peer_perm_method), "")
+    for c, (label, tip) in _PEER_COLUMNS.items():
+        if c == "nn_only":
+            cfg[c] = st.column_config.CheckboxColumn(label, help=tip)
+        elif c in df:
+            cfg[c] = st.column_config.NumberColumn(label, help=tip.format(perm=perm), format="%.3g")
     cfg["score"] = st.column_config.ProgressColumn(
         "score", format="%.4g", min_value=0.0, max_value=float(df["score"].max() or 1.0)
     )
@@ -110,14 +172,12 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
             f"{n_sig} pair(s) at FDR < {fdr:g}; {int((df['p_maxt'] < p).sum())} at max-T p < {p:g}; "
             f"B = {res.null.shape[0]} permutations (Perm {res.params.perm_method})."
         )
-    only_nn = df[(df.get("q", pd.Series(1.0, index=df.index)) < fdr) & (df["p_snppair"] >= p) & (df["p_topsnp"] >= p)]
-    only_peer = df[
-        (df.get("q", pd.Series(1.0, index=df.index)) >= fdr) & ((df["p_snppair"] < p) | (df["p_topsnp"] < p))
-    ]
+    only_nn = df[ia.only_nn(df, fdr, p)]
+    only_peer = df[ia.only_peer(df, fdr, p)]
     if res.null.shape[0]:
         c1, c2 = st.columns(2)
         c1.markdown(
-            f"**Found only by the NN** ({len(only_nn)}): "
+            f"**Found only by the NN** ({len(only_nn)}; no classical test at p < {p:g}): "
             + (", ".join(f"{a}×{b}" for a, b in zip(only_nn.gene_a, only_nn.gene_b)) or "none")
         )
         c2.markdown(
@@ -231,6 +291,11 @@ def _truth(res, truth) -> None:
         "top-SNP": precision_recall_curve_pairs(p_to_score(res.peers["p_topsnp"]), labels),
         "PCA": precision_recall_curve_pairs(p_to_score(res.peers["p_pca"]), labels),
         "SNP-pair": precision_recall_curve_pairs(p_to_score(res.peers["p_snppair_min"]), labels),
+        **{
+            label: precision_recall_curve_pairs(res.peers[f"score_{stem}"], labels)
+            for stem, label in ia.PERM_PEERS.items()
+            if f"score_{stem}" in res.peers
+        },
     }
     chart_with_downloads(charts.pr_curves(curves), "precision_recall")
     st.caption(

@@ -41,10 +41,27 @@ def test_scores_table_and_truth_metrics(trained):
     t = res.table
     assert len(t) == 10 and list(t.columns[:3]) == ["gene_a", "gene_b", "score"]
     assert t["score"].is_monotonic_decreasing and t["p"].isna().all()
-    assert {"p_topsnp", "p_pca", "p_snppair", "true", "type"} <= set(t.columns)
-    assert set(res.meta["metrics"]) == {"NN", "top-SNP", "PCA", "SNP-pair"}
+    assert {"p_topsnp", "p_pca", "p_snppair", "true", "type", "nn_only"} <= set(t.columns)
+    assert {f"{w}_{stem}" for w in ("score", "p") for stem in ia.PERM_PEERS} <= set(t.columns)
+    assert set(res.meta["metrics"]) == {"NN", "top-SNP", "PCA", "SNP-pair", *ia.PERM_PEERS.values()}
+    assert set(res.meta["metrics"]) >= {"Lasso (top-SNP)", "Lasso (PCA)", "XGBoost (top-SNP)", "XGBoost (PCA)"}
     # the planted product pairs of the simple scenario dominate the classical SNP-pair test
     assert t.loc[t["true"], "p_snppair"].min() < 1e-6
+    # B = 0: the permutation-tested peers give scores only, and nothing is "only the NN's"
+    for stem in ia.PERM_PEERS:
+        assert (t[f"score_{stem}"] >= 0).all() and t[f"p_{stem}"].isna().all()
+    assert not t["nn_only"].any()
+    # the simple scenario's products of top SNPs: Lasso and XGBoost on top SNPs rank a planted pair first
+    for stem in ("lasso_topsnp", "xgb_topsnp"):
+        assert t.loc[t[f"score_{stem}"].idxmax(), "true"], stem
+        assert res.meta["metrics"][ia.PERM_PEERS[stem]]["AP"] > 0.5
+    assert res.meta["peer_settings"]["perm_method"] == "R"
+    assert res.meta["peer_settings"]["xgb_topsnp"]["scored_rows"] == res.meta["scored_rows"]
+    assert res.meta["timings"]["lasso_s"] >= 0 and res.meta["timings"]["xgb_s"] >= 0
+    # read back from the cache: the same peers
+    again = ia.load(res.key, root)
+    assert set(again.peers) == set(res.peers) and again.cached
+    np.testing.assert_array_equal(again.peers["score_xgb_pca"], res.peers["score_xgb_pca"])
     assert ia.get(r.key, ia.InteractionParams(permutations=0, max_rows=200), root).key == res.key
 
 
@@ -61,12 +78,41 @@ def test_permutations_are_chunk_cached_and_reused(trained):
     t = res6.table
     assert ((t["p"] >= 1 / 7) & (t["p"] <= 1)).all() and (t["p_maxt"] >= t["p"]).all()
     assert t["q"].between(0, 1).all()
+    # the peers get the same B permutations: p on the grid 1/(B+1) .. 1
+    for stem in ia.PERM_PEERS:
+        assert t[f"p_{stem}"].between(1 / 7 - 1e-12, 1).all(), stem
+    # nn_only: NN q < 0.1 and no peer at p < 0.05 — the one definition the page uses too
+    peer_found = (t[list(ia.PEER_P_COLUMNS)] < 0.05).any(axis=1)
+    assert t["nn_only"].equals((t["q"] < 0.1) & ~peer_found)
+    assert ia.only_nn(t).equals(t["nn_only"]) and not (ia.only_nn(t) & ia.only_peer(t)).any()
+
+
+def test_only_nn_and_only_peer_definitions():
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {
+            "q": [0.01, 0.01, 0.5, 0.5, np.nan],
+            "p_topsnp": [0.5, 0.01, 0.01, 0.5, 0.01],
+            "p_snppair": [np.nan, 0.5, 0.5, 0.5, 0.5],
+            "p_xgb_pca": [0.2, 0.5, 0.5, 0.5, 0.5],
+        }
+    )
+    assert ia.only_nn(df).tolist() == [True, False, False, False, False]  # NaN p: the peer found nothing
+    assert ia.only_peer(df).tolist() == [False, False, True, False, False]  # no q (B = 0): nobody is compared
+    assert ia.only_nn(df, fdr=0.001).tolist() == [False] * 5
+    assert ia.only_nn(df, p=0.005).tolist() == [True, True, False, False, False]
 
 
 @pytest.mark.parametrize(
     "bad, word",
-    [(dict(permutations=-1), "permutations"), (dict(index="XYZ"), "index"), (dict(perm_method="Q"), "perm_method")],
-    ids=["negative-permutations", "unknown-index", "unknown-perm-method"],
+    [
+        (dict(permutations=-1), "permutations"),
+        (dict(index="XYZ"), "index"),
+        (dict(perm_method="Q"), "perm_method"),
+        (dict(peer_perm_method="I"), "peer_perm_method"),
+    ],
+    ids=["negative-permutations", "unknown-index", "unknown-perm-method", "peer-perm-method-I"],
 )
 def test_bad_parameters(trained, bad, word):
     _, r, root = trained

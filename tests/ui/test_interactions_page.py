@@ -41,6 +41,12 @@ def test_score_with_permutations_then_explore(trained):
     assert any("Scoring finished" in s.value for s in at.success)
     table = at.dataframe[0].value
     assert len(table) == 6 and {"score", "p", "q", "p_maxt", "p_topsnp", "p_snppair", "true"} <= set(table.columns)
+    peers = {f"{w}_{m}_{r}" for w in ("score", "p") for m in ("lasso", "xgb") for r in ("topsnp", "pca")}
+    assert peers | {"nn_only"} <= set(table.columns)
+    assert table["p_lasso_topsnp"].between(0.25, 1).all()  # B = 3: p on the grid 1/4 .. 1
+    # the truth tab lists AP / AUROC of every method, the new peers included
+    methods = {m for d in at.dataframe if "method" in d.value for m in d.value["method"]}
+    assert {"NN", "Lasso (top-SNP)", "Lasso (PCA)", "XGBoost (top-SNP)", "XGBoost (PCA)"} <= methods
     assert {t.label for t in at.tabs} >= {
         "Heatmap",
         "Q-Q & FDR",
