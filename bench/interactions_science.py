@@ -3,12 +3,18 @@
     python bench/interactions_science.py power --n 20000 80000 --snr 0.1 0.25 --seeds 5
     python bench/interactions_science.py calibration --replicates 20 --permutations 50 --methods I R T
     python bench/interactions_science.py protocol --n 20000 --ensemble 50 --permutations 50 --rows 2000
+    python bench/interactions_science.py thresholds --n 20000 --seeds 5 --ensemble 10 --permutations 19 \
+        --scenarios complex simple null
 
 power: paper A's complex scenario (10 genes, M/I 1, 50 % causal); AP / AUROC of the NN ensemble
 and the classical peers, overall and per interaction type (max, sqdiff, product).
 calibration: the null scenario; the fraction of per-pair permutation p-values below 0.05 for each
 permutation method (Perm I should be 0.05 ± 0.02; Perm R and T are anti-conservative for NNs),
 and the calibration curve (fraction of p ≤ α for α on a grid).
+thresholds: what a geneticist reads off the table — per method and scenario, at the reported
+thresholds (per-pair p < 0.05, q < 0.1, max-T p < 0.05 for the NN; p < 0.05 and Benjamini–Hochberg
+q < 0.1 over the 45 pairs for each classical peer): power (planted pairs called), specificity
+(false pairs not called) and the false discovery proportion among the calls, pooled over seeds.
 Everything uses a throw-away cache. Defaults are sized for a laptop; the paper's sizes are flags.
 """
 
@@ -121,9 +127,85 @@ def protocol(a, root) -> None:
     )
 
 
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg q-values of a vector of p-values (NaN stays NaN, counts as not called)."""
+    q = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    v = p[ok]
+    order = np.argsort(v)
+    ranked = v[order] * v.size / np.arange(1, v.size + 1)
+    q_ok = np.empty_like(v)
+    q_ok[order] = np.minimum(1, np.minimum.accumulate(ranked[::-1])[::-1])
+    q[ok] = q_ok
+    return q
+
+
+def _calls(table: pd.DataFrame) -> dict:
+    """{(method, rule): boolean calls per row of the table}."""
+    out = {
+        ("NN (Perm I)", "p < 0.05"): table["p"].to_numpy() < 0.05,
+        ("NN (Perm I)", "q < 0.1"): table["q"].to_numpy() < 0.1,
+        ("NN (Perm I)", "max-T < 0.05"): table["p_maxt"].to_numpy() < 0.05,
+    }
+    for col in ia.PEER_P_COLUMNS:
+        if col not in table:
+            continue
+        p = table[col].to_numpy(dtype=float)
+        name = col[2:]
+        out[(name, "p < 0.05")] = p < 0.05
+        out[(name, "q < 0.1")] = _bh(p) < 0.1
+    return out
+
+
+def thresholds(a, root) -> None:
+    rows = []
+    for scenario in a.scenarios:
+        for seed in range(a.first_seed, a.first_seed + a.seeds):
+            t0 = time.perf_counter()
+            c = cohorts.from_simulation(
+                SimParams(
+                    scenario=scenario, n_samples=a.n[0], n_genes=10, snr=a.snr[0], mi=1.0, prop_causal=0.5, seed=seed
+                ),
+                root=root,
+            )
+            r = runs.get(c.key, runs.RunParams(ensemble=a.ensemble, seed=seed), root)
+            res = ia.get(r.key, ia.InteractionParams(permutations=a.permutations, max_rows=a.rows), root)
+            t = res.table
+            true = t["true"].to_numpy() if "true" in t else np.zeros(len(t), dtype=bool)
+            for (method, rule), called in _calls(t).items():
+                rows.append(
+                    {
+                        "scenario": scenario,
+                        "seed": seed,
+                        "method": method,
+                        "rule": rule,
+                        "tp": int((called & true).sum()),
+                        "fp": int((called & ~true).sum()),
+                        "n_true": int(true.sum()),
+                        "n_false": int((~true).sum()),
+                    }
+                )
+            print(f"  {scenario} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+    df = pd.DataFrame(rows)
+    if a.csv:
+        df.to_csv(a.csv, index=False)
+    g = df.groupby(["scenario", "method", "rule"], sort=False)[["tp", "fp", "n_true", "n_false"]].sum()
+    g["power"] = (g.tp / g.n_true.where(g.n_true > 0)).round(3)
+    g["specificity"] = (1 - g.fp / g.n_false).round(3)
+    g["FDP"] = (g.fp / (g.tp + g.fp).where(g.tp + g.fp > 0)).round(3)
+    print(
+        f"\nthresholds: N={a.n[0]}, S/N={a.snr[0]}, E={a.ensemble}, B={a.permutations}, seeds "
+        f"{a.first_seed}-{a.first_seed + a.seeds - 1}; counts pooled over seeds"
+    )
+    print(g.to_string())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=("power", "calibration", "protocol"))
+    ap.add_argument("mode", choices=("power", "calibration", "protocol", "thresholds"))
+    ap.add_argument("--scenarios", nargs="+", default=["complex", "simple", "null"])
+    ap.add_argument("--first-seed", type=int, default=300)
+    ap.add_argument("--csv", help="thresholds: write the per-seed counts here")
     ap.add_argument("--n", type=int, nargs="+", default=[5000])
     ap.add_argument("--snr", type=float, nargs="+", default=[0.25])
     ap.add_argument("--seeds", type=int, default=2)
@@ -137,7 +219,7 @@ def main() -> None:
     a = ap.parse_args()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:
-        {"power": power, "calibration": calibration, "protocol": protocol}[a.mode](a, Path(d))
+        {"power": power, "calibration": calibration, "protocol": protocol, "thresholds": thresholds}[a.mode](a, Path(d))
     print(f"total {time.perf_counter() - t0:.0f} s")
 
 
