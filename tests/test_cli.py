@@ -208,12 +208,13 @@ def test_interactions_json(tmp_path, cache_dir, capsys):
     assert rep["B"] == 0 and rep["perm_method"] == "I" and len(rep["pairs"]) == 6
     first = rep["pairs"][0]
     peers = {f"{w}_{m}_{r}" for w in ("score", "p") for m in ("lasso", "xgb") for r in ("topsnp", "pca")}
-    assert (
-        set(first)
-        == {"gene_a", "gene_b", "score", "p", "q", "p_maxt", "p_topsnp", "p_pca", "p_snppair", "nn_only"} | peers
-    )
-    assert first["p"] is None and first["q"] is None and first["p_maxt"] is None and rep["cached"] is False
-    assert first["p_lasso_topsnp"] is None and first["score_xgb_pca"] >= 0 and first["nn_only"] is False
+    nn = {"score", "p", "q", "slope", "p_global", "q_global", "p_maxt"}
+    assert set(first) == {"gene_a", "gene_b", "p_topsnp", "p_pca", "p_snppair", "nn_only"} | nn | peers
+    # B = 0: no Perm I, but the held-out test gives every pair a p and a q
+    assert first["p_global"] is None and first["q_global"] is None and first["p_maxt"] is None
+    assert all(0 <= p["p"] <= 1 and p["q"] >= p["p"] - 1e-12 for p in rep["pairs"]) and rep["cached"] is False
+    assert set(rep["tests"]) == {"p", "q", "p_global", "q_global", "p_maxt"} and rep["heldout_rows"]["n_test"] > 0
+    assert first["p_lasso_topsnp"] is None and first["score_xgb_pca"] >= 0
     assert rep["peer_perm_method"] == "R"
     assert main(["interactions", *base, "--permutations", "0", "--json", str(js)]) == 0
     again = json.loads(js.read_text())
@@ -239,7 +240,7 @@ def test_interactions_json(tmp_path, cache_dir, capsys):
         == 0
     )
     rep = json.loads(js.read_text())
-    assert rep["B"] == 2 and rep["index"] == "BII" and all(0 < p["p"] <= 1 for p in rep["pairs"])
+    assert rep["B"] == 2 and rep["index"] == "BII" and all(1 / 3 - 1e-9 <= p["p_global"] <= 1 for p in rep["pairs"])
     assert rep["peer_perm_method"] == "T"
     assert all(1 / 3 - 1e-9 <= p[f"p_{m}"] <= 1 for p in rep["pairs"] for m in ("lasso_pca", "xgb_topsnp"))
     assert "interactions: 6 gene pairs scored" in capsys.readouterr().out

@@ -20,6 +20,7 @@ from gxapp import cache
 from gxapp.analyses import cohorts, runs
 from gxapp.analyses.base import OnRun, Result
 from gxapp.errors import CacheError, ParameterError
+from gxapp.genenet.heldout import PairTest, heldout_pair_test
 from gxapp.genenet.lasso_peer import lasso_interaction_test
 from gxapp.genenet.metrics import auroc, average_precision, p_to_score, pair_labels, per_type_ap
 from gxapp.genenet.peer_perm import DEFAULT_PEER_PERM, PEER_PERM_METHODS, REPRESENTATIONS, gene_representation
@@ -38,6 +39,7 @@ NULL_KIND = "nullscores"
 # Version of the scores themselves (observed and null chunks): 2 = the ensemble's score,
 # members averaged per individual before |·| (docs/method.md#shapley).
 SCORE_VERSION = 2
+HELDOUT_FIELDS = ("p", "q", "t", "slope")
 
 # The permutation-tested peers (docs/method.md#classical-tests): (column stem, label in metrics and charts).
 PERM_PEERS = {
@@ -104,6 +106,7 @@ class InteractionResult(Result):
     null: Optional[np.ndarray] = None
     peers: dict = field(default_factory=dict)
     gene_names: list = field(default_factory=list)
+    heldout: Optional[PairTest] = None
 
     @property
     def permutation(self) -> Optional[PermutationResult]:
@@ -156,9 +159,14 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
     observed = scored.mean
     timings["observed_s"] = round(time.perf_counter() - t, 3)
 
+    report(progress, 0.05, "held-out test of every pair")
+    t = time.perf_counter()
+    heldout = heldout_pair_test(run.interaction, X, y, data.test_idx, sub_progress(progress, 0.05, 0.07), cancel)
+    timings["heldout_s"] = round(time.perf_counter() - t, 3)
+
     t = time.perf_counter()
     null, seeds = _null_scores(
-        run, X, y, blocks, rows, base_rows, params, root, sub_progress(progress, 0.05, 0.9), cancel
+        run, X, y, blocks, rows, base_rows, params, root, sub_progress(progress, 0.07, 0.9), cancel
     )
     timings["permutations_s"] = round(time.perf_counter() - t, 3)
 
@@ -181,8 +189,8 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
 
     names = list(data.gene_names)
     perm = PermutationResult(observed, null, params.perm_method, seeds) if len(null) else None
-    table = build_table(names, observed, None if stderr is None else stderr[0], perm, peers, cohort.truth)
-    metrics = truth_metrics(names, observed, peers, cohort.truth)
+    table = build_table(names, observed, None if stderr is None else stderr[0], perm, peers, cohort.truth, heldout)
+    metrics = truth_metrics(names, observed, peers, cohort.truth, table)
     timings["total_s"] = round(time.perf_counter() - t0, 3)
     meta = dict(
         run=run_key,
@@ -196,16 +204,31 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
         truth=cohort.truth,
         label=cohort.meta.get("label"),
         peer_settings=peer_settings,
+        heldout_rows={"n_fit": heldout.n_fit, "n_test": heldout.n_test},
     )
 
     def write(d):
         table.to_parquet(d / "table.parquet", index=False)
         np.savez(
-            d / "scores.npz", observed=observed, null=null, per_model=per_model, **{k: v for k, v in peers.items()}
+            d / "scores.npz",
+            observed=observed,
+            null=null,
+            per_model=per_model,
+            **{f"heldout_{k}": getattr(heldout, k) for k in HELDOUT_FIELDS},
+            **{k: v for k, v in peers.items()},
         )
 
     return InteractionResult(
-        "", params, meta, run_key=run_key, table=table, observed=observed, null=null, peers=peers, gene_names=names
+        "",
+        params,
+        meta,
+        run_key=run_key,
+        table=table,
+        observed=observed,
+        null=null,
+        peers=peers,
+        gene_names=names,
+        heldout=heldout,
     ), write
 
 
@@ -311,15 +334,22 @@ def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, can
     return np.concatenate(parts, axis=0), seeds
 
 
-def build_table(names, observed, se, perm: Optional[PermutationResult], peers: dict, truth) -> pd.DataFrame:
-    """One row per gene pair, highest NN score first."""
+def build_table(
+    names, observed, se, perm: Optional[PermutationResult], peers: dict, truth, heldout: Optional[PairTest] = None
+) -> pd.DataFrame:
+    """One row per gene pair, highest NN score first. ``p``/``q``: the held-out test of
+    each pair (valid per pair); ``p_global``/``q_global``/``p_maxt``: Perm I's
+    (valid only under "no interaction anywhere")."""
     i, j = np.triu_indices(len(names), 1)
     df = pd.DataFrame({"gene_a": [names[a] for a in i], "gene_b": [names[b] for b in j], "score": observed[i, j]})
     if se is not None:
         df["se"] = se[i, j]
     for col, mat in (
-        ("p", None if perm is None else perm.p_values()),
-        ("q", None if perm is None else perm.q_values()),
+        ("p", None if heldout is None else heldout.p),
+        ("q", None if heldout is None else heldout.q),
+        ("slope", None if heldout is None else heldout.slope),
+        ("p_global", None if perm is None else perm.p_values()),
+        ("q_global", None if perm is None else perm.q_values()),
         ("p_maxt", None if perm is None else perm.p_maxt()),
     ):
         df[col] = np.nan if mat is None else mat[i, j]
@@ -344,9 +374,9 @@ def _found_by_a_peer(df: pd.DataFrame, p: float) -> pd.Series:
 
 
 def only_nn(df: pd.DataFrame, fdr: float = NN_ONLY_FDR, p: float = NN_ONLY_P) -> pd.Series:
-    """Pairs the network calls (permutation q < ``fdr``) and no classical peer finds at p < ``p``.
+    """Pairs the network calls (held-out test q < ``fdr``) and no classical peer finds at p < ``p``.
 
-    All False without permutations (no q). The one definition behind the table's
+    The one definition behind the table's
     ``nn_only`` column and the Interactions page's "Found only by the NN".
     """
     q = df["q"] if "q" in df else pd.Series(np.nan, index=df.index)
@@ -354,13 +384,25 @@ def only_nn(df: pd.DataFrame, fdr: float = NN_ONLY_FDR, p: float = NN_ONLY_P) ->
 
 
 def only_peer(df: pd.DataFrame, fdr: float = NN_ONLY_FDR, p: float = NN_ONLY_P) -> pd.Series:
-    """Pairs some classical peer finds at p < ``p`` that the network does not call (q ≥ ``fdr``)."""
+    """Pairs some classical peer finds at p < ``p`` that the network does not call (held-out q ≥ ``fdr``)."""
     q = df["q"] if "q" in df else pd.Series(np.nan, index=df.index)
     return ((q >= fdr) & _found_by_a_peer(df, p)).astype(bool)
 
 
-def truth_metrics(names, observed, peers, truth) -> Optional[dict]:
-    """AP / AUROC of every method against the planted pairs (simulations only)."""
+def realised_fdp(table: pd.DataFrame, col: str, level: float) -> Optional[dict]:
+    """Against the truth: pairs called at ``col < level``, how many are planted, and the
+    realised false discovery proportion (None when the column is empty)."""
+    if col not in table or "true" not in table or table[col].isna().all():
+        return None
+    called = table[col].to_numpy(dtype=float) < level
+    true = table["true"].to_numpy(dtype=bool)
+    n, tp = int(called.sum()), int((called & true).sum())
+    return {"level": level, "called": n, "planted": tp, "fdp": (n - tp) / n if n else 0.0}
+
+
+def truth_metrics(names, observed, peers, truth, table: Optional[pd.DataFrame] = None) -> Optional[dict]:
+    """AP / AUROC of every method against the planted pairs (simulations only); with
+    ``table``, the realised FDP of the NN's calls at q < 0.1 (held-out test and Perm I)."""
     if not truth or not truth.get("pairs"):
         return None
     labels = pair_labels(names, truth["pairs"])
@@ -376,6 +418,11 @@ def truth_metrics(names, observed, peers, truth) -> Optional[dict]:
         out[name] = {"AP": average_precision(s, labels), "AUROC": auroc(s, labels)}
         if truth.get("types"):
             out[name]["AP_by_type"] = per_type_ap(s, names, truth)
+    if table is not None:
+        out["NN"]["fdp"] = {
+            "held-out q": realised_fdp(table, "q", NN_ONLY_FDR),
+            "Perm I q": realised_fdp(table, "q_global", NN_ONLY_FDR),
+        }
     return out
 
 
@@ -395,7 +442,14 @@ class Interactions(OnRun):
         table = pd.read_parquet(d / "table.parquet")
         with np.load(d / "scores.npz") as z:
             observed, null = z["observed"], z["null"]
-            peers = {k: z[k] for k in z.files if k not in ("observed", "null", "per_model")}
+            heldout = (
+                PairTest(**{k: z[f"heldout_{k}"] for k in HELDOUT_FIELDS}, **meta["heldout_rows"])
+                if "heldout_p" in z.files
+                else None
+            )
+            peers = {
+                k: z[k] for k in z.files if k not in ("observed", "null", "per_model") and not k.startswith("heldout_")
+            }
         return InteractionResult(
             key,
             InteractionParams.from_dict(meta["params"]),
@@ -406,6 +460,7 @@ class Interactions(OnRun):
             null=null,
             peers=peers,
             gene_names=meta["gene_names"],
+            heldout=heldout,
         )
 
 

@@ -10,7 +10,7 @@ import torch
 
 from gxapp.errors import InputFormatError
 from gxapp.genenet.config import TrainConfig, activation_budget, resolve_threads
-from gxapp.genenet.models import NetConfig, Params, activation_bytes_per_row, forward, split_columns
+from gxapp.genenet.models import NetConfig, Params, activation_bytes_per_row, forward, gene_layer, split_columns
 from gxapp.nn.threads import torch_threads
 
 __all__ = ["TrainResult", "predict_rows", "curves"]
@@ -65,6 +65,21 @@ class TrainResult:
         with torch_threads(resolve_threads(self.cfg.threads)):
             out = predict_rows(self.params, x, [b.size for b in self.gene_blocks], self.net, chunk)
         return out.numpy()
+
+    @torch.no_grad()
+    def gene_nodes(self, X: np.ndarray, rows, batch_rows: int = 8192) -> np.ndarray:
+        """Gene nodes ``(K, len(rows), M)`` float32 of every model on ``rows`` of ``X``, on the CPU."""
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        if X.ndim != 2 or X.shape[1] <= max(int(b.max()) for b in self.gene_blocks):
+            raise InputFormatError(f"X: expected (N, P) with P covering the gene blocks, got shape {X.shape}")
+        cols = np.concatenate(self.gene_blocks)
+        sizes = [b.size for b in self.gene_blocks]
+        out = []
+        with torch_threads(resolve_threads(self.cfg.threads)):
+            for s in range(0, rows.size, batch_rows):
+                x = np.ascontiguousarray(X[np.ix_(rows[s : s + batch_rows], cols)], dtype=np.float32)
+                out.append(gene_layer(self.params, split_columns(torch.from_numpy(x), sizes), self.net).numpy())
+        return np.concatenate(out, axis=1) if out else np.zeros((self.n_models, 0, len(sizes)), np.float32)
 
     def state_dict(self) -> dict:
         """Plain tensors, strings and numbers only: ``torch.save`` it and read it

@@ -19,7 +19,30 @@ D = ia.InteractionParams()  # the declared defaults
 _TREES = XGBoostPeerParams()  # the boosted-tree peer's fixed model
 _PERM = {"R": "Perm R (permuted main-effect residual)", "T": "Perm T (permuted phenotype)"}
 
+# What the NN's p-values test, in one line each (docs/method.md#held-out-test, #permutation-test).
+HELDOUT_LINE = (
+    "p and q: held-out test of each pair — does the interaction pattern learned on the training individuals "
+    "predict the phenotype of the test individuals, beyond both genes' (nonlinear) main effects? Valid per pair "
+    "whatever the other pairs do; q is Benjamini–Hochberg over the pairs. Needs no permutations."
+)
+GLOBAL_LINE = (
+    "p global, q global, p max-T: Perm I — networks retrained on phenotypes with every interaction removed. "
+    "They test 'no interaction anywhere': once one pair truly interacts, pairs sharing a gene with it also beat "
+    "this null, so read them as a global test, not per pair."
+)
 # Table columns: (header, tooltip) — what each test is, in a geneticist's words (docs/method.md#classical-tests).
+_NN_COLUMNS = {
+    "p": ("p", HELDOUT_LINE),
+    "q": ("q (FDR)", "Benjamini–Hochberg q of the held-out test over all pairs; call pairs below your FDR level."),
+    "slope": (
+        "replication slope",
+        "Slope of the test individuals' phenotype on the learned interaction pattern (1: the pattern's full "
+        "size replicates; near 0: it does not).",
+    ),
+    "p_global": ("p global (Perm I)", GLOBAL_LINE),
+    "q_global": ("q global (Perm I)", "Perm I's FDR estimate (valid under the global null only)."),
+    "p_maxt": ("p max-T (Perm I)", "Perm I's max-T adjusted p: against the largest null score of any pair."),
+}
 _PEER_COLUMNS = {
     "p_topsnp": (
         "p top-SNP OLS",
@@ -138,7 +161,7 @@ def significance_controls():
         0.05,
         step=0.01,
         key="ia_p",
-        help="Per-pair permutation p below this is marked (paper: 0.05).",
+        help="Pairs with held-out p below this are marked, and a classical test 'finds' a pair below it (paper: 0.05).",
     )
     top = c3.number_input("Rows shown", 5, 100_000, 50, key="ia_top")
     return fdr, p, top
@@ -147,10 +170,12 @@ def significance_controls():
 def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> pd.DataFrame:
     df = res.table.copy()
     df.insert(0, "rank", np.arange(1, len(df) + 1))
-    if res.null.shape[0]:
-        df["significant"] = (df["q"] < fdr) | (df["p_maxt"] < p)
-        df["p < threshold"] = df["p"] < p
-    cfg = {c: st.column_config.NumberColumn(format="%.3g") for c in ("score", "se", "p", "q", "p_maxt")}
+    df["significant"] = df["q"] < fdr
+    df["p < threshold"] = df["p"] < p
+    cfg = {c: st.column_config.NumberColumn(format="%.3g") for c in ("score", "se")}
+    for c, (label, tip) in _NN_COLUMNS.items():
+        cfg[c] = st.column_config.NumberColumn(label, help=tip, format="%.3g")
+    cfg["significant"] = st.column_config.CheckboxColumn("called", help=f"Held-out q below the FDR threshold {fdr:g}.")
     perm = _PERM.get(res.meta.get("peer_settings", {}).get("perm_method", D.peer_perm_method), "")
     for c, (label, tip) in _PEER_COLUMNS.items():
         if c == "nn_only":
@@ -161,29 +186,34 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
         "score", format="%.4g", min_value=0.0, max_value=float(df["score"].max() or 1.0)
     )
     st.dataframe(df.head(int(top)), hide_index=True, width="stretch", column_config=cfg)
-    if 0 < res.null.shape[0] < 20:
-        st.warning(
-            f"Only B = {res.null.shape[0]} permutations: p-values cannot go below 1/(B+1) = "
-            f"{1 / (res.null.shape[0] + 1):.3f} and FDR estimates are coarse. Use B ≥ 50 for calls."
-        )
-    if res.null.shape[0]:
-        n_sig = int((df["q"] < fdr).sum())
+    n_sig = int((df["q"] < fdr).sum())
+    held = res.meta.get("heldout_rows", {})
+    st.caption(
+        f"**{n_sig} pair(s) at FDR < {fdr:g}** by the held-out test ({held.get('n_test', '?')} test individuals). "
+        + HELDOUT_LINE
+    )
+    B = res.null.shape[0]
+    if B:
         st.caption(
-            f"{n_sig} pair(s) at FDR < {fdr:g}; {int((df['p_maxt'] < p).sum())} at max-T p < {p:g}; "
-            f"B = {res.null.shape[0]} permutations (Perm {res.params.perm_method})."
+            f"Perm I (B = {B}, Perm {res.params.perm_method}): {int((df['q_global'] < fdr).sum())} pair(s) at global "
+            f"q < {fdr:g}, {int((df['p_maxt'] < p).sum())} at max-T p < {p:g}. " + GLOBAL_LINE
         )
+        if B < 20:
+            st.warning(
+                f"Only B = {B} permutations: Perm I p-values cannot go below 1/(B+1) = {1 / (B + 1):.3f}. "
+                "Use B ≥ 50 for the global test."
+            )
     only_nn = df[ia.only_nn(df, fdr, p)]
     only_peer = df[ia.only_peer(df, fdr, p)]
-    if res.null.shape[0]:
-        c1, c2 = st.columns(2)
-        c1.markdown(
-            f"**Found only by the NN** ({len(only_nn)}; no classical test at p < {p:g}): "
-            + (", ".join(f"{a}×{b}" for a, b in zip(only_nn.gene_a, only_nn.gene_b)) or "none")
-        )
-        c2.markdown(
-            f"**Found only by a classical test** ({len(only_peer)}): "
-            + (", ".join(f"{a}×{b}" for a, b in zip(only_peer.gene_a, only_peer.gene_b)) or "none")
-        )
+    c1, c2 = st.columns(2)
+    c1.markdown(
+        f"**Found only by the NN** ({len(only_nn)}; no classical test at p < {p:g}): "
+        + (", ".join(f"{a}×{b}" for a, b in zip(only_nn.gene_a, only_nn.gene_b)) or "none")
+    )
+    c2.markdown(
+        f"**Found only by a classical test** ({len(only_peer)}): "
+        + (", ".join(f"{a}×{b}" for a, b in zip(only_peer.gene_a, only_peer.gene_b)) or "none")
+    )
     st.download_button(
         "Download the table (CSV)",
         df.to_csv(index=False),
@@ -285,6 +315,15 @@ def _truth(res, truth) -> None:
         width="stretch",
         column_config={c: st.column_config.NumberColumn(format="%.3f") for c in rows[0] if c != "method"},
     )
+    fdp = (metrics.get("NN") or {}).get("fdp") or {}
+    lines = [
+        f"**{name}** at q < {f['level']:g}: {f['called']} pair(s) called, {f['planted']} planted — realised false "
+        f"discovery proportion **{f['fdp']:.2f}** (nominal {f['level']:g})"
+        for name, f in (("Held-out test", fdp.get("held-out q")), ("Perm I (global null)", fdp.get("Perm I q")))
+        if f
+    ]
+    if lines:
+        st.markdown("  \n".join(lines))
     labels = pair_labels(res.gene_names, truth["pairs"])
     curves = {
         "NN": precision_recall_curve_pairs(res.observed, labels),

@@ -40,17 +40,23 @@ def test_scores_table_and_truth_metrics(trained):
     res = ia.get(r.key, ia.InteractionParams(permutations=0, max_rows=200), root)
     t = res.table
     assert len(t) == 10 and list(t.columns[:3]) == ["gene_a", "gene_b", "score"]
-    assert t["score"].is_monotonic_decreasing and t["p"].isna().all()
+    assert t["score"].is_monotonic_decreasing and t["p_global"].isna().all() and t["q_global"].isna().all()
+    # the held-out test needs no permutations: a p and a BH q for every pair, and the planted pairs lead
+    assert t["p"].between(0, 1).all() and (t["q"] >= t["p"] - 1e-12).all()
+    assert t.loc[t["true"], "p"].min() == t["p"].min() < 1e-6
+    assert res.heldout.n_test == len(r.params.prepare(c.cohort).test_idx) and res.heldout.n_fit > 0
+    fdp = res.meta["metrics"]["NN"]["fdp"]
+    assert fdp["Perm I q"] is None and fdp["held-out q"]["planted"] <= fdp["held-out q"]["called"]
     assert {"p_topsnp", "p_pca", "p_snppair", "true", "type", "nn_only"} <= set(t.columns)
     assert {f"{w}_{stem}" for w in ("score", "p") for stem in ia.PERM_PEERS} <= set(t.columns)
     assert set(res.meta["metrics"]) == {"NN", "top-SNP", "PCA", "SNP-pair", *ia.PERM_PEERS.values()}
     assert set(res.meta["metrics"]) >= {"Lasso (top-SNP)", "Lasso (PCA)", "XGBoost (top-SNP)", "XGBoost (PCA)"}
     # the planted product pairs of the simple scenario dominate the classical SNP-pair test
     assert t.loc[t["true"], "p_snppair"].min() < 1e-6
-    # B = 0: the permutation-tested peers give scores only, and nothing is "only the NN's"
+    # B = 0: the permutation-tested peers give scores only; the NN's calls come from the held-out test
     for stem in ia.PERM_PEERS:
         assert (t[f"score_{stem}"] >= 0).all() and t[f"p_{stem}"].isna().all()
-    assert not t["nn_only"].any()
+    assert t["nn_only"].equals(ia.only_nn(t)) and not (t["nn_only"] & (t["q"] >= 0.1)).any()
     # the simple scenario's products of top SNPs: Lasso and XGBoost on top SNPs rank a planted pair first
     for stem in ("lasso_topsnp", "xgb_topsnp"):
         assert t.loc[t[f"score_{stem}"].idxmax(), "true"], stem
@@ -61,6 +67,7 @@ def test_scores_table_and_truth_metrics(trained):
     # read back from the cache: the same peers
     again = ia.load(res.key, root)
     assert set(again.peers) == set(res.peers) and again.cached
+    np.testing.assert_array_equal(again.heldout.p, res.heldout.p)
     np.testing.assert_array_equal(again.peers["score_xgb_pca"], res.peers["score_xgb_pca"])
     assert ia.get(r.key, ia.InteractionParams(permutations=0, max_rows=200), root).key == res.key
 
@@ -76,12 +83,13 @@ def test_permutations_are_chunk_cached_and_reused(trained):
     np.testing.assert_allclose(res6.null[:4], res4.null)
     assert res6.meta["perm_seeds"][:4] == res4.meta["perm_seeds"] and len(set(res6.meta["perm_seeds"])) == 6
     t = res6.table
-    assert ((t["p"] >= 1 / 7) & (t["p"] <= 1)).all() and (t["p_maxt"] >= t["p"]).all()
-    assert t["q"].between(0, 1).all()
+    assert ((t["p_global"] >= 1 / 7) & (t["p_global"] <= 1)).all() and (t["p_maxt"] >= t["p_global"]).all()
+    assert t["q_global"].between(0, 1).all()
+    np.testing.assert_array_equal(t["p"], res4.table["p"])  # the held-out test does not depend on B
     # the peers get the same B permutations: p on the grid 1/(B+1) .. 1
     for stem in ia.PERM_PEERS:
         assert t[f"p_{stem}"].between(1 / 7 - 1e-12, 1).all(), stem
-    # nn_only: NN q < 0.1 and no peer at p < 0.05 — the one definition the page uses too
+    # nn_only: NN held-out q < 0.1 and no peer at p < 0.05 — the one definition the page uses too
     peer_found = (t[list(ia.PEER_P_COLUMNS)] < 0.05).any(axis=1)
     assert t["nn_only"].equals((t["q"] < 0.1) & ~peer_found)
     assert ia.only_nn(t).equals(t["nn_only"]) and not (ia.only_nn(t) & ia.only_peer(t)).any()

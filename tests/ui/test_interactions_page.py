@@ -40,7 +40,11 @@ def test_score_with_permutations_then_explore(trained):
     run_until(at, lambda a: any(h.value == "Ranked gene pairs" for h in a.header), 120, "the scoring job")
     assert any("Scoring finished" in s.value for s in at.success)
     table = at.dataframe[0].value
-    assert len(table) == 6 and {"score", "p", "q", "p_maxt", "p_topsnp", "p_snppair", "true"} <= set(table.columns)
+    assert len(table) == 6 and {"score", "p", "q", "p_global", "q_global", "p_maxt", "p_topsnp", "true"} <= set(
+        table.columns
+    )
+    assert table["p_global"].between(0.25, 1).all() and table["p"].between(0, 1).all()
+    assert any("held-out test" in c.value for c in at.caption) and any("Perm I (B = 3" in c.value for c in at.caption)
     peers = {f"{w}_{m}_{r}" for w in ("score", "p") for m in ("lasso", "xgb") for r in ("topsnp", "pca")}
     assert peers | {"nn_only"} <= set(table.columns)
     assert table["p_lasso_topsnp"].between(0.25, 1).all()  # B = 3: p on the grid 1/4 .. 1
