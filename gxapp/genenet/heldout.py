@@ -107,14 +107,19 @@ def _ols(D: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _slope_test(D: np.ndarray, y: np.ndarray) -> tuple:
-    """OLS of y on D; (slope, t, one-sided p) of the last column."""
+    """OLS of y on D; (slope, t, one-sided p) of the last column, with the HC3
+    (heteroscedasticity-consistent) standard error: the other pairs' interactions make the
+    residual variance depend on the two genes (a product g_i·g_k has variance ∝ g_i²), which
+    the classical standard error ignores and the mixed terms would pick up."""
     beta, *_ = np.linalg.lstsq(D, y, rcond=None)
     resid = y - D @ beta
     df = D.shape[0] - np.linalg.matrix_rank(D)
     if df <= 0:
         return np.nan, np.nan, np.nan
-    s2 = resid @ resid / df
-    cov = s2 * np.linalg.pinv(D.T @ D)
+    bread = np.linalg.pinv(D.T @ D)
+    lev = np.einsum("ij,jk,ik->i", D, bread, D)
+    w = (resid / np.clip(1 - lev, 1e-8, None)) ** 2
+    cov = bread @ (D.T * w) @ D @ bread
     var = cov[-1, -1]
     if not np.isfinite(var) or var <= 0:
         return np.nan, np.nan, np.nan
