@@ -3,10 +3,13 @@ networks (gxapp's defaults) and the classical peers, varying one knob at a time 
 
     python bench/power_study.py --seeds 3 --ensemble 10 --out bench/figures
 
-Base: N 20,000, 10 genes, S/N 0.25, 50 % causal, M/I 1; then N in {10k, 20k, 40k}, S/N in
+Base: N 20,000, 10 genes, S/N 0.25, 50 % causal, M/I 1; then N in {5k, 10k, 20k, 40k}, S/N in
 {0.1, 0.25, 0.5}, causal fraction in {0.1, 0.5, 1}, M/I in {0.25, 1, 4} (``--vary`` chooses), for
-the complex and simple scenarios. B = 0 (rankings only: power / specificity at a p threshold need
-permutations and are measured by ``interactions_science.py``). Writes ``power_study.csv`` and one
+the complex and simple scenarios. B = 0: AP / AUROC of every method, and the NN's held-out test
+(which needs no permutations): its false discovery proportion and power at q < 0.1 / 0.2 and its
+false-positive rate at p < 0.05, pooled over seeds (``power_study_heldout.csv``,
+``heldout_fdp_power.png``). Perm I at thresholds needs B > 0: ``interactions_science.py thresholds``.
+Writes ``power_study.csv`` and one
 PNG per scenario (Altair + vl-convert) into ``--out``, and prints the mean ± sd table.
 """
 
@@ -28,11 +31,12 @@ from gxapp.data.simulate import SimParams  # noqa: E402
 
 BASE = {"n_samples": 20_000, "snr": 0.25, "prop_causal": 0.5, "mi": 1.0}
 GRID = {
-    "n_samples": [10_000, 20_000, 40_000],
+    "n_samples": [5_000, 10_000, 20_000, 40_000],
     "snr": [0.1, 0.25, 0.5],
     "prop_causal": [0.1, 0.5, 1.0],
     "mi": [0.25, 1.0, 4.0],
 }
+LEVELS = (0.1, 0.2)  # FDR levels at which the held-out test's calls are counted
 LABEL = {"n_samples": "N", "snr": "S/N", "prop_causal": "causal fraction", "mi": "M/I"}
 
 
@@ -65,7 +69,16 @@ def main() -> None:
                     t0 = time.perf_counter()
                     h = cohorts.from_simulation(SimParams(scenario=scenario, n_genes=10, seed=seed, **c), root=root)
                     r = runs.get(h.key, runs.RunParams(ensemble=a.ensemble, seed=seed), root)
-                    m = ia.get(r.key, ia.InteractionParams(), root).meta["metrics"]
+                    res = ia.get(r.key, ia.InteractionParams(), root)
+                    m = res.meta["metrics"]
+                    t = res.table
+                    for level in LEVELS:  # the held-out test's calls (it needs no permutations)
+                        called = t["q"] < level
+                        m["NN"][f"called {level:g}"] = int(called.sum())
+                        m["NN"][f"planted {level:g}"] = int((called & t["true"]).sum())
+                    m["NN"]["false p<0.05"] = int(((t["p"] < 0.05) & ~t["true"]).sum())
+                    m["NN"]["n_false"] = int((~t["true"]).sum())
+                    m["NN"]["n_true"] = int(t["true"].sum())
                     done[key] = m
                     print(
                         f"{scenario} {LABEL[knob]}={value:g} seed {seed}: NN AP {m['NN']['AP']:.3f} "
@@ -83,6 +96,7 @@ def main() -> None:
                             "AP": v["AP"],
                             "AUROC": v["AUROC"],
                             **{f"AP {t}": x for t, x in (v.get("AP_by_type") or {}).items()},
+                            **{k: v[k] for k in v if k.startswith(("called", "planted", "false", "n_"))},
                         }
                     )
     df = pd.DataFrame(rows)
@@ -93,7 +107,53 @@ def main() -> None:
         f"from {a.first_seed}, defaults otherwise; {time.perf_counter() - t_all:.0f} s"
     )
     print(summary.unstack("method").to_string())
+    nn = df[df.method == "NN"]
+    g = nn.groupby(["scenario", "knob", "value"])[
+        [f"{w} {lv:g}" for lv in LEVELS for w in ("called", "planted")] + ["false p<0.05", "n_false", "n_true"]
+    ].sum()
+    for lv in LEVELS:
+        called, planted = g[f"called {lv:g}"], g[f"planted {lv:g}"]
+        g[f"FDP q<{lv:g}"] = ((called - planted) / called.where(called > 0)).round(3)
+        g[f"power q<{lv:g}"] = (planted / g["n_true"].where(g["n_true"] > 0)).round(3)
+    g["false-positive rate p<0.05"] = (g["false p<0.05"] / g["n_false"]).round(3)
+    print(
+        "\nheld-out test of the NN (pooled over seeds): FDP and power at q < 0.1 / 0.2, false-positive rate at p < 0.05"
+    )
+    print(g[[c for c in g.columns if c.startswith(("FDP", "power", "false-positive"))]].to_string())
+    g.reset_index().to_csv(out / "power_study_heldout.csv", index=False)
     _figures(df, out)
+    _heldout_figure(g.reset_index(), out)
+
+
+def _heldout_figure(g: pd.DataFrame, out: Path) -> None:
+    import altair as alt
+    import vl_convert as vlc
+
+    long = g.melt(
+        id_vars=["scenario", "knob", "value"],
+        value_vars=["FDP q<0.1", "power q<0.1"],
+        var_name="measure",
+        value_name="fraction",
+    )
+    base = alt.Chart(long).encode(
+        x=alt.X("value:Q", title=None, scale=alt.Scale(type="log")),
+        y=alt.Y("fraction:Q", title="fraction", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("measure:N", title=None),
+        strokeDash=alt.StrokeDash("scenario:N"),
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"y": [0.1]}))
+        .mark_rule(color="grey", strokeDash=[2, 2])
+        .encode(y=alt.Y("y:Q", title="fraction"))
+    )
+    chart = (
+        alt.layer(base.mark_line(point=True), rule)
+        .properties(width=220, height=180)
+        .facet(column=alt.Column("knob:N", title=None), data=long)
+        .resolve_scale(x="independent")
+        .properties(title="Held-out test at q < 0.1: false discovery proportion and power (pooled over seeds)")
+    )
+    (out / "heldout_fdp_power.png").write_bytes(vlc.vegalite_to_png(chart.to_json(), scale=2))
 
 
 def _figures(df: pd.DataFrame, out: Path) -> None:
