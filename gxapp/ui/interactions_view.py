@@ -97,7 +97,9 @@ _PEER_COLUMNS = {
         f"p < {ia.NN_ONLY_P:g} (the lists below the table follow the thresholds set above).",
     ),
 }
-UI_PERMUTATIONS = 20  # the page starts with a small permutation test; the library's default B is 0 (scores only)
+# The page starts without Perm I: the held-out test gives every pair its p and q in seconds; B > 0 adds
+# paper A's global permutation test (B × E more networks).
+UI_PERMUTATIONS = 0
 JOB_KEY = "ia_job_id"
 RESULT_KEY = "ia_result_key"
 
@@ -118,8 +120,10 @@ def params_form():
             1000,
             UI_PERMUTATIONS,
             key="ia_B",
-            help="Null networks trained per permutation of the phenotype (paper: 50). 0 gives scores "
-            "and the classical tests only. Raising B later reuses the permutations already trained.",
+            help="Paper A's permutation test (Perm I): ensembles retrained on B phenotypes without "
+            "interactions, for a global p, q and max-T (paper: 50; each costs as much as the run). 0 skips it: "
+            "the per-pair p and q come from the held-out test, which needs no permutations. Raising B later "
+            "reuses the permutations already trained.",
         )
         method = c3.selectbox(
             "Permutation",
