@@ -25,7 +25,12 @@ every pair next to a real interaction beats. The cubic additive adjustment
 matters: ``(g_i − g_j)²`` carries ``g_i²`` and ``g_j²`` main effects that a
 linear adjustment would leave for ``s`` to pick up.
 
-q-values: Benjamini–Hochberg over the pairs tested (statsmodels).
+q-values: Benjamini–Hochberg (statsmodels) over the **candidate** pairs — by default every
+pair; the analysis passes the pairs the networks score highest. The networks' scores are
+computed from the training rows' fit and the test rows' genotypes only, never the test rows'
+phenotypes, so choosing candidates by them does not touch the held-out evidence and BH over the
+candidates stays valid; fewer candidates, fewer tests to correct for. Pairs outside the candidates
+keep their p (valid on its own) and get q = NaN.
 """
 
 from __future__ import annotations
@@ -132,12 +137,14 @@ def pair_test(
     y_fit: np.ndarray,
     nodes_test: np.ndarray,
     y_test: np.ndarray,
+    candidates: Optional[np.ndarray] = None,
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFlag] = None,
 ) -> PairTest:
     """The array-level test. ``nodes_fit (K, n_fit, M)`` / ``nodes_test (K, n_test, M)``:
     the K members' gene nodes on the fitting and the test rows; ``y_fit`` / ``y_test``
-    the phenotype there."""
+    the phenotype there; ``candidates``: ``(M, M)`` boolean mask of the pairs the q-values
+    are computed over (None: all), chosen without the test rows' phenotypes."""
     nodes_fit = np.asarray(nodes_fit, dtype=np.float64)
     nodes_test = np.asarray(nodes_test, dtype=np.float64)
     y_fit = np.asarray(y_fit, dtype=np.float64).ravel()
@@ -184,9 +191,17 @@ def pair_test(
         if (n + 1) % 16 == 0 or n + 1 == len(pairs):
             report(progress, (n + 1) / len(pairs), f"held-out test: {n + 1} of {len(pairs)} pairs")
     iu = np.triu_indices(M, 1)
+    chosen = np.ones(iu[0].size, dtype=bool)
+    if candidates is not None:
+        candidates = np.asarray(candidates, dtype=bool)
+        if candidates.shape != (M, M):
+            raise ParameterError(f"candidates: expected an ({M}, {M}) boolean mask, got shape {candidates.shape}")
+        chosen = candidates[iu]
+    qv = np.full(iu[0].size, np.nan)
+    qv[chosen] = bh_qvalues(out["p"][iu][chosen])
     q = np.full((M, M), np.nan)
-    q[iu] = bh_qvalues(out["p"][iu])
-    q.T[iu] = q[iu]
+    q[iu] = qv
+    q.T[iu] = qv
     return PairTest(p=out["p"], q=q, t=out["t"], slope=out["slope"], n_fit=n_fit, n_test=int(test.shape[1]))
 
 
@@ -195,6 +210,7 @@ def heldout_pair_test(
     X: np.ndarray,
     y: np.ndarray,
     test_rows,
+    candidates: Optional[np.ndarray] = None,
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFlag] = None,
 ) -> PairTest:
@@ -209,4 +225,4 @@ def heldout_pair_test(
     y = np.asarray(y, dtype=np.float64)
     nodes_fit = result.gene_nodes(X, result.train_idx)
     nodes_test = result.gene_nodes(X, test_rows)
-    return pair_test(nodes_fit, y[result.train_idx], nodes_test, y[test_rows], progress, cancel)
+    return pair_test(nodes_fit, y[result.train_idx], nodes_test, y[test_rows], candidates, progress, cancel)

@@ -23,7 +23,8 @@ _PERM = {"R": "Perm R (permuted main-effect residual)", "T": "Perm T (permuted p
 HELDOUT_LINE = (
     "p and q: held-out test of each pair — does the interaction pattern learned on the training individuals "
     "predict the phenotype of the test individuals, beyond both genes' (nonlinear) main effects? Valid per pair "
-    "whatever the other pairs do; q is Benjamini–Hochberg over the pairs. Needs no permutations."
+    "whatever the other pairs do; q is Benjamini–Hochberg over the network's top-scoring candidate pairs. "
+    "Needs no permutations."
 )
 GLOBAL_LINE = (
     "p global, q global, p max-T: Perm I — networks retrained on phenotypes with every interaction removed. "
@@ -33,7 +34,11 @@ GLOBAL_LINE = (
 # Table columns: (header, tooltip) — what each test is, in a geneticist's words (docs/method.md#classical-tests).
 _NN_COLUMNS = {
     "p": ("p", HELDOUT_LINE),
-    "q": ("q (FDR)", "Benjamini–Hochberg q of the held-out test over all pairs; call pairs below your FDR level."),
+    "q": (
+        "q (FDR)",
+        "Benjamini–Hochberg q of the held-out test over the candidate pairs (the network's highest-scoring "
+        "pairs, as many as genes, at least 10); blank for the other pairs, whose p still stands on its own.",
+    ),
     "slope": (
         "replication slope",
         "Slope of the test individuals' phenotype on the learned interaction pattern (1: the pattern's full "
@@ -193,8 +198,8 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
     n_sig = int((df["q"] < fdr).sum())
     held = res.meta.get("heldout_rows", {})
     st.caption(
-        f"**{n_sig} pair(s) at FDR < {fdr:g}** by the held-out test ({held.get('n_test', '?')} test individuals). "
-        + HELDOUT_LINE
+        f"**{n_sig} pair(s) at FDR < {fdr:g}** by the held-out test ({held.get('n_test', '?')} test individuals, "
+        f"q over the top {res.meta.get('candidates', len(df))} pairs). " + HELDOUT_LINE
     )
     B = res.null.shape[0]
     if B:

@@ -126,3 +126,14 @@ def test_bad_parameters(trained, bad, word):
     _, r, root = trained
     with pytest.raises(ParameterError, match=word):
         ia.get(r.key, ia.InteractionParams(**bad), root)
+
+
+def test_candidate_pairs_of_the_heldout_fdr():
+    scores = np.array([[0, 3, 1], [3, 0, 2], [1, 2, 0]], dtype=float)
+    mask = ia.top_pairs(scores, 2)
+    assert mask[0, 1] and mask[1, 2] and not mask[0, 2] and (mask == mask.T).all()
+    assert ia.InteractionParams().n_candidates(10) == 10  # as many as genes, at least 10
+    assert ia.InteractionParams().n_candidates(4) == 6  # never more than the pairs
+    assert ia.InteractionParams().n_candidates(65) == 65
+    assert ia.InteractionParams(candidates=0).n_candidates(10) == 45
+    assert ia.InteractionParams(candidates=3).n_candidates(10) == 3

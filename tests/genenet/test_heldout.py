@@ -104,3 +104,19 @@ def test_bad_inputs(change, error, match):
     fit, yf, test, yt = _split(g, members, y, 300)
     with pytest.raises(error, match=match):
         pair_test(**change({"nodes_fit": fit, "y_fit": yf, "nodes_test": test, "y_test": yt}))
+
+
+def test_candidates_restrict_the_fdr_to_the_screened_pairs():
+    rng = np.random.default_rng(3)
+    g, members = _nodes(rng, 3000, 5)
+    y = 0.3 * g[:, 0] * g[:, 1] + rng.standard_normal(3000)
+    args = _split(g, members, y, 2000)
+    every = pair_test(*args)
+    mask = np.zeros((5, 5), dtype=bool)
+    mask[0, 1] = mask[1, 0] = mask[2, 3] = mask[3, 2] = True
+    few = pair_test(*args, candidates=mask)
+    np.testing.assert_array_equal(few.p, every.p)  # p does not depend on the screen
+    np.testing.assert_allclose(few.q[0, 1], bh_qvalues(np.array([every.p[0, 1], every.p[2, 3]]))[0])
+    assert np.isnan(few.q[0, 2]) and few.q[0, 1] <= every.q[0, 1]
+    with pytest.raises(ParameterError, match="candidates"):
+        pair_test(*args, candidates=mask[:4, :4])
