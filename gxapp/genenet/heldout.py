@@ -14,7 +14,8 @@ standardised on the fitting rows (``a = g_i``, ``b = g_j``):
 2. ``s(x)`` = the members' patterns averaged, evaluated on the **test rows**;
 3. on the **test rows**, OLS ``y ~ 1 + cubic(ā) + cubic(b̄) + s`` (ā, b̄: the members'
    sign-aligned mean nodes) and the one-sided t-test of the slope of ``s`` (> 0:
-   the pattern learned on other individuals predicts these ones).
+   the pattern learned on other individuals predicts these ones), with the HC3
+   heteroscedasticity-consistent standard error.
 
 Under "genes i and j do not interact" (with genes in linkage equilibrium with one
 another, as different genes are) the phenotype's mean given (ā, b̄) is additive in
@@ -169,6 +170,13 @@ def pair_test(
     for name, v in (("nodes_fit", nodes_fit), ("nodes_test", nodes_test), ("y_fit", y_fit), ("y_test", y_test)):
         if not np.isfinite(v).all():
             raise InputFormatError(f"{name}: NaN or infinite values; impute genotypes and drop missing phenotypes")
+    iu = np.triu_indices(M, 1)
+    chosen = np.ones(iu[0].size, dtype=bool)
+    if candidates is not None:
+        candidates = np.asarray(candidates, dtype=bool)
+        if candidates.shape != (M, M):
+            raise ParameterError(f"candidates: expected an ({M}, {M}) boolean mask, got shape {candidates.shape}")
+        chosen = candidates[iu]
     fit, test = _standardise(nodes_fit, nodes_test)
     mean_test = _aligned_mean(test)
     out = {k: np.full((M, M), np.nan) for k in ("p", "t", "slope")}
@@ -182,21 +190,13 @@ def pair_test(
             coef = _ols(D, y_fit)
             pattern += mixed_basis(test[k, :, i], test[k, :, j]) @ coef[_N_ADD:]
         pattern /= K
-        if pattern.std() == 0:
-            continue
-        D = np.column_stack([additive_basis(mean_test[:, i], mean_test[:, j]), pattern])
-        slope, t, p = _slope_test(D, y_test)
-        for key, v in (("p", p), ("t", t), ("slope", slope)):
-            out[key][i, j] = out[key][j, i] = v
+        if pattern.std() > 0:  # a gene with a constant node (all weights shrunk to 0) has no pattern: NaN
+            D = np.column_stack([additive_basis(mean_test[:, i], mean_test[:, j]), pattern])
+            slope, t, p = _slope_test(D, y_test)
+            for key, v in (("p", p), ("t", t), ("slope", slope)):
+                out[key][i, j] = out[key][j, i] = v
         if (n + 1) % 16 == 0 or n + 1 == len(pairs):
             report(progress, (n + 1) / len(pairs), f"held-out test: {n + 1} of {len(pairs)} pairs")
-    iu = np.triu_indices(M, 1)
-    chosen = np.ones(iu[0].size, dtype=bool)
-    if candidates is not None:
-        candidates = np.asarray(candidates, dtype=bool)
-        if candidates.shape != (M, M):
-            raise ParameterError(f"candidates: expected an ({M}, {M}) boolean mask, got shape {candidates.shape}")
-        chosen = candidates[iu]
     qv = np.full(iu[0].size, np.nan)
     qv[chosen] = bh_qvalues(out["p"][iu][chosen])
     q = np.full((M, M), np.nan)

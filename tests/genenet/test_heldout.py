@@ -120,3 +120,21 @@ def test_candidates_restrict_the_fdr_to_the_screened_pairs():
     assert np.isnan(few.q[0, 2]) and few.q[0, 1] <= every.q[0, 1]
     with pytest.raises(ParameterError, match="candidates"):
         pair_test(*args, candidates=mask[:4, :4])
+
+
+def test_slope_test_matches_statsmodels_hc3():
+    """The slope test against the obviously correct reference: statsmodels OLS with HC3."""
+    import statsmodels.api as sm
+
+    from gxapp.genenet.heldout import _slope_test
+
+    rng = np.random.default_rng(11)
+    a, b = rng.standard_normal(300), rng.standard_normal(300)
+    pattern = a * b + 0.3 * rng.standard_normal(300)
+    y = 0.2 * pattern + a**2 + np.abs(a) * rng.standard_normal(300)  # heteroscedastic on purpose
+    D = np.column_stack([additive_basis(a, b), pattern])
+    slope, t, p = _slope_test(D, y)
+    ref = sm.OLS(y, D).fit(cov_type="HC3")
+    assert slope == pytest.approx(ref.params[-1], rel=1e-9)
+    assert t == pytest.approx(ref.tvalues[-1], rel=1e-6)
+    assert p == pytest.approx(stats.t.sf(ref.tvalues[-1], ref.df_resid), rel=1e-6)
