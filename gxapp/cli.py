@@ -295,6 +295,7 @@ def cmd_interactions(a) -> int:
         index=a.index,
         max_rows=a.max_rows,
         peer_perm_method=a.peer_perm_method,
+        candidates=a.candidates,
     )
     res = ia.get(h.key, params, progress=_progress_printer(a.quiet, "scoring"))
     cols = ("score", "p", "q", "slope", "p_global", "q_global", "p_maxt", "p_topsnp", "p_pca", "p_snppair")
@@ -325,6 +326,7 @@ def cmd_interactions(a) -> int:
             "p_maxt": "Perm I max-T adjusted p (global null)",
         },
         "heldout_rows": res.meta.get("heldout_rows"),
+        "candidates": res.meta.get("candidates"),
         "pairs": pairs,
         "metrics": res.meta.get("metrics"),
         "timings": {**res.meta.get("timings", {}), "wall_s": round(time.perf_counter() - t0, 3)},
@@ -498,9 +500,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", metavar="OUT", help="write run id, device, epochs, test R², timings as JSON")
     t.set_defaults(func=cmd_train)
 
-    i = sub.add_parser("interactions", help="score gene pairs: Shapley interactions, permutation p, FDR, max-T, peers")
+    i = sub.add_parser(
+        "interactions", help="score gene pairs: Shapley interactions, held-out p and FDR, Perm I, max-T, peers"
+    )
     _add_train_source(i)
-    i.add_argument("--permutations", type=int, default=0, metavar="B", help="permutations (0: scores and peers only)")
+    i.add_argument(
+        "--permutations",
+        type=int,
+        default=_D.interactions.permutations,
+        metavar="B",
+        help="Perm I permutations for the global test (0, the default: none; the held-out test needs none)",
+    )
     i.add_argument("--perm-method", choices=("I", "R", "T"), default="I", help="Perm I (default), R or T")
     i.add_argument("--index", choices=("SII", "BII", "STII"), default="SII", help="interaction index")
     i.add_argument(
@@ -515,6 +525,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=_D.interactions.max_rows,
         help="test individuals scored (a recorded sample; default %(default)s)",
+    )
+    i.add_argument(
+        "--candidates",
+        type=int,
+        default=_D.interactions.candidates,
+        metavar="K",
+        help="the held-out test's FDR is over the K highest-scoring pairs (default: as many as genes, at least 10; "
+        "0: every pair)",
     )
     i.add_argument("--json", metavar="OUT", help="write the ranked pairs and statistics as JSON")
     i.set_defaults(func=cmd_interactions)

@@ -214,12 +214,17 @@ def test_interactions_json(tmp_path, cache_dir, capsys):
     assert first["p_global"] is None and first["q_global"] is None and first["p_maxt"] is None
     assert all(0 <= p["p"] <= 1 and p["q"] >= p["p"] - 1e-12 for p in rep["pairs"]) and rep["cached"] is False
     assert set(rep["tests"]) == {"p", "q", "p_global", "q_global", "p_maxt"} and rep["heldout_rows"]["n_test"] > 0
+    assert rep["candidates"] == 6  # 4 genes: every one of the 6 pairs
     assert first["p_lasso_topsnp"] is None and first["score_xgb_pca"] >= 0
     assert rep["peer_perm_method"] == "R"
     assert main(["interactions", *base, "--permutations", "0", "--json", str(js)]) == 0
     again = json.loads(js.read_text())
     assert again["cached"] is True and again["analysis"] == rep["analysis"] and again["pairs"] == rep["pairs"]
     assert "(cached)" in capsys.readouterr().out
+    assert main(["interactions", *base, "--permutations", "0", "--candidates", "2", "--json", str(js)]) == 0
+    two = json.loads(js.read_text())
+    assert two["candidates"] == 2 and sum(p["q"] is not None for p in two["pairs"]) == 2
+    assert [p["p"] for p in two["pairs"]] == [p["p"] for p in rep["pairs"]]  # the screen leaves p alone
     assert (
         main(
             [
