@@ -44,18 +44,17 @@ results = ia.entries(run_key)
 if not results:
     st.info("Press **Score interactions** (B = 0 is quick: scores and classical tests only).")
     st.stop()
-res_keys = [m["key"] for m in results]
-current = st.session_state.get(view.RESULT_KEY)
-chosen = st.selectbox(
+chosen = widgets.result_picker(
     "Analysis",
-    res_keys,
-    index=res_keys.index(current) if current in res_keys else 0,
+    [m["key"] for m in results],
+    view.RESULT_KEY,
+    "ia_chosen",
     format_func=lambda k: next(
         f"{m['params']['index']}, B={m['params']['permutations']} (Perm {m['params']['perm_method']}) — {m['created']}"
         for m in results
         if m["key"] == k
     ),
-    key="ia_chosen",
+    help="Scored analyses of this run, newest first; a newly finished one is shown.",
 )
 with widgets.user_errors("Opening the analysis"):
     res = ia.load(chosen)

@@ -44,18 +44,17 @@ with compare_tab:
         jobs_panel.panel(job_id, view.JOB_KEY, view.RESULT_KEY, "epi", "The comparison")
     results = cmp.entries(key)
     if results:
-        keys = [m["key"] for m in results]
-        current = st.session_state.get(view.RESULT_KEY)
-        chosen = st.selectbox(
+        chosen = widgets.result_picker(
             "Result",
-            keys,
-            index=keys.index(current) if current in keys else 0,
-            key="epi_chosen",
+            [m["key"] for m in results],
+            view.RESULT_KEY,
+            "epi_chosen",
             format_func=lambda k: next(
                 f"{view.ANALYSIS_LABELS[m['analysis']]} — {', '.join(m['params']['models'])} ({m['created']})"
                 for m in results
                 if m["key"] == k
             ),
+            help="Comparisons of this cohort, newest first; a newly finished one is shown.",
         )
         with widgets.user_errors("Opening the result"):
             res = cmp.load(chosen)

@@ -204,7 +204,7 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
     B = res.null.shape[0]
     if B:
         st.caption(
-            f"Perm I (B = {B}, Perm {res.params.perm_method}): {int((df['q_global'] < fdr).sum())} pair(s) at global "
+            f"Perm {res.params.perm_method} (B = {B}): {int((df['q_global'] < fdr).sum())} pair(s) at global "
             f"q < {fdr:g}, {int((df['p_maxt'] < p).sum())} at max-T p < {p:g}. " + GLOBAL_LINE
         )
         if B < 20:
@@ -326,8 +326,8 @@ def _truth(res, truth) -> None:
     )
     fdp = (metrics.get("NN") or {}).get("fdp") or {}
     lines = [
-        f"**{name}** at q < {f['level']:g}: {f['called']} pair(s) called, {f['planted']} planted — realised false "
-        f"discovery proportion **{f['fdp']:.2f}** (nominal {f['level']:g})"
+        f"**{name}** at q < {f['level']:g}: {f['called']} pair(s) called, {f['planted']} of them planted "
+        f"(of {len(truth['pairs'])}) — realised false discovery proportion **{f['fdp']:.2f}** (nominal {f['level']:g})"
         for name, f in (("Held-out test", fdp.get("held-out q")), ("Perm I (global null)", fdp.get("Perm I q")))
         if f
     ]

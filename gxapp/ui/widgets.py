@@ -86,3 +86,16 @@ def chart_with_downloads(chart, name: str, container=None) -> None:
         key=f"png_{name}",
         icon=":material/download:",
     )
+
+
+def result_picker(label: str, keys: list, result_key: str, widget_key: str, format_func, help=None):
+    """A select box over cached results that jumps to a result once, when a job has just put it
+    in ``st.session_state[result_key]``; afterwards the user's own choice stands."""
+    current = st.session_state.get(result_key)
+    followed = f"{widget_key}_followed"
+    if current in keys and st.session_state.get(followed) != current:
+        st.session_state[widget_key] = current  # a newly finished result: show it
+        st.session_state[followed] = current
+    if st.session_state.get(widget_key) not in keys:
+        st.session_state[widget_key] = keys[0]
+    return st.selectbox(label, keys, key=widget_key, format_func=format_func, help=help)

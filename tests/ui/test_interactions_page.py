@@ -61,6 +61,28 @@ def test_score_with_permutations_then_explore(trained):
     assert not at.error
 
 
+def test_a_newly_finished_analysis_is_shown(trained):
+    """B = 0 first, then B = 2: the page must show the new result, not keep the first one."""
+    at = _page(trained)
+    at.number_input(key="ia_B").set_value(0)
+    at.number_input(key="ia_rows").set_value(40)
+    at.button(key="ia_submit").click()
+    at.run()
+    done = lambda a: any("Scoring finished" in s.value for s in a.success)  # noqa: E731
+    run_until(at, done, 120, "the B = 0 job")
+    assert at.dataframe[0].value["p_global"].isna().all()  # the B = 0 result, not the B = 3 one already cached
+    at.number_input(key="ia_B").set_value(2)
+    at.button(key="ia_submit").click()
+    at.run()
+    run_until(at, lambda a: done(a) and a.dataframe[0].value["p_global"].notna().all(), 120, "the B = 2 job")
+    box = at.selectbox(key="ia_chosen")
+    assert "B=2" in box.format_func(box.value) and len(box.options) >= 3
+    # afterwards the user's own choice stands
+    box.select_index(len(box.options) - 1).run()
+    assert at.selectbox(key="ia_chosen").index == len(box.options) - 1
+    assert not at.error
+
+
 def test_page_without_runs_points_to_train(tmp_path):
     with app_cache(tmp_path):
         c = cohorts.from_simulation(
