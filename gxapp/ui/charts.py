@@ -183,7 +183,7 @@ def r2_chart(metrics: dict) -> alt.Chart:
         alt.Chart(df)
         .mark_bar()
         .encode(
-            y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)),
+            y=alt.Y("model:N", sort=order, title=None, axis=alt.Axis(labelLimit=300, labelOverlap=False)),
             x=alt.X("R²:Q", title="test R²"),
             color=alt.Color("model:N", legend=None, sort=order),
             tooltip=["model:N", alt.Tooltip("R²:Q", format=".4f")],
@@ -196,7 +196,10 @@ def r2_chart(metrics: dict) -> alt.Chart:
             y=alt.Y("model:N", sort=order), x="R²:Q", tooltip=[alt.Tooltip("R²:Q", format=".4f", title="member R²")]
         )
     )
-    return alt.layer(bars, dots, title="Test R² (ticks: individual members)").properties(width=WIDTH, height=150)
+    # one 40-px band per model: a fixed total height let Vega drop a label when the chart was drawn short
+    return alt.layer(bars, dots, title="Test R² (ticks: individual members)").properties(
+        width=WIDTH, height=alt.Step(40)
+    )
 
 
 # ---- Interactions page ------------------------------------------------------------------
