@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gxapp.analyses import cohorts, runs  # noqa: E402
 from gxapp.analyses import interactions as ia  # noqa: E402
 from gxapp.data.simulate import SimParams  # noqa: E402
+from gxapp.genenet.heldout import bh_qvalues  # noqa: E402
 
 
 def power(a, root) -> None:
@@ -135,19 +136,6 @@ def protocol(a, root) -> None:
     )
 
 
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg q-values of a vector of p-values (NaN stays NaN, counts as not called)."""
-    q = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    v = p[ok]
-    order = np.argsort(v)
-    ranked = v[order] * v.size / np.arange(1, v.size + 1)
-    q_ok = np.empty_like(v)
-    q_ok[order] = np.minimum(1, np.minimum.accumulate(ranked[::-1])[::-1])
-    q[ok] = q_ok
-    return q
-
-
 def _calls(table: pd.DataFrame) -> dict:
     """{(method, rule): boolean calls per row of the table}."""
     out = {
@@ -165,8 +153,8 @@ def _calls(table: pd.DataFrame) -> dict:
         p = table[col].to_numpy(dtype=float)
         name = col[2:]
         out[(name, "p < 0.05")] = p < 0.05
-        out[(name, "q < 0.1")] = _bh(p) < 0.1
-        out[(name, "q < 0.2")] = _bh(p) < 0.2
+        out[(name, "q < 0.1")] = bh_qvalues(p) < 0.1
+        out[(name, "q < 0.2")] = bh_qvalues(p) < 0.2
     return out
 
 

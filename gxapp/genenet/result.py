@@ -66,20 +66,30 @@ class TrainResult:
             out = predict_rows(self.params, x, [b.size for b in self.gene_blocks], self.net, chunk)
         return out.numpy()
 
+    def node_batches(self, X: np.ndarray, rows, batch_rows: int, params: Params = None):
+        """Yield ``(positions, gene nodes (K, b, M))`` for ``rows`` of ``X`` in batches, computed with
+        ``params`` (default: the trained weights; pass them moved to a device to compute there)."""
+        params = self.params if params is None else params
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        cols = np.concatenate(self.gene_blocks)
+        sizes = [b.size for b in self.gene_blocks]
+        device = params["bo"].device
+        for start in range(0, rows.size, batch_rows):
+            part = rows[start : start + batch_rows]
+            x = np.ascontiguousarray(X[np.ix_(part, cols)], dtype=np.float32)
+            if not np.isfinite(x).all():
+                raise InputFormatError("X: NaN or infinite genotypes in the rows to score; impute them first")
+            xt = torch.from_numpy(x).to(device)
+            yield slice(start, start + part.size), gene_layer(params, split_columns(xt, sizes), self.net)
+
     @torch.no_grad()
     def gene_nodes(self, X: np.ndarray, rows, batch_rows: int = 8192) -> np.ndarray:
         """Gene nodes ``(K, len(rows), M)`` float32 of every model on ``rows`` of ``X``, on the CPU."""
-        rows = np.asarray(rows, dtype=np.int64).ravel()
         if X.ndim != 2 or X.shape[1] <= max(int(b.max()) for b in self.gene_blocks):
             raise InputFormatError(f"X: expected (N, P) with P covering the gene blocks, got shape {X.shape}")
-        cols = np.concatenate(self.gene_blocks)
-        sizes = [b.size for b in self.gene_blocks]
-        out = []
         with torch_threads(resolve_threads(self.cfg.threads)):
-            for s in range(0, rows.size, batch_rows):
-                x = np.ascontiguousarray(X[np.ix_(rows[s : s + batch_rows], cols)], dtype=np.float32)
-                out.append(gene_layer(self.params, split_columns(torch.from_numpy(x), sizes), self.net).numpy())
-        return np.concatenate(out, axis=1) if out else np.zeros((self.n_models, 0, len(sizes)), np.float32)
+            out = [nodes.numpy() for _, nodes in self.node_batches(X, rows, batch_rows)]
+        return np.concatenate(out, axis=1) if out else np.zeros((self.n_models, 0, len(self.gene_blocks)), np.float32)
 
     def state_dict(self) -> dict:
         """Plain tensors, strings and numbers only: ``torch.save`` it and read it

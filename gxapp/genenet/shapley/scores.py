@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from gxapp.errors import InputFormatError, ParameterError
-from gxapp.genenet.models import gene_layer, map_params, split_columns
+from gxapp.genenet.models import map_params
 from gxapp.genenet.shapley.exact import MAX_EXACT_GENES, exact_scores
 from gxapp.genenet.shapley.montecarlo import DEFAULT_PERMUTATIONS, mc_scores
 from gxapp.genenet.shapley.weights import check_index
@@ -129,27 +129,13 @@ def _check_method(method, M: int) -> str:
     return method
 
 
-def _node_batches(result, X: np.ndarray, rows: np.ndarray, batch_rows: int, params):
-    """Yield ``(positions, gene nodes (K, b, M))`` for ``rows`` in batches."""
-    cols = np.concatenate(result.gene_blocks)
-    sizes = [b.size for b in result.gene_blocks]
-    device = params["bo"].device
-    for start in range(0, rows.size, batch_rows):
-        part = rows[start : start + batch_rows]
-        x = np.ascontiguousarray(X[np.ix_(part, cols)], dtype=np.float32)
-        if not np.isfinite(x).all():
-            raise InputFormatError("X: NaN or infinite genotypes in the rows to score; impute them first")
-        xt = torch.from_numpy(x).to(device)
-        yield slice(start, start + part.size), gene_layer(params, split_columns(xt, sizes), result.net)
-
-
 @torch.no_grad()
 def baseline_nodes(result, X: np.ndarray, baseline_rows, batch_rows: int = 4096, params=None) -> torch.Tensor:
     """Mean gene node of each model over ``baseline_rows``, ``(K, M)`` float32."""
     params = result.params if params is None else params
     rows = _check_rows("baseline_rows", baseline_rows, X.shape[0])
     total = torch.zeros(result.n_models, len(result.gene_blocks), dtype=torch.float64, device=params["bo"].device)
-    for _, nodes in _node_batches(result, X, rows, batch_rows, params):
+    for _, nodes in result.node_batches(X, rows, batch_rows, params):
         total += nodes.to(torch.float64).sum(1)
     return (total / rows.size).to(torch.float32)
 
@@ -220,7 +206,7 @@ def score_pairs(
     with torch_threads(resolve_threads(result.cfg.threads)):
         base = baseline_nodes(result, X, base_rows, params=params)
         n_batches = math.ceil(rows.size / batch_rows)
-        for b, (pos, nodes) in enumerate(_node_batches(result, X, rows, batch_rows, params)):
+        for b, (pos, nodes) in enumerate(result.node_batches(X, rows, batch_rows, params)):
             check_cancel(cancel)
             if method == "exact":
                 ind = exact_scores(params, result.net, nodes, base, index, cancel=cancel).to(torch.float64)
