@@ -4,6 +4,7 @@ cache as the app. Flag names follow PLINK where PLINK has one."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -268,6 +269,7 @@ def cmd_train(a) -> int:
             "members": m["r2_members"],
         },
         "timings": {**r.meta.get("timings", {}), "wall_s": round(time.perf_counter() - t0, 3)},
+        "executor": _executor_json(),
     }
     _write_json(a.json, out)
     print(
@@ -296,6 +298,7 @@ def cmd_interactions(a) -> int:
         max_rows=a.max_rows,
         peer_perm_method=a.peer_perm_method,
         candidates=a.candidates,
+        chunk=a.chunk,
     )
     res = ia.get(h.key, params, progress=_progress_printer(a.quiet, "scoring"))
     cols = ("score", "p", "q", "slope", "p_global", "q_global", "p_maxt", "p_topsnp", "p_pca", "p_snppair")
@@ -330,6 +333,7 @@ def cmd_interactions(a) -> int:
         "pairs": pairs,
         "metrics": res.meta.get("metrics"),
         "timings": {**res.meta.get("timings", {}), "wall_s": round(time.perf_counter() - t0, 3)},
+        "executor": _executor_json(),
     }
     _write_json(a.json, out)
     top = pairs[0]
@@ -340,6 +344,22 @@ def cmd_interactions(a) -> int:
         f"{'(cached) ' if res.cached else ''}in {out['timings']['wall_s']:.1f} s"
     )
     return 0
+
+
+def _add_dask_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="spread chunks of networks over a Dask cluster: tcp://host:port of a running scheduler, or local:N "
+        "for N worker processes on this machine (results are identical; docs/scale-out.md)",
+    )
+
+
+def _executor_json() -> dict:
+    from gxapp import execute
+
+    return execute.current().describe()
 
 
 def _add_train_source(t: argparse.ArgumentParser) -> None:
@@ -380,7 +400,13 @@ def cmd_epistasis(a) -> int:
             params,
             progress=progress,
         )
-    out = dict(res.data, analysis=res.key, cached=res.cached, wall_s=round(time.perf_counter() - t0, 3))
+    out = dict(
+        res.data,
+        analysis=res.key,
+        cached=res.cached,
+        wall_s=round(time.perf_counter() - t0, 3),
+        executor=_executor_json(),
+    )
     _write_json(a.json, out)
     best = max(out["models"], key=lambda m: out["models"][m]["auc_mean"])
     print(
@@ -498,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train an ensemble of gene interaction networks (cached)")
     _add_train_source(t)
     t.add_argument("--json", metavar="OUT", help="write run id, device, epochs, test R², timings as JSON")
+    _add_dask_flag(t)
     t.set_defaults(func=cmd_train)
 
     i = sub.add_parser(
@@ -534,7 +561,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the held-out test's FDR is over the K highest-scoring pairs (default: as many as genes, at least 10; "
         "0: every pair)",
     )
+    i.add_argument(
+        "--chunk",
+        type=int,
+        default=_D.interactions.chunk,
+        metavar="C",
+        help="permutations trained together as one batched model and cached together (default %(default)s); "
+        "on a cluster, B / C chunks run at once, so lower C to use more workers",
+    )
     i.add_argument("--json", metavar="OUT", help="write the ranked pairs and statistics as JSON")
+    _add_dask_flag(i)
     i.set_defaults(func=cmd_interactions)
 
     e = sub.add_parser("epistasis", help="compare logreg / biosparse / dense / linear architectures by CV AUC")
@@ -563,6 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", metavar="OUT", help="per model auc_mean, auc_sd, aucs, n_params; ttest")
     e.add_argument("--quiet", action="store_true")
+    _add_dask_flag(e)
     e.set_defaults(func=cmd_epistasis)
 
     f = sub.add_parser("surface", help="the interaction surface h − h_a − h_b of one gene pair (paper A Fig. 7b)")
@@ -613,11 +650,28 @@ def _writable(flag: str, path: Path, folder: bool) -> None:
         raise GxError(f"{flag} {path}: {parent} is not writable")
 
 
+@contextlib.contextmanager
+def _executor(address):
+    """The process's executor for one command: a Dask cluster when ``--dask`` is given."""
+    if not address:
+        yield
+        return
+    from gxapp import execute
+
+    ex = execute.from_spec(address)
+    try:
+        with execute.use(ex):
+            yield
+    finally:
+        ex.close()
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _check_outputs(args)
-        return args.func(args)
+        with _executor(getattr(args, "dask", None)):
+            return args.func(args)
     except GxError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -41,3 +41,7 @@ class CacheError(GxError, RuntimeError):
 
 class Cancelled(GxError):
     """Work was cancelled through its cancel flag."""
+
+
+class ExecutorError(GxError, RuntimeError):
+    """The executor (worker processes, a Dask cluster) failed or went away."""

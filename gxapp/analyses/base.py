@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from gxapp import cache
+from gxapp import cache, execute
 from gxapp.errors import CacheError, ParameterError
 from gxapp.jobs import JobSpec
 from gxapp.params import Params
@@ -121,6 +121,7 @@ class Analysis:
                 "input": self.source_ref(source),
                 "params": params.to_dict(),
                 "seconds": round(time.perf_counter() - t0, 3),
+                "executor": execute.current().describe(),
             }
         )
         st.write(key, write, meta)

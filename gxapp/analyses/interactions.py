@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from gxapp import cache
+from gxapp import cache, execute
 from gxapp.analyses import cohorts, runs
 from gxapp.analyses.base import OnRun, Result
 from gxapp.errors import CacheError, ParameterError
@@ -296,63 +296,92 @@ def _perm_peers(X, y, blocks, fit_rows, score_rows, params, progress, cancel, ti
 
 
 def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, cancel):
-    """(B, M, M) null scores, trained chunk by chunk and cached per chunk."""
+    """(B, M, M) null scores, trained chunk by chunk through the executor seam
+    (docs/scale-out.md) and cached per chunk as each one finishes."""
     B = params.permutations
     M = len(blocks)
     if B == 0:
         return np.zeros((0, M, M)), []
-    y_main = run.main.predict(X).mean(axis=0)
-    cfg = run.params.train_config(run.meta.get("l1_used", run.params.l1))
     st = cache.Store(NULL_KIND, root)
-    parts, seeds = [], []
-    starts = list(range(0, B, params.chunk))
-    for c, b0 in enumerate(starts):
+    chunks = [
+        [permutation_seed(run.params.seed, b) for b in range(b0, min(B, b0 + params.chunk))]
+        for b0 in range(0, B, params.chunk)
+    ]
+    keys = [cache.make_key("null", SCORE_VERSION, run.key, params.perm_method, params.scoring(), c) for c in chunks]
+    parts = [_cached_null(st, k) for k in keys]
+    todo = [c for c, part in enumerate(parts) if part is None]
+    if todo:
         check_cancel(cancel)
-        bs = list(range(b0, min(B, b0 + params.chunk)))
-        chunk_seeds = [permutation_seed(run.params.seed, b) for b in bs]
-        seeds += chunk_seeds
-        key = cache.make_key("null", SCORE_VERSION, run.key, params.perm_method, params.scoring(), chunk_seeds)
-        if st.exists(key):
-            try:
-                st.verify(key)
-                with np.load(st.path(key) / "null.npz") as z:
-                    parts.append(z["null"])
-                continue
-            except (CacheError, OSError, KeyError, ValueError):
-                st.delete(key)  # damaged: train this chunk again
-        lo, hi = c / len(starts), (c + 1) / len(starts)
-        report(
-            progress,
-            lo,
-            f"permutations {b0 + 1}–{bs[-1] + 1} of {B}: training {len(bs)} × {run.params.ensemble} networks",
+        cfg = run.params.train_config(run.meta.get("l1_used", run.params.l1))
+        shared = dict(
+            X=X,
+            y=y,
+            y_main=run.main.predict(X).mean(axis=0),
+            blocks=blocks,
+            train_idx=run.train_idx,
+            net=run.interaction.net,
+            cfg=cfg,
+            members=run.params.ensemble,
+            rows=rows,
+            base_rows=base_rows,
+            params=params,
         )
-        Y = null_targets(y, y_main, params.perm_method, chunk_seeds)
-        res = train_ensemble(
-            X,
-            Y,
-            blocks,
-            run.train_idx,
-            run.interaction.net,
-            cfg,
-            run.params.ensemble,
-            progress=sub_progress(progress, lo, lo + 0.85 * (hi - lo)),
-            cancel=cancel,
-        )
-        null = _score(res, X, rows, base_rows, params, sub_progress(progress, lo + 0.85 * (hi - lo), hi), cancel)
-        null = null.per_target
-        st.write(
-            key,
-            lambda d, n=null: np.savez(d / "null.npz", null=n),
-            cache.provenance(
-                run=run.key,
-                seeds=chunk_seeds,
-                perm_method=params.perm_method,
-                scoring=params.scoring(),
-                seconds=round(res.seconds, 3),
-            ),
-        )
-        parts.append(null)
-    return np.concatenate(parts, axis=0), seeds
+        n_cached = len(chunks) - len(todo)
+        stage = f"permutations ({params.chunk} × {run.params.ensemble} networks per chunk"
+        stage += f"; {n_cached} chunks cached)" if n_cached else ")"
+        for j, (null, seconds) in execute.current().map(
+            null_chunk, [chunks[c] for c in todo], shared=shared, progress=progress, cancel=cancel, stage=stage
+        ):
+            c = todo[j]
+            st.write(
+                keys[c],
+                lambda d, n=null: np.savez(d / "null.npz", null=n),
+                cache.provenance(
+                    run=run.key,
+                    seeds=chunks[c],
+                    perm_method=params.perm_method,
+                    scoring=params.scoring(),
+                    seconds=round(seconds, 3),
+                    executor=execute.current().describe(),
+                ),
+            )
+            parts[c] = null
+    return np.concatenate(parts, axis=0), [s for c in chunks for s in c]
+
+
+def _cached_null(st: cache.Store, key: str) -> Optional[np.ndarray]:
+    """A chunk's cached null scores, or None (a damaged entry is deleted: it is trained again)."""
+    if not st.exists(key):
+        return None
+    try:
+        st.verify(key)
+        with np.load(st.path(key) / "null.npz") as z:
+            return z["null"]
+    except (CacheError, OSError, KeyError, ValueError):
+        st.delete(key)
+        return None
+
+
+def null_chunk(shared: dict, chunk_seeds: list, progress=None, cancel=None) -> tuple:
+    """One chunk of the permutation test (a task of the executor seam; runs on a worker):
+    train ``len(chunk_seeds)`` permuted targets × the run's members as one batched model
+    and score them as the observed ensemble was scored. Returns ``(null (b, M, M), seconds)``."""
+    s = shared
+    params = s["params"]
+    Y = null_targets(s["y"], s["y_main"], params.perm_method, chunk_seeds)
+    res = train_ensemble(
+        s["X"],
+        Y,
+        s["blocks"],
+        s["train_idx"],
+        s["net"],
+        s["cfg"],
+        s["members"],
+        progress=sub_progress(progress, 0.0, 0.85),
+        cancel=cancel,
+    )
+    null = _score(res, s["X"], s["rows"], s["base_rows"], params, sub_progress(progress, 0.85, 1.0), cancel)
+    return null.per_target, res.seconds
 
 
 def top_pairs(scores: np.ndarray, k: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from gxapp import cache
+from gxapp import cache, execute
 from gxapp.analyses import cohorts
 from gxapp.analyses.base import OnCohort, Result
 from gxapp.data.preprocess import TEST_FRACTION, prepare
@@ -146,33 +146,19 @@ class Runs(OnCohort):
             )
             start = 0.4
         timings = {}
-        t = time.perf_counter()
-        inter = train_ensemble(
-            X,
-            y,
-            blocks,
-            data.train_idx,
-            params.net(),
-            params.train_config(l1),
-            params.ensemble,
-            progress=_labelled(sub_progress(progress, start, 0.8), "interaction ensemble"),
-            cancel=cancel,
-        )
-        timings["interaction_s"] = round(time.perf_counter() - t, 3)
-        t = time.perf_counter()
         main_net = NetConfig(gene_hidden=params.gene_hidden, head_hidden=0)
-        main = train_ensemble(
-            X,
-            y,
-            blocks,
-            data.train_idx,
-            main_net,
-            params.train_config(l1),
-            params.ensemble,
-            progress=_labelled(sub_progress(progress, 0.8, 0.97), "main-effect network"),
-            cancel=cancel,
-        )
-        timings["main_s"] = round(time.perf_counter() - t, 3)
+        cfg = params.train_config(l1)
+        shared = dict(X=X, y=y, blocks=blocks, train_idx=data.train_idx, cfg=cfg, members=params.ensemble)
+        trained = {}
+        items = [("interaction ensemble", params.net()), ("main-effect network", main_net)]
+        stage = f"training {params.ensemble} interaction and {params.ensemble} main-effect networks"
+        for i, res in execute.current().map(
+            train_chunk, items, shared=shared, progress=sub_progress(progress, start, 0.97), cancel=cancel, stage=stage
+        ):
+            trained[items[i][0]] = res
+        inter, main = trained["interaction ensemble"], trained["main-effect network"]
+        timings["interaction_s"] = round(inter.seconds, 3)
+        timings["main_s"] = round(main.seconds, 3)
         report(progress, 0.98, "scoring the test rows")
         metrics = _metrics(X, y, blocks, data.train_idx, data.test_idx, inter, main)
         timings["total_s"] = round(time.perf_counter() - t0, 3)
@@ -237,6 +223,23 @@ job_spec, run_job = RUNS.job_spec, RUNS.run_job
 
 def store(root=None) -> cache.Store:
     return RUNS.store(root)
+
+
+def train_chunk(shared: dict, item: tuple, progress=None, cancel=None) -> TrainResult:
+    """One ensemble of a run (a task of the executor seam): ``item`` = (label, NetConfig)."""
+    label, net = item
+    s = shared
+    return train_ensemble(
+        s["X"],
+        s["y"],
+        s["blocks"],
+        s["train_idx"],
+        net,
+        s["cfg"],
+        s["members"],
+        progress=_labelled(progress, label),
+        cancel=cancel,
+    )
 
 
 def _labelled(progress, what):

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict
 from typing import Optional, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+from gxapp import execute
 from gxapp.data.cohort import Cohort
 from gxapp.data.io.gmt import restrict_pathways
 from gxapp.epistasis import additive
@@ -34,7 +36,7 @@ from gxapp.epistasis.results import (
     corrected_ttest,
     model_result,
 )
-from gxapp.epistasis.train import EpiTrainConfig, RowGroup, fit_networks
+from gxapp.epistasis.train import EpiTrainConfig, FitResult, RowGroup, fit_networks
 from gxapp.errors import ParameterError
 from gxapp.params import check_int
 from gxapp.progress import check_cancel, report, sub_progress
@@ -183,6 +185,48 @@ def _network_aucs(fit, y, names_to_specs: dict) -> dict:
     return out
 
 
+def fit_through_executor(X, y, groups, specs, config, progress=None, cancel=None) -> FitResult:
+    """:func:`fit_networks` with the cross-validation folds spread over the current executor's
+    workers (docs/scale-out.md): one chunk of folds × heads per worker (in this process: one
+    chunk, as before). Every network's seeds are its fold's and its spec's, so the result
+    does not depend on how the folds were split."""
+    ex = execute.current()
+    n = max(1, min(len(groups), ex.n_workers)) if ex.kind != "local" else 1
+    parts = [list(map(int, p)) for p in np.array_split(np.arange(len(groups)), n)]
+    shared = dict(X=X, y=y, groups=list(groups), specs=list(specs), config=config)
+    stage = f"training {len(groups) * len(specs)} networks ({len(groups)} folds × {len(specs)} heads)"
+    fits = [None] * n
+    for i, fit in ex.map(fit_chunk, parts, shared=shared, progress=progress, cancel=cancel, stage=stage):
+        fits[i] = fit
+    return fits[0] if n == 1 else merge_fits(fits)
+
+
+def fit_chunk(shared: dict, group_ids: list, progress=None, cancel=None) -> FitResult:
+    """Some folds of a comparison, every head (a task of the executor seam)."""
+    s = shared
+    groups = [copy.copy(s["groups"][i]) for i in group_ids]
+    return fit_networks(s["X"], s["y"], groups, s["specs"], s["config"], progress=progress, cancel=cancel)
+
+
+def merge_fits(fits: list) -> FitResult:
+    """One :class:`FitResult` from chunks of folds (in fold order)."""
+    E = max(f.val_curve.shape[0] for f in fits)
+    curves = []
+    for f in fits:
+        pad = np.full((E - f.val_curve.shape[0],) + f.val_curve.shape[1:], np.nan)
+        curves.append(np.concatenate([f.val_curve, pad], axis=0))
+    return FitResult(
+        specs=fits[0].specs,
+        groups=[g for f in fits for g in f.groups],
+        test_prob=[p for f in fits for p in f.test_prob],
+        best_epoch=np.concatenate([f.best_epoch for f in fits], axis=0),
+        epochs_run=max(f.epochs_run for f in fits),
+        val_curve=np.concatenate(curves, axis=1),
+        seconds=sum(f.seconds for f in fits),
+        n_steps=sum(f.n_steps for f in fits),
+    )
+
+
 def _run(
     X,
     y,
@@ -250,7 +294,7 @@ def _run(
     groups = _groups(splits, subset)
     results = {}
     if specs:
-        fit = fit_networks(
+        fit = fit_through_executor(
             X, y, groups, specs, config, progress=sub_progress(progress, 0.0, 0.9 if adds else 1.0), cancel=cancel
         )
         aucs = _network_aucs(fit, y, groups_of)

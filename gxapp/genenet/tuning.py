@@ -8,10 +8,10 @@ from dataclasses import replace
 import numpy as np
 from sklearn.model_selection import KFold
 
+from gxapp import execute
 from gxapp.errors import ParameterError
 from gxapp.genenet.models import NetConfig
 from gxapp.genenet.train import TrainConfig, train_ensemble
-from gxapp.progress import check_cancel, sub_progress
 
 DEFAULT_GRID = (1e-5, 1e-4, 1e-3, 1e-2)
 
@@ -40,25 +40,33 @@ def choose_l1(
         raise ParameterError(f"cv folds: expected 2..{len(train_idx)}, got {folds}")
     train_idx = np.asarray(train_idx)
     splits = list(KFold(folds, shuffle=True, random_state=cfg.seed).split(train_idx))
+    items = [(train_idx[fit], train_idx[held], lam) for fit, held in splits for lam in grid]
+    shared = dict(X=X, y=y, blocks=gene_blocks, net=net, cfg=cfg, members=members)
     mse = {lam: [] for lam in grid}
-    n_jobs, done = len(splits) * len(grid), 0
-    for fit, held in splits:
-        for lam in grid:
-            check_cancel(cancel)
-            res = train_ensemble(
-                X,
-                y,
-                gene_blocks,
-                train_idx[fit],
-                net,
-                replace(cfg, l1=lam),
-                members,
-                progress=sub_progress(progress, done / n_jobs, (done + 1) / n_jobs),
-                cancel=cancel,
-            )
-            rows = train_idx[held]
-            pred = res.predict(X[rows]).mean(axis=0)
-            mse[lam].append(float(np.mean((y[rows] - pred) ** 2)))
-            done += 1
+    stage = f"choosing λ ({folds} folds × {len(grid)} values)"
+    for i, value in execute.current().map(
+        cv_chunk, items, shared=shared, progress=progress, cancel=cancel, stage=stage
+    ):
+        mse[items[i][2]].append(value)
     table = {lam: float(np.mean(v)) for lam, v in mse.items()}
     return min(table, key=table.get), table
+
+
+def cv_chunk(shared: dict, item: tuple, progress=None, cancel=None) -> float:
+    """One (fold, λ) of the cross-validation (a task of the executor seam): train the
+    members on the other folds, return the held-out fold's MSE of their mean prediction."""
+    fit_rows, held_rows, lam = item
+    s = shared
+    res = train_ensemble(
+        s["X"],
+        s["y"],
+        s["blocks"],
+        fit_rows,
+        s["net"],
+        replace(s["cfg"], l1=lam),
+        s["members"],
+        progress=progress,
+        cancel=cancel,
+    )
+    pred = res.predict(s["X"][held_rows]).mean(axis=0)
+    return float(np.mean((s["y"][held_rows] - pred) ** 2))

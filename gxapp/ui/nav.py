@@ -25,3 +25,6 @@ def sidebar() -> None:
         for path, label, icon in PAGES:
             if (ROOT / path).exists():
                 st.page_link(path, label=label, icon=icon)
+    from gxapp.ui import compute_view
+
+    compute_view.sidebar_panel()
