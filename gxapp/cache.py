@@ -212,7 +212,34 @@ def stores(root: Optional[Path] = None) -> list:
     base = Path(root if root is not None else cache_root())
     if not base.is_dir():
         return []
-    return [Store(p.name, base) for p in sorted(base.iterdir()) if p.is_dir() and p.name != "uploads"]
+    return [
+        Store(p.name, base)
+        for p in sorted(base.iterdir())
+        if p.is_dir() and p.name != "uploads" and not p.name.startswith(".")
+    ]
+
+
+# Where a Dask client leaves data for workers that share this filesystem (docs/scale-out.md).
+EXCHANGE = ".exchange"
+
+
+def exchange_dir(root: Optional[Path] = None) -> Path:
+    return Path(root if root is not None else cache_root()) / EXCHANGE
+
+
+def sweep_exchange(root: Optional[Path] = None, older_than: float = STALE_TMP_SECONDS) -> int:
+    """Remove data files left in the exchange folder by a killed Dask client; returns how many."""
+    d, n, now = exchange_dir(root), 0, time.time()
+    if not d.is_dir():
+        return 0
+    for p in d.iterdir():
+        try:
+            if p.is_file() and now - p.stat().st_mtime > older_than:
+                p.unlink()
+                n += 1
+        except FileNotFoundError:
+            continue
+    return n
 
 
 def verify_all(root: Optional[Path] = None, delete: bool = False) -> dict:

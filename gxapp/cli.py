@@ -479,7 +479,8 @@ def cmd_cache(a) -> int:
         print(f"cache verify: {total} entries in {cache.cache_root()}, {bad} damaged" + (f", {what}" if bad else ""))
         return 1 if bad and not a.delete else 0
     removed = sum(st.sweep(older_than=a.older_than * 3600) for st in cache.stores())
-    print(f"cache gc: removed {removed} unfinished temporary folder(s) older than {a.older_than:g} h")
+    removed += cache.sweep_exchange(older_than=a.older_than * 3600)
+    print(f"cache gc: removed {removed} unfinished temporary folder(s) or data file(s) older than {a.older_than:g} h")
     return 0
 
 

@@ -234,9 +234,9 @@ class DaskExecutor(Executor):
         self._spec, self._cluster = str(address), None
         self._data_mode, self._data = data, None
         if exchange_dir is None:
-            from gxapp.cache import cache_root
+            from gxapp.cache import exchange_dir as default_exchange
 
-            exchange_dir = cache_root() / ".exchange"
+            exchange_dir = default_exchange()
         self._exchange = Path(exchange_dir)
         try:
             if self._spec.startswith("local:"):

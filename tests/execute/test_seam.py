@@ -1,6 +1,7 @@
 """The executor seam: in-process and local processes give what the loop gave, in any
 completion order, with stage-named progress and a cancel that reaches running chunks."""
 
+import os
 import sys
 import threading
 import time
@@ -149,3 +150,17 @@ def test_executor_is_recorded_in_provenance_not_in_keys(small_run):
     from gxapp.analyses import runs
 
     assert "executor" not in runs.RunParams().science()
+
+
+def test_gc_sweeps_data_a_killed_dask_client_left_for_its_workers(tmp_path):
+    from gxapp import cache
+
+    d = cache.exchange_dir(tmp_path)
+    d.mkdir(parents=True)
+    old, new = d / "shared-old.joblib", d / "shared-new.joblib"
+    old.write_bytes(b"x")
+    new.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert cache.sweep_exchange(tmp_path, older_than=3600) == 1
+    assert not old.exists() and new.exists()
+    assert [s.kind for s in cache.stores(tmp_path)] == []  # the exchange folder is not a result kind
