@@ -417,6 +417,57 @@ def cmd_epistasis(a) -> int:
     return 0
 
 
+def cmd_replicate(a) -> int:
+    from gxapp.analyses import cohorts, runs
+    from gxapp.analyses import replications as rp
+
+    t0 = time.perf_counter()
+    if not runs.store().exists(a.run):
+        matches = [m["key"] for m in runs.entries() if m["key"].startswith(a.run)]
+        if len(matches) != 1:
+            raise GxError(f"--run {a.run}: no cached run with this key (give the 'run' value of `train --json`)")
+        a.run = matches[0]
+    if a.cohort:
+        cohorts.open_cohort(a.cohort)
+        second = a.cohort
+    else:
+        second = cohorts.from_files(_file_spec(a), _qc_params(a), progress=_progress_printer(a.quiet, "loading")).key
+    chosen = tuple(p.strip() for p in (a.pair or []))
+    params = rp.ReplicationParams(pairs="list" if chosen else a.pairs, fdr=a.fdr, chosen=chosen, seed=a.seed)
+    res = rp.get(a.run, second, params, progress=_progress_printer(a.quiet, "replication"))
+    cols = ("score_discovery", "q_discovery", "p_discovery", "p_topsnp_discovery", "p_replication", "q_replication")
+    cols += ("slope", "p_topsnp_replication")
+    pairs = [
+        {
+            "gene_a": r["gene_a"],
+            "gene_b": r["gene_b"],
+            **{c: _none_if_nan(r[c]) for c in cols},
+            "n_snps_missing": int(r["n_snps_missing"]),
+            **({"true": bool(r["true"])} if "true" in r else {}),
+            **({"note": r["note"]} if r["note"] else {}),
+        }
+        for r in res.table.to_dict("records")
+    ]
+    out = {
+        "run": a.run,
+        "replication_cohort": second,
+        "analysis": res.key,
+        "cached": res.cached,
+        "n_replication": res.meta.get("n_replication"),
+        "snp_match": res.snp_match,
+        "pairs": pairs,
+        "wall_s": round(time.perf_counter() - t0, 3),
+    }
+    _write_json(a.json, out)
+    hits = sum(1 for p in pairs if p["q_replication"] is not None and p["q_replication"] < 0.1)
+    print(
+        f"replicate: {len(pairs)} pairs tested in {out['n_replication']:,} individuals; {hits} replicate at FDR < 0.1 "
+        f"({res.snp_match.get('missing', 0)} of {res.snp_match.get('n_snps', 0)} SNPs absent) "
+        f"{'(cached) ' if res.cached else ''}in {out['wall_s']:.1f} s"
+    )
+    return 0
+
+
 def cmd_surface(a) -> int:
     from gxapp.analyses import runs, surfaces
 
@@ -602,6 +653,33 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true")
     _add_dask_flag(e)
     e.set_defaults(func=cmd_epistasis)
+
+    r = sub.add_parser("replicate", help="replicate a run's gene pairs in a second cohort (paper A, Eq. 5)")
+    r.add_argument("--run", required=True, metavar="KEY", help="the run (its 'run' key from `train --json`)")
+    src = r.add_mutually_exclusive_group(required=True)
+    src.add_argument("--bfile", metavar="PREFIX", help="the second cohort's PLINK .bed/.bim/.fam prefix")
+    src.add_argument("--vcf", metavar="FILE", help="the second cohort as VCF/BCF")
+    src.add_argument("--table", metavar="FILE", help="the second cohort as CSV/TSV/Parquet")
+    src.add_argument("--cohort", metavar="KEY", help="a cached cohort as the second cohort")
+    r.add_argument("--snp-map", metavar="FILE")
+    r.add_argument("--pheno", metavar="FILE", help="the second cohort's phenotype")
+    r.add_argument("--pheno-name", metavar="COL")
+    r.add_argument("--covar", metavar="FILE")
+    r.add_argument("--genes", default="grch37", metavar="FILE|grch37|grch38", help="gene table (as for the run)")
+    r.add_argument("--gene-list", metavar="FILE")
+    _add_qc_flags(r)
+    r.add_argument(
+        "--pairs",
+        choices=("fdr", "all"),
+        default="fdr",
+        help="fdr (default): the discovery pairs at held-out FDR < --fdr; all: every pair",
+    )
+    r.add_argument("--fdr", type=float, default=0.1, help="discovery FDR of the pairs tested (default %(default)s)")
+    r.add_argument("--pair", action="append", metavar="GENE_A:GENE_B", help="test this pair (repeatable)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--json", metavar="OUT", help="pairs with gene_a, gene_b, p_replication, p_topsnp_replication, …")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_replicate, pathways=None, variants=None)
 
     f = sub.add_parser("surface", help="the interaction surface h − h_a − h_b of one gene pair (paper A Fig. 7b)")
     _add_train_source(f)

@@ -6,17 +6,19 @@ science parameters + code version, atomic publish, verified load, provenance.
 
 def analyses() -> list:
     """Every analysis that runs as a background job (one instance each)."""
-    from gxapp.analyses import cohorts, comparisons, interactions, runs, surfaces
+    from gxapp.analyses import cohorts, comparisons, interactions, replications, runs, surfaces
 
     return [
         cohorts.FROM_FILES,
         cohorts.SIMULATION,
         cohorts.SIMULATE_ON,
+        cohorts.SPLIT,
         runs.RUNS,
         interactions.INTERACTIONS,
         comparisons.COMPARISONS,
         comparisons.VARIANT_TABLES,
         surfaces.SURFACES,
+        replications.REPLICATIONS,
     ]
 
 

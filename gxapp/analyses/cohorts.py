@@ -11,6 +11,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Optional
 
+import numpy as np
+
 from gxapp import cache
 from gxapp.analyses.base import Analysis, Result, source_fingerprint_of_cohort
 from gxapp.data.cohort import Cohort
@@ -18,7 +20,8 @@ from gxapp.data.files import FORMATS, FileSpec, detect_format, digest_inputs, re
 from gxapp.data.io.cohort_files import load_cohort_dir, save_cohort
 from gxapp.data.qc import QCParams
 from gxapp.data.simulate import SimParams, simulate_cohort, simulate_on_cohort
-from gxapp.errors import CacheError
+from gxapp.errors import CacheError, ParameterError
+from gxapp.params import Integral, Interval, Options, Params, Real
 from gxapp.progress import report, sub_progress
 
 KIND = "cohorts"
@@ -123,8 +126,64 @@ class SimulateOn(_Cohorts):
         return self._publish(cohort, {"seed": params.seed, "base_cohort": source["cohort"]})
 
 
-FROM_FILES, SIMULATION, SIMULATE_ON = FromFiles(), FromSimulation(), SimulateOn()
-_ORIGINS = {a.origin: a for a in (FROM_FILES, SIMULATION, SIMULATE_ON)}
+@dataclass(frozen=True)
+class SplitParams(Params):
+    """One part of a cohort split into discovery and replication individuals: ``part``;
+    ``replication_fraction`` of the individuals go to the replication part (a seeded draw)."""
+
+    part: str = "discovery"
+    replication_fraction: float = 0.2
+    seed: int = 0
+
+    _parameter_constraints = {
+        "part": [Options(("discovery", "replication"))],
+        "replication_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "seed": [Interval(Integral, 0, None)],
+    }
+
+
+class SplitCohort(_Cohorts):
+    """The discovery or the replication part of a cached cohort (disjoint individuals; the
+    same genotyped variants and, for a simulation, the same planted truth). Source: its key."""
+
+    origin = "split"
+    job_kind = "split_cohort"
+    params_type = SplitParams
+
+    def fingerprint(self, base_key, root) -> str:
+        return source_fingerprint_of_cohort(base_key, root)
+
+    def describe(self, params) -> str:
+        return f"{params.part} part of a cohort"
+
+    def compute(self, base_key, params: SplitParams, root, progress, cancel) -> tuple:
+        base = open_cohort(base_key, root)
+        rep = split_rows(base.n_samples, params.replication_fraction, params.seed)
+        rows = rep if params.part == "replication" else np.setdiff1d(np.arange(base.n_samples), rep)
+        if len(rows) < 10:
+            raise ParameterError(f"replication_fraction: the {params.part} part would have {len(rows)} individuals")
+        cohort = base.subset_samples(rows)
+        cohort.meta["label"] = f"{base.meta.get('label', base_key[:8])} — {params.part} {len(rows):,}"
+        cohort.meta["base_cohort"] = base_key
+        return self._publish(cohort, {"seed": params.seed, "base_cohort": base_key, "part": params.part})
+
+
+def split_rows(n: int, replication_fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of the replication part (the rest is the discovery part)."""
+    k = int(round(replication_fraction * n))
+    return np.sort(np.random.default_rng([seed, 7]).choice(n, k, replace=False))
+
+
+FROM_FILES, SIMULATION, SIMULATE_ON, SPLIT = FromFiles(), FromSimulation(), SimulateOn(), SplitCohort()
+_ORIGINS = {a.origin: a for a in (FROM_FILES, SIMULATION, SIMULATE_ON, SPLIT)}
+
+
+def split(base_key: str, replication_fraction: float = 0.2, seed: int = 0, root=None, progress=None, cancel=None):
+    """``(discovery, replication)`` parts of a cached cohort (each a cached cohort)."""
+    return tuple(
+        SPLIT.get(base_key, SplitParams(part=part, replication_fraction=replication_fraction, seed=seed), root)
+        for part in ("discovery", "replication")
+    )
 
 
 def from_files(spec: FileSpec, qc: QCParams = None, root=None, progress=None, cancel=None) -> CohortResult:

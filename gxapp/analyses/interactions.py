@@ -328,7 +328,7 @@ def _null_scores(run, X, y, blocks, rows, base_rows, params, root, progress, can
         )
         n_cached = len(chunks) - len(todo)
         stage = f"permutations ({params.chunk} × {run.params.ensemble} networks per chunk"
-        stage += f"; {n_cached} chunks cached)" if n_cached else ")"
+        stage += f"; {n_cached} chunk{'s' * (n_cached != 1)} cached)" if n_cached else ")"
         for j, (null, seconds) in execute.current().map(
             null_chunk, [chunks[c] for c in todo], shared=shared, progress=progress, cancel=cancel, stage=stage
         ):

@@ -94,6 +94,12 @@ class ChunkProgress:
             f"{self.stage}: {self.done} of {self.n} chunks done{self.where}{self.eta()}",
         )
 
+    def partial(self, running: float, detail: str = "") -> None:
+        """Chunks still running report ``running`` chunk-equivalents done (their fractions summed)."""
+        f = (self.done + min(max(running, 0.0), self.n - self.done)) / self.n
+        head = f"{self.stage}: {self.done} of {self.n} chunk{'s' * (self.n != 1)} done{self.where}"
+        report(self.progress, f, f"{head} · {detail}" if detail else head)
+
     def within(self, i: int) -> Optional[ProgressFn]:
         """The progress callback of chunk ``i`` when it runs in this process."""
         if self.progress is None:

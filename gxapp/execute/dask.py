@@ -61,7 +61,9 @@ def _free_port() -> int:
 
 class LoopbackCluster:
     """``local:N``: a scheduler and N single-threaded workers on 127.0.0.1, each its own
-    process started with Dask's command-line tools (as a user starts them by hand).
+    process: the scheduler by :mod:`gxapp.execute._scheduler` (it stops when this process is
+    gone, however it ended), the workers by Dask's ``dask_worker`` command (they stop 60 s after
+    their scheduler).
 
     Not ``distributed.LocalCluster``: its worker processes are started with multiprocessing's
     *spawn*, which re-runs the parent's ``__main__`` — inside ``streamlit run`` that is the page
@@ -76,20 +78,7 @@ class LoopbackCluster:
         self.address = f"tcp://127.0.0.1:{port}"
         py = sys.executable
         self._procs = [
-            self._start(
-                [
-                    py,
-                    "-m",
-                    "distributed.cli.dask_scheduler",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--dashboard-address",
-                    f"127.0.0.1:{dash}",
-                ],
-                base,
-            )
+            self._start([py, "-m", "gxapp.execute._scheduler", str(port), str(dash), str(os.getpid())], base)
         ]
         for i, extra in enumerate(local_worker_envs(n_workers, n_gpus)):
             self._procs.append(
@@ -183,11 +172,40 @@ def prepare_worker() -> None:
         pass
 
 
-def _remote(fn, shared, item, cancel):
+class RemoteProgress:
+    """A chunk's progress callback on a worker: at most once a second, its latest
+    ``(fraction, message)`` goes to the scheduler's metadata, where the client reads it."""
+
+    every = 1.0
+
+    def __init__(self, run: str, index: int):
+        self.path = ["gxapp-progress", run, str(index)]
+        self._last = 0.0
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last < self.every and fraction < 1.0:
+            return
+        self._last = now
+        try:
+            from distributed import get_client
+
+            get_client().set_metadata(self.path, [float(fraction), str(message)])
+        except Exception:  # progress is best effort: never fail a chunk over it
+            pass
+
+    def __getstate__(self):
+        return {"path": self.path}
+
+    def __setstate__(self, state):
+        self.path, self._last = state["path"], 0.0
+
+
+def _remote(fn, shared, item, progress, cancel):
     prepare_worker()
     if isinstance(shared, _FileRef):
         shared = shared.load()
-    return fn(shared, item, None, cancel)
+    return fn(shared, item, progress, cancel)
 
 
 def _probe_tcp(address: str, timeout: float) -> None:
@@ -359,12 +377,19 @@ class DaskExecutor(Executor):
             for i, item in enumerate(items):
                 futures.append(
                     self.client.submit(
-                        _remote, fn, ref, item, EventCancel(event_name), key=f"gxapp-{slug}-{run}-{i}", pure=False
+                        _remote,
+                        fn,
+                        ref,
+                        item,
+                        RemoteProgress(run, i),
+                        EventCancel(event_name),
+                        key=f"gxapp-{slug}-{run}-{i}",
+                        pure=False,
                     )
                 )
             index = {f.key: i for i, f in enumerate(futures)}
             pending = set(futures)
-            lost_since = None
+            lost_since, last_look = None, 0.0
             while pending:
                 if cancel is not None and cancel.is_set():
                     event.set()
@@ -377,6 +402,9 @@ class DaskExecutor(Executor):
                             raise ExecutorError(self._lost(stage, cp))
                     else:
                         lost_since = None
+                        if time.monotonic() - last_look >= 0.5:
+                            last_look = time.monotonic()
+                            self._show_running(cp, run, {index[f.key] for f in pending})
                     time.sleep(0.1)
                     continue
                 for f in done:
@@ -393,6 +421,22 @@ class DaskExecutor(Executor):
                     pass
             if path is not None:
                 path.unlink(missing_ok=True)
+            try:
+                if self.client.status == "running":
+                    self.client.set_metadata(["gxapp-progress", run], {})
+            except Exception:
+                pass
+
+    def _show_running(self, cp, run: str, pending: set) -> None:
+        """Fold the running chunks' own progress (from the scheduler's metadata) into the stage's."""
+        try:
+            seen = self.client.get_metadata(["gxapp-progress", run], default=None) or {}
+        except Exception:
+            return
+        parts = {int(k): v for k, v in seen.items() if int(k) in pending}
+        if parts:
+            lead = max(parts.values(), key=lambda v: v[0])
+            cp.partial(sum(v[0] for v in parts.values()), lead[1])
 
     def _result(self, f, stage, cp):
         if f.status == "finished":

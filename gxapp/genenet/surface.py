@@ -66,6 +66,41 @@ def _fit(model: nn.Module, z: torch.Tensor, y: torch.Tensor, steps: int, lr: flo
     return model
 
 
+@dataclass
+class PairModels:
+    """The joint MLP ``h(g_i, g_j)`` and the additive network ``h_i(g_i) + h_j(g_j)`` of one gene
+    pair, fitted on standardised gene nodes (``(g − mu) / sd``, the fitting rows' moments)."""
+
+    joint: nn.Module
+    additive: nn.Module
+    mu: np.ndarray
+    sd: np.ndarray
+
+    @torch.no_grad()
+    def interaction(self, nodes: np.ndarray) -> np.ndarray:
+        """``h − h_i − h_j`` at gene-node values ``nodes`` (n, 2), in the fitting rows' units."""
+        z = torch.from_numpy(((np.asarray(nodes) - self.mu) / self.sd).astype(np.float32))
+        with torch_threads(1):
+            return (self.joint(z) - self.additive(z)).squeeze(-1).numpy().astype(np.float64)
+
+
+def fit_pair_models(nodes: np.ndarray, y: np.ndarray, steps: int = 400, width: int = 32, seed: int = 0) -> PairModels:
+    """Fit ``h`` and ``h_i + h_j`` to ``y`` on gene-node pairs ``nodes`` (n, 2) by full-batch Adam
+    (paper A, Eq. 5's two networks; docs/method.md#interaction-surface)."""
+    nodes = np.asarray(nodes, dtype=np.float64)
+    mu, sd = nodes.mean(0), nodes.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    z = torch.from_numpy(((nodes - mu) / sd).astype(np.float32))
+    yt = torch.from_numpy(np.asarray(y, np.float32))
+    # two tiny MLPs: one thread is ~50x faster than two (measured 0.7-1.5 s vs 66-105 s on 2 cores);
+    # the seed is set inside fork_rng so that the process-wide generator is left as it was
+    with torch_threads(1), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        joint = _fit(_mlp(2, width), z, yt, steps)
+        additive = _fit(_Additive(width), z, yt, steps)
+    return PairModels(joint, additive, mu, sd)
+
+
 def interaction_surface(
     result: TrainResult,
     X: np.ndarray,
@@ -86,16 +121,10 @@ def interaction_surface(
         raise ParameterError(f"pair: two different gene indices in [0, {M}) expected, got {pair}")
     best = int(np.nanargmin(result.best_val))
     nodes = gene_nodes(result, X, best)[:, [i, j]]
-    mu, sd = nodes[train_idx].mean(0), nodes[train_idx].std(0)
-    sd = np.where(sd > 0, sd, 1.0)
+    pm = fit_pair_models(nodes[train_idx], np.asarray(y)[train_idx], steps=steps, width=width, seed=seed)
+    mu, sd, joint, additive = pm.mu, pm.sd, pm.joint, pm.additive
     z_all = torch.from_numpy(((nodes - mu) / sd).astype(np.float32))
     yt = torch.from_numpy(np.asarray(y, np.float32))
-    # two tiny MLPs: one thread is ~50x faster than two (measured 0.7-1.5 s vs 66-105 s on 2 cores);
-    # the seed is set inside fork_rng so that the process-wide generator is left as it was
-    with torch_threads(1), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        joint = _fit(_mlp(2, width), z_all[train_idx], yt[train_idx], steps)
-        additive = _fit(_Additive(width), z_all[train_idx], yt[train_idx], steps)
     with torch.no_grad():
         lo, hi = np.percentile(nodes[train_idx], [1, 99], axis=0)
         ga, gb = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid), indexing="ij")

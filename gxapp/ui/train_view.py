@@ -23,6 +23,15 @@ def _threads(n: int) -> str:
 
 
 def device_caption() -> str:
+    from gxapp import execute
+
+    ex = execute.current()
+    if ex.kind == "dask":
+        n = ex.n_workers
+        return (
+            f"Training on the **Dask cluster** ({n} worker{'s' * (n != 1)}; each uses its GPU when it has one): "
+            "see Compute in the sidebar."
+        )
     if torch.cuda.is_available():
         return f"Training on **CUDA** ({torch.cuda.get_device_name(0)})."
     threads = _threads(resolve_threads(None))
