@@ -15,6 +15,7 @@ st.title("Interactions")
 key, cohort = session.current_cohort()
 if cohort is None:
     st.stop()
+jobs_panel.show_notice("ia")
 run_entries = runs.entries(key)
 if not run_entries:
     st.info("No trained run on this cohort yet: train one on the Train page first.")
@@ -29,7 +30,6 @@ labels = {
 run_key = st.selectbox(
     "Run", run_keys, format_func=labels.get, key="ia_run", help="A trained ensemble of this cohort (Train page)."
 )
-jobs_panel.show_notice("ia")
 
 params = view.params_form()
 if params is not None:

@@ -494,3 +494,23 @@ def decision_surfaces_chart(grid: pd.DataFrame) -> alt.Chart:
         .properties(width=140, height=140)
         .facet(row=alt.Row("type:N", title=None), column=alt.Column("head:N", sort=heads, title=None))
     )
+
+
+def replication_scatter(points: pd.DataFrame, pair: str) -> alt.Chart:
+    """Paper A Fig. 7a: in the replication cohort, the interaction predicted by the discovery
+    networks (h − h_i − h_j) against the main-effect residual, individuals by tertile of the prediction."""
+    d = points[points["pair"] == pair]
+    base = alt.Chart(d)
+    pts = base.mark_circle(size=14, opacity=0.5).encode(
+        x=alt.X("predicted:Q", title="predicted interaction (discovery networks)", scale=alt.Scale(zero=False)),
+        y=alt.Y("residual:Q", title="main-effect residual (replication cohort)", scale=alt.Scale(zero=False)),
+        color=alt.Color(
+            "group:N",
+            title="individuals",
+            sort=["low", "medium", "high"],
+            scale=alt.Scale(domain=["low", "medium", "high"], range=["#3b4cc0", "#b07aa1", "#f1c40f"]),
+        ),
+        tooltip=[alt.Tooltip("predicted:Q", format=".3f"), alt.Tooltip("residual:Q", format=".3f"), "group:N"],
+    )
+    line = base.transform_regression("predicted", "residual").mark_line(color="black", strokeWidth=2)
+    return alt.layer(pts, line, title=f"Replication of {pair}").properties(width=WIDTH, height=360)

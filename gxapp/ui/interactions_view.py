@@ -236,7 +236,9 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
 def plots(res: ia.InteractionResult) -> None:
     truth = res.meta.get("truth") or {}
     names = res.gene_names
-    tabs = st.tabs(["Heatmap", "Q-Q & FDR", "Null distribution", "Interaction surface", "Against the truth"])
+    tabs = st.tabs(
+        ["Heatmap", "Q-Q & FDR", "Null distribution", "Interaction surface", "Against the truth", "Replication"]
+    )
     with tabs[0]:
         chart_with_downloads(
             charts.score_heatmap(
@@ -290,6 +292,10 @@ def plots(res: ia.InteractionResult) -> None:
                 )
     with tabs[4]:
         _truth(res, truth)
+    with tabs[5]:
+        from gxapp.ui import replication_view
+
+        replication_view.section(res.run_key, res.meta.get("cohort"), list(zip(res.table.gene_a, res.table.gene_b)))
 
 
 def _pair_picker(res, key):
