@@ -16,6 +16,13 @@ from gxapp.errors import GxError
 
 def _add_qc_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--duplicate-ids",
+        choices=("rename", "drop"),
+        default="rename",
+        help="distinct variants sharing an id: rename them id_2, id_3… (default) or keep the first; exact "
+        "duplicates are dropped and missing ids set to chrom:pos:ref:alt either way",
+    )
+    p.add_argument(
         "--flank", type=int, default=_D.file.flank, help="bp added to both ends of each gene (default %(default)s)"
     )
     p.add_argument(
@@ -76,6 +83,7 @@ def _file_spec(a):
         snp_map=getattr(a, "snp_map", None),
         pathways=getattr(a, "pathways", None),
         variants=getattr(a, "variants", None),
+        duplicate_ids=getattr(a, "duplicate_ids", "rename"),
     )
 
 
@@ -153,6 +161,11 @@ def cmd_qc(a) -> int:
     }
     _write_json(a.json, out)
     removed = ", ".join(f"{k} {v}" for k, v in out["removed"].items() if v) or "nothing"
+    ids = out["load_report"].get("variant_ids")
+    if ids:
+        from gxapp.data.io.genotypes import describe_variant_ids
+
+        print(f"qc: variant ids — {describe_variant_ids(ids)}")
     print(
         f"qc: {c.n_samples} samples, {c.n_snps} SNPs in {c.n_genes} genes kept; removed: {removed}"
         f"{' (cached)' if handle.cached else ''}"

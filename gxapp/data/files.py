@@ -37,6 +37,7 @@ class FileSpec(Params):
     pathways: Optional[str] = None
     variants: Optional[str] = None
     multiallelic: str = "split"
+    duplicate_ids: str = "rename"
     label: Optional[str] = None
 
     _parameter_constraints = {
@@ -45,6 +46,7 @@ class FileSpec(Params):
         "genes": [str, InstanceOf(Path, "a path")],
         "flank": [Interval(Integral, 0, None)],
         "multiallelic": [Options(("split", "skip"))],
+        "duplicate_ids": [Options(("rename", "drop"))],
     }
 
     def resolved_format(self) -> str:
@@ -115,7 +117,13 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
         prefix = spec.plink_prefix()
         _, bim = plink.check_plink(prefix)
         whole = map_snps_to_genes(bim, gene_table, flank=spec.flank, keep_genes=keep_genes)
-        geno = plink.read_plink(prefix, select=np.flatnonzero(whole.snp_mask), progress=read_progress, cancel=cancel)
+        geno = plink.read_plink(
+            prefix,
+            select=np.flatnonzero(whole.snp_mask),
+            progress=read_progress,
+            cancel=cancel,
+            duplicate_ids=spec.duplicate_ids,
+        )
         # re-map on the SNPs read so indices refer to their columns; report on the whole file
         mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
         mapping.report = whole.report
@@ -123,7 +131,12 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
         sel = gene_table if keep_genes is None else gene_table[gene_table["gene"].isin(keep_genes)]
         regions = list(zip(sel["chrom"], (sel["start"] - spec.flank).clip(lower=1), sel["end"] + spec.flank))
         geno = vcf.read_vcf(
-            spec.genotypes, regions=regions, multiallelic=spec.multiallelic, progress=read_progress, cancel=cancel
+            spec.genotypes,
+            regions=regions,
+            multiallelic=spec.multiallelic,
+            progress=read_progress,
+            cancel=cancel,
+            duplicate_ids=spec.duplicate_ids,
         )
         mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
     else:

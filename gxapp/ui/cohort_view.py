@@ -89,6 +89,11 @@ def _qc(meta: dict) -> None:
         if "detail" in df:
             df["detail"] = df["detail"].map(lambda d: ", ".join(map(str, d)) if isinstance(d, (list, tuple)) else d)
         st.dataframe(df, hide_index=True, width="stretch")
+    ids = (meta.get("load_report") or {}).get("variant_ids")
+    if ids:
+        from gxapp.data.io.genotypes import describe_variant_ids
+
+        st.markdown(f"**Variant ids:** {describe_variant_ids(ids)}.")
     rep = {
         **meta.get("load_report", {}),
         **{k: v for k, v in (meta.get("mapping") or {}).items() if k not in ("genes_without_snps", "warnings")},

@@ -248,6 +248,16 @@ def files_form():
             mind = c4.number_input(
                 "Max sample missing rate", 0.0, 1.0, 1.0, format="%.3f", help="PLINK --mind (1 disables)"
             )
+            dup_ids = st.radio(
+                "Variants sharing an id",
+                ("rename", "drop"),
+                format_func={"rename": "rename them (id_2, id_3…)", "drop": "keep the first only"}.get,
+                horizontal=True,
+                key="files_dup_ids",
+                help="Distinct variants with the same id (split multi-allelics, merged panels). Exact duplicates "
+                "(same position and alleles) are always dropped, missing ids ('.') set to chrom:pos:ref:alt; "
+                "the QC report says what was done (PLINK 2: --rm-dup, --set-missing-var-ids).",
+            )
         submitted = st.form_submit_button("Load cohort", type="primary", key="files_submit")
     if not submitted:
         return None
@@ -268,6 +278,7 @@ def files_form():
         snp_map=_materialise(snp_map),
         pathways=_materialise(pathways),
         variants=_materialise(variants),
+        duplicate_ids=dup_ids,
     )
     if genes_choice == "file" and not gene_file:
         st.error("'My own' gene table chosen, but no gene table file given.")

@@ -171,10 +171,10 @@ def check_plink(prefix) -> tuple[pd.DataFrame, pd.DataFrame]:
     return fam, bim
 
 
-def read_plink(prefix, select=None, progress=None, cancel=None) -> Genotypes:
+def read_plink(prefix, select=None, progress=None, cancel=None, duplicate_ids="rename") -> Genotypes:
     """Read a PLINK fileset. ``select``: None (all SNPs) or .bim row indices (int
     array or boolean mask); only those columns of the .bed are read, returned in
-    .bim order (sorted, duplicates dropped)."""
+    .bim order (sorted, duplicates dropped). ``duplicate_ids``: as :func:`gxapp.data.io.vcf.read_vcf`."""
     bed, bim_path, fam_path = _fileset(prefix)
     fam, bim = check_plink(prefix)
     n, p = len(fam), len(bim)
@@ -206,7 +206,9 @@ def read_plink(prefix, select=None, progress=None, cancel=None) -> Genotypes:
         snps=bim.iloc[cols][["snp", "chrom", "pos", "a1", "a2", "cm"]].reset_index(drop=True),
         meta={"source": "plink", "path": str(bed), "n_snps_in_file": p},
     )
-    return geno.validate(bed.name, samples_source=fam_path.name, snps_source=bim_path.name)
+    return geno.with_unique_variant_ids(duplicate_ids).validate(
+        bed.name, samples_source=fam_path.name, snps_source=bim_path.name
+    )
 
 
 def _selection(select, p: int, bim_name: str) -> np.ndarray:

@@ -127,7 +127,7 @@ def _read_records(vcf, name: str, keep, multiallelic: str, progress, cancel):
             alleles = v.genotype.array()[:, :-1]
             for k, alt in enumerate(alts, start=1):
                 if v.ID is None:
-                    snp = f"{chrom}:{pos}:{ref}:{alt}"
+                    snp = "."  # set to chrom:pos:ref:alt, and counted, by resolve_variant_ids
                 else:
                     snp = v.ID if len(alts) == 1 else f"{v.ID}:{alt}"
                 columns.append(_dosage(alleles, k))
@@ -145,9 +145,12 @@ def _read_records(vcf, name: str, keep, multiallelic: str, progress, cancel):
     return columns, rows, counts
 
 
-def read_vcf(path, regions=None, multiallelic="split", progress=None, cancel=None) -> Genotypes:
+def read_vcf(path, regions=None, multiallelic="split", progress=None, cancel=None, duplicate_ids="rename") -> Genotypes:
     """Read GT calls of a VCF/BCF file.
 
+    duplicate_ids: what to do with distinct variants sharing an id ("rename" or "drop"); exact
+    duplicates are dropped and missing ids set to ``chrom:pos:ref:alt`` either way
+    (:func:`gxapp.data.io.genotypes.resolve_variant_ids`, reported in ``meta["variant_ids"]``).
     regions: optional list of (chrom, start, end); only variants inside one are kept.
     multiallelic: "split" (one record per ALT, id suffixed ``:ALT``) or "skip".
     Records with no ALT allele ('.') are dropped and counted in meta.
@@ -182,4 +185,4 @@ def read_vcf(path, regions=None, multiallelic="split", progress=None, cancel=Non
         meta={"source": "vcf", "path": str(path), **counts},
     )
     report(progress, 1.0, f"read {len(rows)} variants from {path.name}")
-    return geno.validate(path.name)
+    return geno.with_unique_variant_ids(duplicate_ids).validate(path.name)
