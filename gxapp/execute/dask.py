@@ -276,9 +276,10 @@ class DaskExecutor(Executor):
                     f"dask: could not start {address!r} ({type(exc).__name__}: {exc}); check that `python -m "
                     "distributed.cli.dask_scheduler` runs here, or leave the Dask setting empty to work in this process"
                 ) from None
+            reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else f"{type(exc).__name__}: {exc}"
             raise ExecutorError(
-                f"dask: could not reach a scheduler at {address!r} ({type(exc).__name__}: {exc}); start one "
-                "(`dask scheduler` and `dask worker ADDRESS`), or use local:N for N local worker processes"
+                f"No Dask scheduler answers at {address} ({reason}). Start one with `dask scheduler` and workers "
+                f"with `dask worker {address}`, or use local:2 for two workers on this computer."
             ) from None
 
     # ---- what the cluster is -----------------------------------------------------------

@@ -28,10 +28,10 @@ def _configured() -> dict:
 def _summary(ex) -> str:
     if ex.kind == "dask":
         n = ex.n_workers
-        return f"Dask cluster · {n} worker{'s' * (n != 1)}"
+        return f"Dask, {n} worker{'s' * (n != 1)}"
     if ex.kind == "processes":
         return f"{ex.n_workers} local processes"
-    return "this computer (one process)"
+    return "this computer"
 
 
 def _busy() -> bool:
@@ -46,7 +46,11 @@ def sidebar_panel() -> None:
         if state["error"]:
             st.warning(state["error"] + " — training in this process instead.")
         if ex.kind == "dask":
-            st.markdown(f"Scheduler `{ex.address}` · data {ex.describe().get('data')}")
+            how = {
+                "shared filesystem": "workers read the genotypes from the shared cache folder",
+                "scattered to each worker": "the genotypes are sent to each worker once",
+            }.get(ex.describe().get("data"), "")
+            st.markdown(f"Scheduler `{ex.address}`; {how}.")
             link = ex.dashboard_link
             if link:
                 st.markdown(f"[Open the Dask dashboard]({link})")
@@ -67,7 +71,7 @@ def sidebar_panel() -> None:
             address = st.text_input(
                 "Dask scheduler",
                 value=ex.spec,
-                placeholder="tcp://host:8786 or local:2 (empty: this computer)",
+                placeholder="tcp://host:8786 or local:2",
                 help="Spread chunks of networks over a Dask cluster: the address of a running scheduler, or local:N "
                 "for N worker processes on this computer. Empty: this process. Results are identical either way.",
             )

@@ -107,7 +107,9 @@ def test_bad_executor_specs_name_the_setting(spec):
 
 
 def test_unreachable_scheduler_is_a_clear_error():
-    with pytest.raises(ExecutorError, match="could not reach a scheduler.*local:N"):
+    with pytest.raises(
+        ExecutorError, match=r"No Dask scheduler answers at tcp://127.0.0.1:1 \(connection refused\).*local:2"
+    ):
         from gxapp.execute.dask import DaskExecutor
 
         DaskExecutor("tcp://127.0.0.1:1", connect_timeout=1)
