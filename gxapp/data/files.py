@@ -18,7 +18,7 @@ from gxapp.errors import InputFormatError, ParameterError
 from gxapp.params import InstanceOf, Integral, Interval, Options, Params
 from gxapp.progress import check_cancel, report, sub_progress
 
-FORMATS = ("plink", "vcf", "table")
+FORMATS = ("plink", "pgen", "vcf", "table")
 
 
 @dataclass
@@ -64,9 +64,21 @@ class FileSpec(Params):
                 return p[: -len(ext)]
         return p
 
+    def pgen_prefix(self) -> str:
+        p = str(self.genotypes)
+        for ext in (".pgen", ".pvar", ".psam"):
+            if p.endswith(ext):
+                return p[: -len(ext)]
+        return p
+
     def input_files(self) -> list:
         fmt = self.resolved_format()
-        files = [self.plink_prefix() + e for e in (".bed", ".bim", ".fam")] if fmt == "plink" else [self.genotypes]
+        if fmt == "plink":
+            files = [self.plink_prefix() + e for e in (".bed", ".bim", ".fam")]
+        elif fmt == "pgen":
+            files = [self.pgen_prefix() + e for e in (".pgen", ".pvar", ".psam")]
+        else:
+            files = [self.genotypes]
         for p in (self.pheno, self.covar, self.snp_map, self.pathways, self.variants):
             if p:
                 files.append(p)
@@ -79,6 +91,8 @@ def detect_format(path) -> str:
     p = str(path).lower()
     if p.endswith((".bed", ".bim", ".fam")) or Path(str(path) + ".bed").exists():
         return "plink"
+    if p.endswith((".pgen", ".pvar", ".psam")) or Path(str(path) + ".pgen").exists():
+        return "pgen"
     if p.endswith((".vcf", ".vcf.gz", ".bcf", ".vcf.bgz")):
         return "vcf"
     if p.endswith((".csv", ".tsv", ".txt", ".parquet", ".csv.gz", ".tsv.gz")):
@@ -127,6 +141,22 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
         # re-map on the SNPs read so indices refer to their columns; report on the whole file
         mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
         mapping.report = whole.report
+    elif fmt == "pgen":
+        from gxapp.data.io import pgen
+
+        prefix = spec.pgen_prefix()
+        _, pvar = pgen.check_pgen(prefix)
+        whole = map_snps_to_genes(pvar, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        geno = pgen.read_pgen(
+            prefix,
+            select=np.flatnonzero(whole.snp_mask),
+            progress=read_progress,
+            cancel=cancel,
+            multiallelic=spec.multiallelic,
+            duplicate_ids=spec.duplicate_ids,
+        )
+        mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        mapping.report = whole.report
     elif fmt == "vcf":
         sel = gene_table if keep_genes is None else gene_table[gene_table["gene"].isin(keep_genes)]
         regions = list(zip(sel["chrom"], (sel["start"] - spec.flank).clip(lower=1), sel["end"] + spec.flank))
@@ -151,7 +181,8 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
     pathways = gmt.read_gmt(spec.pathways) if spec.pathways else None
     var_df = variants_io.read_variant_table(spec.variants) if spec.variants else None
     meta = {
-        "label": spec.label or Path(spec.plink_prefix() if fmt == "plink" else spec.genotypes).name,
+        "label": spec.label
+        or Path({"plink": spec.plink_prefix(), "pgen": spec.pgen_prefix()}.get(fmt, spec.genotypes)).name,
         "source": fmt,
         "spec": {k: v for k, v in asdict(spec).items() if k != "label"},
         "load_report": dict(geno.meta),

@@ -121,9 +121,9 @@ def _materialise(value):
     files = value if isinstance(value, list) else [value]
     folder = save_uploads({f.name: f.getvalue() for f in files})
     names = [upload_name(f.name) for f in files]  # confined to the upload folder, as stored
-    beds = [n for n in names if n.endswith(".bed")]
+    beds = [n for n in names if n.endswith((".bed", ".pgen"))]
     if len(files) > 1 and beds:
-        return str(folder / beds[0][:-4])
+        return str(folder / beds[0].rsplit(".", 1)[0])
     return str(folder / names[0])
 
 
@@ -139,10 +139,15 @@ def files_form():
     )
     fmt = st.radio(
         "Genotype format",
-        ["plink", "vcf", "table"],
+        ["plink", "pgen", "vcf", "table"],
         horizontal=True,
         key="files_fmt",
-        format_func={"plink": "PLINK .bed/.bim/.fam", "vcf": "VCF / BCF", "table": "Table (CSV/TSV/Parquet)"}.get,
+        format_func={
+            "plink": "PLINK .bed/.bim/.fam",
+            "pgen": "PLINK 2 .pgen/.pvar/.psam",
+            "vcf": "VCF / BCF",
+            "table": "Table (CSV/TSV/Parquet)",
+        }.get,
     )
     with st.form("files"):
         if fmt == "plink":
@@ -152,6 +157,16 @@ def files_form():
                 "geno_plink",
                 mode,
                 "All three files, or the path without extension.",
+                multiple=True,
+            )
+        elif fmt == "pgen":
+            geno = _path_or_upload(
+                "PLINK 2 files (.pgen, .pvar, .psam)" if mode == "upload" else "PLINK 2 prefix",
+                ["pgen", "pvar", "psam"],
+                "geno_pgen",
+                mode,
+                "All three files, or the path without extension. Hard calls (ALT allele counts); "
+                "multi-allelic variants are split into one column per ALT.",
                 multiple=True,
             )
         elif fmt == "vcf":
