@@ -15,6 +15,13 @@ from gxapp.errors import GxError
 
 
 def _add_qc_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sample", metavar="FILE", help="with --bgen: the Oxford .sample file (ID_1 ID_2 …)")
+    p.add_argument(
+        "--min-info",
+        type=float,
+        default=0.4,
+        help="with --bgen: drop variants with an imputation info score below this (default %(default)s, paper A)",
+    )
     p.add_argument(
         "--duplicate-ids",
         choices=("rename", "drop"),
@@ -49,6 +56,7 @@ def _add_input_flags(p: argparse.ArgumentParser, need_pheno: bool) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--bfile", metavar="PREFIX", help="PLINK .bed/.bim/.fam prefix")
     src.add_argument("--pfile", metavar="PREFIX", help="PLINK 2 .pgen/.pvar/.psam prefix")
+    src.add_argument("--bgen", metavar="FILE", help="BGEN 1.2/1.3 (imputed dosages; with --sample)")
     src.add_argument("--vcf", metavar="FILE", help="VCF/BCF (bgzipped too)")
     src.add_argument("--table", metavar="FILE", help="CSV/TSV/Parquet, samples x SNPs, first column the sample id")
     p.add_argument("--snp-map", metavar="FILE", help="for --table: snp, chrom, pos[, a1, a2][, gene]")
@@ -70,6 +78,8 @@ def _file_spec(a):
         geno, fmt = a.bfile, "plink"
     elif getattr(a, "pfile", None):
         geno, fmt = a.pfile, "pgen"
+    elif getattr(a, "bgen", None):
+        geno, fmt = a.bgen, "bgen"
     elif a.vcf:
         geno, fmt = a.vcf, "vcf"
     else:
@@ -87,6 +97,8 @@ def _file_spec(a):
         pathways=getattr(a, "pathways", None),
         variants=getattr(a, "variants", None),
         duplicate_ids=getattr(a, "duplicate_ids", "rename"),
+        sample=getattr(a, "sample", None),
+        min_info=getattr(a, "min_info", 0.4),
     )
 
 
@@ -242,8 +254,8 @@ def _cohort_for(a):
     if getattr(a, "cohort", None):
         cohorts.open_cohort(a.cohort)  # checks it exists
         return a.cohort
-    if not (a.bfile or a.pfile or a.vcf or a.table):
-        raise GxError("give the genotypes (--bfile/--pfile/--vcf/--table with --pheno) or a cached --cohort KEY")
+    if not (a.bfile or a.pfile or a.bgen or a.vcf or a.table):
+        raise GxError("give the genotypes (--bfile/--pfile/--bgen/--vcf/--table with --pheno) or a cached --cohort KEY")
     return cohorts.from_files(_file_spec(a), _qc_params(a)).key
 
 
@@ -382,6 +394,7 @@ def _add_train_source(t: argparse.ArgumentParser) -> None:
     src = t.add_mutually_exclusive_group(required=True)
     src.add_argument("--bfile", metavar="PREFIX", help="PLINK .bed/.bim/.fam prefix")
     src.add_argument("--pfile", metavar="PREFIX", help="PLINK 2 .pgen/.pvar/.psam prefix")
+    src.add_argument("--bgen", metavar="FILE", help="BGEN 1.2/1.3 (imputed dosages; with --sample)")
     src.add_argument("--vcf", metavar="FILE", help="VCF/BCF (bgzipped too)")
     src.add_argument("--table", metavar="FILE", help="CSV/TSV/Parquet, samples x SNPs")
     src.add_argument("--cohort", metavar="KEY", help="a cached cohort (its key, as the app shows)")
@@ -409,7 +422,7 @@ def cmd_epistasis(a) -> int:
     if not a.pheno:
         raise GxError("--pheno is required: the comparison needs a case/control phenotype")
     progress = _progress_printer(a.quiet)
-    if a.bfile or a.pfile or a.vcf or a.table:
+    if a.bfile or a.pfile or a.bgen or a.vcf or a.table:
         res = cmp.get(cohorts.from_files(_file_spec(a), _qc_params(a)).key, params, progress=progress)
     else:
         res = cmp.VARIANT_TABLES.get(
@@ -647,6 +660,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--variants", metavar="FILE", help="annotated variant table (sample, gene, class[, count])")
     src.add_argument("--bfile", metavar="PREFIX", help="PLINK prefix (genes summarised by MAF bins or --variants)")
     src.add_argument("--pfile", metavar="PREFIX", help="PLINK 2 .pgen/.pvar/.psam prefix")
+    src.add_argument("--bgen", metavar="FILE", help="BGEN 1.2/1.3 (imputed dosages; with --sample)")
     src.add_argument("--vcf", metavar="FILE")
     src.add_argument("--table", metavar="FILE")
     e.add_argument("--snp-map", metavar="FILE")
@@ -677,6 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
     src = r.add_mutually_exclusive_group(required=True)
     src.add_argument("--bfile", metavar="PREFIX", help="the second cohort's PLINK .bed/.bim/.fam prefix")
     src.add_argument("--pfile", metavar="PREFIX", help="the second cohort's PLINK 2 .pgen/.pvar/.psam prefix")
+    src.add_argument("--bgen", metavar="FILE", help="BGEN 1.2/1.3 (imputed dosages; with --sample)")
     src.add_argument("--vcf", metavar="FILE", help="the second cohort as VCF/BCF")
     src.add_argument("--table", metavar="FILE", help="the second cohort as CSV/TSV/Parquet")
     src.add_argument("--cohort", metavar="KEY", help="a cached cohort as the second cohort")

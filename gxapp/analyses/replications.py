@@ -122,7 +122,8 @@ class Replications(Analysis):
         data = run.params.prepare(disc_cohort)
         match = match_snps(disc_cohort.snps, rep_cohort.snps)
         share = check_match(match, data.gene_blocks)
-        X_rep = align_genotypes(rep_cohort.genotypes, match, data.report["snp_means"])
+        rep_values = rep_cohort.dosages if rep_cohort.dosages is not None else rep_cohort.genotypes
+        X_rep = align_genotypes(rep_values, match, data.report["snp_means"])
         # the phenotype goes through the run's recipe, fitted in the replication cohort (its covariates)
         y_rep = prepare(
             rep_cohort, covariates=run.params.covariates, inverse_normal_transform=run.params.inverse_normal

@@ -98,6 +98,7 @@ def assemble(
     meta["mapping"] = mapping.report
     cohort = Cohort(
         genotypes=np.ascontiguousarray(geno.genotypes[:, keep]),
+        dosages=None if geno.dosages is None else np.ascontiguousarray(geno.dosages[:, keep], dtype=np.float32),
         samples=samples,
         snps=geno.snps.iloc[keep].reset_index(drop=True),
         genes=genes,

@@ -52,6 +52,9 @@ class Cohort:
     variants: Optional[pd.DataFrame] = None
     truth: Optional[dict] = None
     meta: dict = field(default_factory=dict)
+    # imputed dosages of a1 (float32 in [0, 2], NaN missing) when the input had them (BGEN); the
+    # networks and peers read these (docs/method.md#data-model), QC reads the hard calls in ``genotypes``
+    dosages: Optional[np.ndarray] = None
 
     # ---- sizes -------------------------------------------------------------
     @property
@@ -102,6 +105,7 @@ class Cohort:
         return replace(
             self,
             genotypes=np.ascontiguousarray(self.genotypes[rows]),
+            dosages=None if self.dosages is None else np.ascontiguousarray(self.dosages[rows]),
             samples=self.samples.iloc[rows].reset_index(drop=True),
             phenotype=None if self.phenotype is None else self.phenotype[rows].copy(),
             covariates=None if self.covariates is None else self.covariates.iloc[rows].reset_index(drop=True),
@@ -134,6 +138,7 @@ class Cohort:
         return replace(
             self,
             genotypes=np.ascontiguousarray(self.genotypes[:, cols]),
+            dosages=None if self.dosages is None else np.ascontiguousarray(self.dosages[:, cols]),
             snps=self.snps.iloc[cols].reset_index(drop=True),
             genes=genes,
             gene_snps=gene_snps,
@@ -154,6 +159,8 @@ class Cohort:
         h = hashlib.blake2b(digest_size=16)
         h.update(np.ascontiguousarray(self.genotypes).tobytes())
         h.update(str(self.genotypes.shape).encode())
+        if self.dosages is not None:
+            h.update(b"dosages" + np.ascontiguousarray(self.dosages, dtype=np.float32).tobytes())
         for df in (self.samples, self.snps, self.genes, self.covariates, self.variants):
             h.update(b"|" if df is None else df.to_csv(index=False).encode())
         for g in self.gene_names:
@@ -228,6 +235,12 @@ def validate(cohort: Cohort) -> Cohort:
         raise EmptyDataError("cohort: no SNPs are left")
     if g.min(initial=0) < -1 or g.max(initial=0) > 2:
         raise InputFormatError("cohort.genotypes: values must be 0, 1, 2 or -1 (missing)")
+    d = cohort.dosages
+    if d is not None:
+        if d.shape != g.shape or d.dtype != np.float32:
+            raise InputFormatError(f"cohort.dosages: expected float32 of shape {g.shape}, got {d.dtype} {d.shape}")
+        if np.nanmin(d, initial=0) < 0 or np.nanmax(d, initial=0) > 2:
+            raise InputFormatError("cohort.dosages: values must lie in [0, 2] (NaN for missing)")
     for col in ("fid", "iid"):
         if col not in cohort.samples.columns:
             raise InputFormatError(f"cohort.samples: missing column '{col}'")

@@ -15,10 +15,10 @@ from gxapp.data.assemble import assemble
 from gxapp.data.cohort import Cohort
 from gxapp.data.qc import QCParams, run_qc
 from gxapp.errors import InputFormatError, ParameterError
-from gxapp.params import InstanceOf, Integral, Interval, Options, Params
+from gxapp.params import InstanceOf, Integral, Interval, Options, Params, Real
 from gxapp.progress import check_cancel, report, sub_progress
 
-FORMATS = ("plink", "pgen", "vcf", "table")
+FORMATS = ("plink", "pgen", "bgen", "vcf", "table")
 
 
 @dataclass
@@ -38,6 +38,8 @@ class FileSpec(Params):
     variants: Optional[str] = None
     multiallelic: str = "split"
     duplicate_ids: str = "rename"
+    sample: Optional[str] = None  # BGEN: the Oxford .sample file (else the BGEN's own sample ids)
+    min_info: float = 0.4  # BGEN: drop variants with an info score below this (paper A)
     label: Optional[str] = None
 
     _parameter_constraints = {
@@ -47,6 +49,7 @@ class FileSpec(Params):
         "flank": [Interval(Integral, 0, None)],
         "multiallelic": [Options(("split", "skip"))],
         "duplicate_ids": [Options(("rename", "drop"))],
+        "min_info": [Interval(Real, 0, 1)],
     }
 
     def resolved_format(self) -> str:
@@ -79,7 +82,7 @@ class FileSpec(Params):
             files = [self.pgen_prefix() + e for e in (".pgen", ".pvar", ".psam")]
         else:
             files = [self.genotypes]
-        for p in (self.pheno, self.covar, self.snp_map, self.pathways, self.variants):
+        for p in (self.pheno, self.covar, self.snp_map, self.pathways, self.variants, self.sample):
             if p:
                 files.append(p)
         if self.genes.lower() not in ("grch37", "grch38", "hg19", "hg38"):
@@ -93,6 +96,8 @@ def detect_format(path) -> str:
         return "plink"
     if p.endswith((".pgen", ".pvar", ".psam")) or Path(str(path) + ".pgen").exists():
         return "pgen"
+    if p.endswith(".bgen"):
+        return "bgen"
     if p.endswith((".vcf", ".vcf.gz", ".bcf", ".vcf.bgz")):
         return "vcf"
     if p.endswith((".csv", ".tsv", ".txt", ".parquet", ".csv.gz", ".tsv.gz")):
@@ -153,6 +158,22 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
             progress=read_progress,
             cancel=cancel,
             multiallelic=spec.multiallelic,
+            duplicate_ids=spec.duplicate_ids,
+        )
+        mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        mapping.report = whole.report
+    elif fmt == "bgen":
+        from gxapp.data.io import bgen
+
+        table_ = bgen.variant_table(spec.genotypes)
+        whole = map_snps_to_genes(table_, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        geno = bgen.read_bgen(
+            spec.genotypes,
+            sample=spec.sample,
+            select=np.flatnonzero(whole.snp_mask),
+            min_info=spec.min_info,
+            progress=read_progress,
+            cancel=cancel,
             duplicate_ids=spec.duplicate_ids,
         )
         mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)

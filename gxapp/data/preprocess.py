@@ -151,6 +151,24 @@ def impute_centre(genotypes: np.ndarray, rows=None, return_means: bool = False, 
     return (out, means) if return_means else out
 
 
+def impute_centre_dosages(dosages: np.ndarray, rows=None, block: int = 512) -> tuple:
+    """:func:`impute_centre` for imputed dosages (float, NaN missing): ``(X float32, means)``."""
+    d = np.asarray(dosages)
+    n, p = d.shape
+    out = np.empty((n, p), dtype=np.float32)
+    means = np.zeros(p, dtype=np.float64)
+    rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+    for c0 in range(0, p, block):
+        b = d[:, c0 : c0 + block].astype(np.float64)
+        fit = b if rows is None else b[rows]
+        called = np.isfinite(fit)
+        cnt = called.sum(axis=0)
+        m = np.where(cnt > 0, np.where(called, fit, 0.0).sum(axis=0) / np.maximum(cnt, 1), 0.0)
+        means[c0 : c0 + block] = m
+        out[:, c0 : c0 + block] = np.nan_to_num(b - m, nan=0.0)
+    return out, means
+
+
 # ---------------------------------------------------------------------------
 # split
 # ---------------------------------------------------------------------------
@@ -321,7 +339,10 @@ def prepare(
     train_idx, test_idx = train_test_split_idx(
         cohort.n_samples, test_fraction=test_fraction, seed=seed, stratify=stratify
     )
-    X, means = impute_centre(cohort.genotypes, rows=train_idx, return_means=True)
+    if cohort.dosages is not None:
+        X, means = impute_centre_dosages(cohort.dosages, rows=train_idx)
+    else:
+        X, means = impute_centre(cohort.genotypes, rows=train_idx, return_means=True)
     rep.update(
         {
             "split_seed": int(seed),
@@ -332,6 +353,7 @@ def prepare(
             "n_test": int(len(test_idx)),
             "snp_means": means,
             "snp_means_from": "training rows",
+            "genotype_values": "imputed dosages" if cohort.dosages is not None else "hard calls",
             "n_missing_imputed": int((cohort.genotypes < 0).sum()),
         }
     )

@@ -103,7 +103,8 @@ def match_snps(discovery: pd.DataFrame, replication: pd.DataFrame) -> SnpMatch:
 
 
 def align_genotypes(genotypes: np.ndarray, match: SnpMatch, snp_means: np.ndarray) -> np.ndarray:
-    """``(N, P_discovery)`` float32: replication genotypes (int8 allele counts, −1 missing) in
+    """``(N, P_discovery)`` float32: replication genotypes (int8 allele counts, −1 missing, or
+    imputed dosages, NaN missing) in
     discovery SNP order and allele coding, centred with the DISCOVERY means; a missing call or
     an absent SNP becomes 0 (the discovery mean), as imputation does in discovery."""
     g = np.asarray(genotypes)
@@ -114,7 +115,7 @@ def align_genotypes(genotypes: np.ndarray, match: SnpMatch, snp_means: np.ndarra
     have = np.flatnonzero(match.index >= 0)
     if have.size:
         cols = g[:, match.index[have]].astype(np.float32)
-        called = cols >= 0
+        called = np.isfinite(cols) & (cols >= 0)  # int8 calls (−1 missing) or float dosages (NaN missing)
         cols = np.where(match.flip[have], 2.0 - cols, cols)
         cols -= np.asarray(snp_means, np.float64)[have].astype(np.float32)
         cols[~called] = 0.0

@@ -139,16 +139,18 @@ def files_form():
     )
     fmt = st.radio(
         "Genotype format",
-        ["plink", "pgen", "vcf", "table"],
+        ["plink", "pgen", "bgen", "vcf", "table"],
         horizontal=True,
         key="files_fmt",
         format_func={
             "plink": "PLINK .bed/.bim/.fam",
             "pgen": "PLINK 2 .pgen/.pvar/.psam",
+            "bgen": "BGEN (imputed)",
             "vcf": "VCF / BCF",
             "table": "Table (CSV/TSV/Parquet)",
         }.get,
     )
+    bgen_sample, min_info = None, FILES.min_info
     with st.form("files"):
         if fmt == "plink":
             geno = _path_or_upload(
@@ -168,6 +170,31 @@ def files_form():
                 "All three files, or the path without extension. Hard calls (ALT allele counts); "
                 "multi-allelic variants are split into one column per ALT.",
                 multiple=True,
+            )
+        elif fmt == "bgen":
+            geno = _path_or_upload(
+                "BGEN 1.2 / 1.3",
+                ["bgen"],
+                "geno_bgen",
+                mode,
+                "Imputed genotypes: each variant's probabilities become a dosage (expected copies of the second "
+                "allele), which the networks use; QC uses the most likely genotype.",
+            )
+            bgen_sample = _path_or_upload(
+                "Sample file (.sample)",
+                ["sample", "txt"],
+                "bgen_sample",
+                mode,
+                "Oxford .sample file (ID_1 ID_2 …); without it, the BGEN's own sample ids are used.",
+            )
+            min_info = st.number_input(
+                "Minimum info score",
+                0.0,
+                1.0,
+                FILES.min_info,
+                0.05,
+                key="bgen_min_info",
+                help="Variants imputed with an info score below this are dropped (paper A: 0.4).",
             )
         elif fmt == "vcf":
             geno = _path_or_upload(
@@ -294,6 +321,8 @@ def files_form():
         pathways=_materialise(pathways),
         variants=_materialise(variants),
         duplicate_ids=dup_ids,
+        sample=_materialise(bgen_sample),
+        min_info=float(min_info),
     )
     if genes_choice == "file" and not gene_file:
         st.error("'My own' gene table chosen, but no gene table file given.")

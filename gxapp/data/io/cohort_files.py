@@ -28,6 +28,8 @@ def save_cohort(cohort: Cohort, folder) -> None:
     validate(cohort)
     folder = Path(folder)
     np.save(folder / "genotypes.npy", cohort.genotypes, allow_pickle=False)
+    if cohort.dosages is not None:
+        np.save(folder / "dosages.npy", cohort.dosages, allow_pickle=False)
     cohort.samples.to_parquet(folder / "samples.parquet", index=False)
     cohort.snps.to_parquet(folder / "snps.parquet", index=False)
     cohort.genes.to_parquet(folder / "genes.parquet", index=False)
@@ -64,6 +66,7 @@ def load_cohort_dir(folder) -> Cohort:
         opt = lambda name, fn: fn(folder / name) if (folder / name).exists() else None  # noqa: E731
         cohort = Cohort(
             genotypes=np.load(folder / "genotypes.npy", allow_pickle=False),
+            dosages=opt("dosages.npy", lambda p: np.load(p, allow_pickle=False)),
             samples=pd.read_parquet(folder / "samples.parquet"),
             snps=pd.read_parquet(folder / "snps.parquet"),
             genes=genes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ class Genotypes:
     samples: pd.DataFrame
     snps: pd.DataFrame
     meta: dict = field(default_factory=dict)
+    # imputed dosages (float32 copies of a1 in [0, 2], NaN missing) when the file has them (BGEN);
+    # ``genotypes`` then holds their hard calls
+    dosages: Optional[np.ndarray] = None
 
     def with_unique_variant_ids(self, duplicates: str = "rename") -> "Genotypes":
         """These genotypes with variant ids made unique (:func:`resolve_variant_ids`); what was
@@ -31,7 +35,10 @@ class Genotypes:
         snps = self.snps[keep].reset_index(drop=True).copy()
         snps["snp"] = ids
         g = self.genotypes if keep.all() else np.asarray(self.genotypes[:, keep], order="F")
-        return Genotypes(genotypes=g, samples=self.samples, snps=snps, meta={**self.meta, "variant_ids": rep})
+        d = self.dosages if self.dosages is None or keep.all() else np.asarray(self.dosages[:, keep], order="F")
+        return Genotypes(
+            genotypes=g, samples=self.samples, snps=snps, meta={**self.meta, "variant_ids": rep}, dosages=d
+        )
 
     def validate(self, source: str = "genotypes", samples_source=None, snps_source=None) -> "Genotypes":
         """Shapes and unique ids; errors name ``source``, or the file the sample ids
@@ -44,6 +51,8 @@ class Genotypes:
                 f"{source}: {g.shape[0]}x{g.shape[1]} genotypes but {len(self.samples)} samples "
                 f"and {len(self.snps)} SNPs"
             )
+        if self.dosages is not None and self.dosages.shape != g.shape:
+            raise InputFormatError(f"{source}: dosages {self.dosages.shape} do not match the genotypes {g.shape}")
         d = self.samples["iid"][self.samples["iid"].duplicated()]
         if len(d):
             raise DuplicateIdError(
