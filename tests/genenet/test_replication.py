@@ -148,3 +148,32 @@ def test_cli_replicate_json(discovery_and_replication, monkeypatch, tmp_path):
     first = out["pairs"][0]
     assert {"gene_a", "gene_b", "p_replication", "p_topsnp_replication", "n_snps_missing"} <= set(first)
     assert main(["replicate", "--run", "ffffffffffff", "--cohort", rep.key, "--quiet"]) == 2
+
+
+def test_cli_replicate_with_the_second_cohort_as_plink2_files(discovery_and_replication, monkeypatch, tmp_path):
+    import shutil
+    import subprocess
+
+    from gxapp.cli import main
+    from gxapp.data.io.export import export_cohort
+
+    if shutil.which("plink2") is None:
+        pytest.skip("Debian's plink2 is not installed")
+    run, disc, rep, root = discovery_and_replication
+    monkeypatch.setenv("GXAPP_CACHE", str(root))
+    export_cohort(rep.cohort, tmp_path / "second")
+    subprocess.run(
+        ["plink2", "--bfile", str(tmp_path / "second" / "cohort"), "--make-pgen", "--out", str(tmp_path / "second2")],
+        check=True,
+        capture_output=True,
+    )
+    js = tmp_path / "rep.json"
+    args = ["replicate", "--run", run.key, "--pfile", str(tmp_path / "second2"), "--pheno"]
+    args += [str(tmp_path / "second" / "phenotype.tsv"), "--genes", str(tmp_path / "second" / "genes.tsv")]
+    assert main(args + ["--pairs", "all", "--quiet", "--json", str(js)]) == 0
+    out = json.loads(js.read_text())
+    by_cohort = rp.get(run.key, rep.key, rp.ReplicationParams(pairs="all"), root).table
+    assert out["n_replication"] == 1500 and out["snp_match"]["missing"] == 0
+    np.testing.assert_allclose(
+        [p["p_replication"] for p in out["pairs"]], by_cohort["p_replication"].to_numpy(), rtol=1e-6, atol=1e-12
+    )
