@@ -26,6 +26,8 @@ KIND = "replications"
 PAIRS = ("fdr", "all", "list")
 # Individuals per pair kept for the Fig. 7a scatter (a seeded sample).
 MAX_POINTS = 1500
+# Calls compared before two individuals with one id are taken for the same person.
+MIN_CALLS = 20
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,8 @@ def _discovery_pairs(run, names, params: ReplicationParams, root, progress, canc
         hits = disc[disc["q"] < params.fdr]
         if hits.empty:
             raise ParameterError(
-                f"pairs: no discovery pair has held-out q < {params.fdr:g}; test every pair (pairs='all'), "
-                "name the pairs (pairs='list'), or raise fdr"
+                f"No discovery pair has a held-out q below {params.fdr:g}: test every pair or choose the pairs "
+                "(CLI: --pairs all or --pair GENE_A:GENE_B), or raise the FDR level"
             )
         pairs = [(names.index(a), names.index(b)) for a, b in zip(hits["gene_a"], hits["gene_b"])]
     else:
@@ -122,6 +124,7 @@ class Replications(Analysis):
         data = run.params.prepare(disc_cohort)
         match = match_snps(disc_cohort.snps, rep_cohort.snps)
         share = check_match(match, data.gene_blocks)
+        check_independent(disc_cohort, rep_cohort, run.train_idx, match)
         rep_values = rep_cohort.dosages if rep_cohort.dosages is not None else rep_cohort.genotypes
         X_rep = align_genotypes(rep_values, match, data.report["snp_means"])
         # the phenotype goes through the run's recipe, fitted in the replication cohort (its covariates)
@@ -169,7 +172,7 @@ class Replications(Analysis):
         order = ["gene_a", "gene_b", "score_discovery", "q_discovery", "p_discovery", "p_topsnp_discovery"]
         order += ["p_replication", "q_replication", "slope", "p_topsnp_replication", "n_snps_missing", "missing_share"]
         order += [c for c in ("true",) if c in table] + ["note"]
-        table = table[order]
+        table = table[order].sort_values("p_replication", kind="stable", na_position="last").reset_index(drop=True)
         points = _points(details, names, params.seed)
         meta = dict(
             run=run.key,
@@ -196,6 +199,34 @@ class Replications(Analysis):
             table=pd.read_parquet(d / "table.parquet"),
             points=pd.read_parquet(d / "points.parquet"),
             snp_match=meta.get("snp_match", {}),
+        )
+
+
+def check_independent(disc, rep, train_idx, match, agreement: float = 0.99) -> None:
+    """Refuse a replication cohort that holds individuals the run was trained on: the same IID
+    *and* the same genotypes (≥ 99 % of the matched SNPs' calls equal), so two simulations or
+    cohorts that merely reuse id names are not mistaken for each other."""
+    train_iids = disc.samples["iid"].astype(str).iloc[np.asarray(train_idx)]
+    pos = pd.Series(np.arange(len(train_iids)), index=train_iids.to_numpy())
+    rep_iids = rep.samples["iid"].astype(str)
+    common = rep_iids[rep_iids.isin(pos.index)]
+    have = np.flatnonzero(match.index >= 0)
+    if common.empty or not have.size:
+        return
+    d_rows = np.asarray(train_idx)[pos[common.to_numpy()].to_numpy()]
+    G_d = disc.genotypes[np.ix_(d_rows, have)].astype(np.int16)
+    G_r = rep.genotypes[np.ix_(common.index.to_numpy(), match.index[have])].astype(np.int16)
+    G_r = np.where((G_r >= 0) & match.flip[have], 2 - G_r, G_r)
+    both = (G_d >= 0) & (G_r >= 0)
+    # two unrelated people agree at a SNP about half the time: 20 calls make a chance match < 1e-6
+    same = (((G_d == G_r) & both).sum(1) >= agreement * np.maximum(both.sum(1), 1)) & (both.sum(1) >= MIN_CALLS)
+    n = int(same.sum())
+    if n:
+        ex = ", ".join(common[same].head(3))
+        raise ParameterError(
+            f"cohort: {n} of the replication cohort's individuals (e.g. {ex}) were used to train this run (same id "
+            "and genotypes); replication needs independent individuals — split the cohort before training and "
+            "train on the discovery part"
         )
 
 

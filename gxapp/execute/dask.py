@@ -20,6 +20,7 @@ the chunks already returned were cached by the caller.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -119,6 +120,8 @@ class LoopbackCluster:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if hasattr(self, "log_dir"):
+            shutil.rmtree(self.log_dir, ignore_errors=True)
 
 
 def _sees(path: str, token: str) -> bool:

@@ -512,5 +512,9 @@ def replication_scatter(points: pd.DataFrame, pair: str) -> alt.Chart:
         ),
         tooltip=[alt.Tooltip("predicted:Q", format=".3f"), alt.Tooltip("residual:Q", format=".3f"), "group:N"],
     )
-    line = base.transform_regression("predicted", "residual").mark_line(color="black", strokeWidth=2)
+    line = (
+        base.transform_regression("predicted", "residual")
+        .mark_line(color="black", strokeWidth=2)
+        .encode(x="predicted:Q", y="residual:Q")
+    )
     return alt.layer(pts, line, title=f"Replication of {pair}").properties(width=WIDTH, height=360)

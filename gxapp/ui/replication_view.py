@@ -114,7 +114,11 @@ def _form(others: list, gene_pairs: list):
             help="With 'discovery pairs': test the pairs whose held-out q is below this level.",
         )
         pairs = c4.multiselect(
-            "Chosen pairs", [f"{a}:{b}" for a, b in gene_pairs], key="rep_pairs", help="With 'the pairs I choose'."
+            "Chosen pairs",
+            [f"{a}:{b}" for a, b in gene_pairs],
+            format_func=lambda v: v.replace(":", " × "),
+            key="rep_pairs",
+            help="With 'the pairs I choose'.",
         )
         if not st.form_submit_button("Replicate", type="primary"):
             return None, None
@@ -129,7 +133,7 @@ def _show(res: rp.ReplicationResult) -> None:
     m = res.snp_match
     hits = int((t["q_replication"] < 0.1).sum())
     st.markdown(
-        f"**{hits} of {len(t)}** pair(s) replicate at FDR < 0.1 in **{res.meta.get('n_replication', 0):,}** "
+        f"**{hits} of {len(t)}** pair(s) replicate (replication q < 0.1) in **{res.meta.get('n_replication', 0):,}** "
         f"individuals. SNPs: {m.get('n_snps', 0) - m.get('missing', 0)} of {m.get('n_snps', 0)} matched "
         f"({m.get('flipped', 0)} with swapped alleles flipped, {m.get('missing', 0)} absent"
         + (f", e.g. {', '.join(m['missing_examples'])}" if m.get("missing_examples") else "")

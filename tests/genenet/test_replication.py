@@ -177,3 +177,33 @@ def test_cli_replicate_with_the_second_cohort_as_plink2_files(discovery_and_repl
     np.testing.assert_allclose(
         [p["p_replication"] for p in out["pairs"]], by_cohort["p_replication"].to_numpy(), rtol=1e-6, atol=1e-12
     )
+
+
+def test_the_fig7a_scatter_renders(discovery_and_replication):
+    from gxapp.ui import charts
+
+    run, disc, rep, root = discovery_and_replication
+    res = rp.get(run.key, rep.key, rp.ReplicationParams(pairs="all"), root)
+    pair = res.points["pair"].iloc[0]
+    svg = charts.to_svg(charts.replication_scatter(res.points, pair))
+    assert "<svg" in svg and "predicted interaction" in svg  # the regression layer used to break the whole chart
+
+
+def test_a_run_trained_on_the_replication_individuals_is_refused(discovery_and_replication):
+    run, disc, rep, root = discovery_and_replication
+    base = cohorts.open_cohort(disc.key, root).meta["base_cohort"]
+    full_run = runs.get(base, runs.RunParams(ensemble=2, max_epochs=3, patience=2), root)
+    with pytest.raises(ParameterError, match="were used to train this run.*split the cohort before training"):
+        rp.get(full_run.key, rep.key, rp.ReplicationParams(pairs="all"), root)
+
+
+def test_id_names_alone_do_not_count_as_the_same_individuals(tmp_path):
+    from gxapp.analyses.replications import check_independent
+
+    sim = dict(scenario="null", n_samples=300, n_genes=3, genotype_model="binomial", snps_per_gene=10)
+    a = cohorts.from_simulation(SimParams(seed=1, **sim), root=tmp_path).cohort
+    b = cohorts.from_simulation(SimParams(seed=2, **sim), root=tmp_path).cohort
+    assert set(a.samples["iid"]) == set(b.samples["iid"])  # the simulator reuses names
+    check_independent(a, b, np.arange(300), match_snps(a.snps, b.snps))  # different people: no error
+    with pytest.raises(ParameterError, match="300 of the replication"):
+        check_independent(a, a, np.arange(300), match_snps(a.snps, a.snps))

@@ -43,7 +43,7 @@ def test_replicate_every_pair_in_the_other_part(split_run):
     table = next(d.value for d in at.dataframe if "replication p (Eq. 5)" in d.value.columns)
     assert len(table) == 6 and table["planted"].sum() >= 1
     assert (table.loc[table["planted"], "replication p (Eq. 5)"] < 1e-3).all()
-    assert any("pair(s) replicate at FDR < 0.1" in m.value for m in at.markdown)
+    assert any("pair(s) replicate (replication q < 0.1)" in m.value for m in at.markdown)
     assert any(b.label == "Table (CSV)" for b in at.get("download_button"))
     assert not at.exception and not at.error
 
