@@ -236,8 +236,11 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
 def plots(res: ia.InteractionResult) -> None:
     truth = res.meta.get("truth") or {}
     names = res.gene_names
+    # keyed and tracked, so the open tab survives reruns (a job starting or finishing in a tab)
     tabs = st.tabs(
-        ["Heatmap", "Q-Q & FDR", "Null distribution", "Interaction surface", "Against the truth", "Replication"]
+        ["Heatmap", "Q-Q & FDR", "Null distribution", "Interaction surface", "Against the truth", "Replication"],
+        key="ia_tabs",
+        on_change="rerun",
     )
     with tabs[0]:
         chart_with_downloads(

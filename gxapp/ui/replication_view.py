@@ -3,7 +3,6 @@ there (paper A, Eq. 5, Table 1, Fig. 7; docs/method.md#replication)."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from gxapp.analyses import cohorts
@@ -152,7 +151,8 @@ def _show(res: rp.ReplicationResult) -> None:
         icon=":material/download:",
         key="rep_csv",
     )
-    tested = [p for p in pd.unique(res.points["pair"])]
+    drawn = set(res.points["pair"])
+    tested = [f"{a} × {b}" for a, b in zip(t["gene_a"], t["gene_b"]) if f"{a} × {b}" in drawn]  # by replication p
     if not tested:
         return
     pair = st.selectbox("Pair", tested, key="rep_pair", help="Its replication scatter (Fig. 7a) and surface (Fig. 7b).")
