@@ -270,6 +270,7 @@ class DaskExecutor(Executor):
             else:
                 _probe_tcp(self._spec, connect_timeout)
                 self.client = Client(self._spec, timeout=connect_timeout, set_as_default=False)
+                self._check_environment()
         except GxError:
             raise
         except Exception as exc:
@@ -284,6 +285,28 @@ class DaskExecutor(Executor):
                 f"No Dask scheduler answers at {address} ({reason}). Start one with `dask scheduler` and workers "
                 f"with `dask worker {address}`, or use local:2 for two workers on this computer."
             ) from None
+
+    def _check_environment(self) -> None:
+        """The scheduler reads gxapp's task specs and the workers run them: both must import gxapp
+        (Dask's "consistent software environments"); say so now rather than fail mid-run."""
+        probe = lambda: __import__("importlib.util").util.find_spec("gxapp") is not None  # noqa: E731
+        try:
+            on_scheduler = self.client.run_on_scheduler(probe)
+            on_workers = self.client.run(probe)
+        except Exception:
+            return  # an old or restricted scheduler: the first chunk will tell
+        missing = [w for w, ok in on_workers.items() if not ok]
+        if not on_scheduler or missing:
+            where = "the scheduler" if not on_scheduler else ""
+            if missing:
+                where += (" and " if where else "") + f"{len(missing)} worker(s) (e.g. {missing[0]})"
+            root = Path(__file__).resolve().parents[2]
+            self.close()
+            raise ExecutorError(
+                f"dask: gxapp cannot be imported on {where} at {self._spec}; start them in gxapp's environment "
+                f"with this checkout importable, e.g. `PYTHONPATH={root} dask scheduler` and "
+                f"`PYTHONPATH={root} dask worker {self._spec}`"
+            )
 
     # ---- what the cluster is -----------------------------------------------------------
     @property

@@ -149,8 +149,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(cmd, env):
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def test_a_scheduler_without_gxapp_is_named_at_connect(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = _start(
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-dashboard",
+        ],
+        {**env, "PYTHONPATH": str(tmp_path)},
+        cwd=tmp_path,
+    )
+    try:
+        from distributed import Client
+
+        with Client(f"tcp://127.0.0.1:{port}", timeout=60):
+            pass
+        with pytest.raises(ExecutorError, match="gxapp cannot be imported on the scheduler.*PYTHONPATH="):
+            DaskExecutor(f"tcp://127.0.0.1:{port}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _start(cmd, env, cwd=None):
+    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_cli_dask_against_a_hand_started_scheduler_matches_in_process(tmp_path):
