@@ -71,12 +71,16 @@ def sidebar_panel() -> None:
             address = st.text_input(
                 "Dask scheduler",
                 value=ex.spec,
+                key="compute_address",
                 placeholder="tcp://host:8786 or local:2",
                 help="Spread chunks of networks over a Dask cluster: the address of a running scheduler, or local:N "
                 "for N worker processes on this computer. Empty: this process. Results are identical either way.",
             )
             if st.form_submit_button("Use it"):
-                if _busy():
+                if address.strip().startswith("processes:"):
+                    # loky would re-run the page script in its workers (multiprocessing's spawn of __main__)
+                    st.error("In the app, use local:N for N worker processes on this computer.")
+                elif _busy():
                     st.warning("A job is running: change the compute setting when it has finished.")
                 else:
                     try:

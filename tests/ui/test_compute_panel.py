@@ -92,3 +92,14 @@ def test_a_wrong_address_is_a_message_and_work_stays_here(tmp_path, monkeypatch)
         finally:
             monkeypatch.delenv(execute.ENV)
             st.cache_resource.clear()
+
+
+def test_local_processes_spec_is_steered_to_local_n(tmp_path):
+    with app_cache(tmp_path):
+        at = open_page()
+        before = execute.current().spec
+        at.text_input(key="compute_address").set_value("processes:2")
+        next(b for b in at.button if b.label == "Use it").click()
+        at.run()
+        assert any("use local:N" in e.value for e in at.error)
+        assert execute.current().spec == before  # nothing was switched
