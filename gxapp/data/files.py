@@ -132,52 +132,39 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
     keep_genes = list(spec.keep_genes) if spec.keep_genes else None
     check_cancel(cancel)
     read_progress = sub_progress(progress, 0.05, 0.7)
-    if fmt == "plink":
-        prefix = spec.plink_prefix()
-        _, bim = plink.check_plink(prefix)
-        whole = map_snps_to_genes(bim, gene_table, flank=spec.flank, keep_genes=keep_genes)
-        geno = plink.read_plink(
-            prefix,
-            select=np.flatnonzero(whole.snp_mask),
-            progress=read_progress,
-            cancel=cancel,
-            duplicate_ids=spec.duplicate_ids,
-        )
-        # re-map on the SNPs read so indices refer to their columns; report on the whole file
+
+    def map_then_read(variants, read):
+        """Map the file's whole variant table to genes, read only the SNPs inside them, then map again
+        on the SNPs read (indices refer to their columns; the report stays the whole file's)."""
+        whole = map_snps_to_genes(variants, gene_table, flank=spec.flank, keep_genes=keep_genes)
+        geno = read(np.flatnonzero(whole.snp_mask))
         mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
         mapping.report = whole.report
+        return geno, mapping
+
+    common = dict(progress=read_progress, cancel=cancel, duplicate_ids=spec.duplicate_ids)
+    if fmt == "plink":
+        prefix = spec.plink_prefix()
+        geno, mapping = map_then_read(
+            plink.check_plink(prefix)[1], lambda sel: plink.read_plink(prefix, select=sel, **common)
+        )
     elif fmt == "pgen":
         from gxapp.data.io import pgen
 
         prefix = spec.pgen_prefix()
-        _, pvar = pgen.check_pgen(prefix)
-        whole = map_snps_to_genes(pvar, gene_table, flank=spec.flank, keep_genes=keep_genes)
-        geno = pgen.read_pgen(
-            prefix,
-            select=np.flatnonzero(whole.snp_mask),
-            progress=read_progress,
-            cancel=cancel,
-            multiallelic=spec.multiallelic,
-            duplicate_ids=spec.duplicate_ids,
+        geno, mapping = map_then_read(
+            pgen.check_pgen(prefix)[1],
+            lambda sel: pgen.read_pgen(prefix, select=sel, multiallelic=spec.multiallelic, **common),
         )
-        mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
-        mapping.report = whole.report
     elif fmt == "bgen":
         from gxapp.data.io import bgen
 
-        table_ = bgen.variant_table(spec.genotypes)
-        whole = map_snps_to_genes(table_, gene_table, flank=spec.flank, keep_genes=keep_genes)
-        geno = bgen.read_bgen(
-            spec.genotypes,
-            sample=spec.sample,
-            select=np.flatnonzero(whole.snp_mask),
-            min_info=spec.min_info,
-            progress=read_progress,
-            cancel=cancel,
-            duplicate_ids=spec.duplicate_ids,
+        geno, mapping = map_then_read(
+            bgen.variant_table(spec.genotypes),
+            lambda sel: bgen.read_bgen(
+                spec.genotypes, sample=spec.sample, select=sel, min_info=spec.min_info, **common
+            ),
         )
-        mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
-        mapping.report = whole.report
     elif fmt == "vcf":
         sel = gene_table if keep_genes is None else gene_table[gene_table["gene"].isin(keep_genes)]
         regions = list(zip(sel["chrom"], (sel["start"] - spec.flank).clip(lower=1), sel["end"] + spec.flank))
@@ -185,9 +172,7 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
             spec.genotypes,
             regions=regions,
             multiallelic=spec.multiallelic,
-            progress=read_progress,
-            cancel=cancel,
-            duplicate_ids=spec.duplicate_ids,
+            **common,
         )
         mapping = map_snps_to_genes(geno.snps, gene_table, flank=spec.flank, keep_genes=keep_genes)
     else:

@@ -24,6 +24,7 @@ import pandas as pd
 from gxapp.errors import GeneMappingError, ParameterError
 from gxapp.genenet.baselines import top_snps
 from gxapp.genenet.heldout import _slope_test, bh_qvalues
+from gxapp.genenet.peers import _gene_pair_matrix
 from gxapp.genenet.surface import fit_pair_models, gene_nodes
 from gxapp.genenet.train import TrainResult
 from gxapp.progress import check_cancel, report
@@ -230,23 +231,10 @@ def replicate_pairs(
 
 
 def _topsnp_p(X: np.ndarray, y: np.ndarray, a: int, b: int) -> float:
-    """Two-sided t-test p of ``a·b`` in OLS ``y ~ 1 + a + b + a·b`` (Eq. 4) on these rows."""
-    from scipy import stats
-
-    u, v = X[:, a].astype(np.float64), X[:, b].astype(np.float64)
-    u, v = u - u.mean(), v - v.mean()
-    D = np.column_stack([np.ones_like(u), u, v, u * v])
+    """Two-sided t-test p of ``a·b`` in OLS ``y ~ 1 + a + b + a·b`` (Eq. 4) on these rows: the
+    top-SNP peer's own kernel on the two chosen SNP columns."""
     yy = np.asarray(y, np.float64)
-    beta, *_ = np.linalg.lstsq(D, yy, rcond=None)
-    resid = yy - D @ beta
-    df = len(yy) - np.linalg.matrix_rank(D)
-    if df <= 0:
-        return np.nan
-    cov = np.linalg.pinv(D.T @ D) * (resid @ resid / df)
-    se = np.sqrt(cov[3, 3])
-    if not np.isfinite(se) or se <= 0:
-        return np.nan
-    return float(2 * stats.t.sf(abs(beta[3] / se), df))
+    return float(_gene_pair_matrix(np.asarray(X[:, [a, b]], np.float64), yy - yy.mean(), "t")[0, 1])
 
 
 def check_match(match: SnpMatch, gene_blocks, max_missing: float = 0.5) -> np.ndarray:

@@ -4,7 +4,6 @@ chunk retried elsewhere, a vanished cluster a clear error with a clean cache, th
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from gxapp.errors import ExecutorError
 pytest.importorskip("distributed")
 from chunks_for_dask import die_once, square  # noqa: E402
 
-from gxapp.execute.dask import DaskExecutor  # noqa: E402
+from gxapp.execute.dask import DaskExecutor, _free_port  # noqa: E402
 
 from helpers import TINY_RUN  # noqa: E402
 
@@ -141,12 +140,6 @@ def test_a_vanished_cluster_is_a_clear_error_and_the_cache_stays_clean(tmp_path,
     # rerun in this process: the cached chunk is reused, the rest trained
     res = ia.get(run.key, ia.InteractionParams(permutations=3, chunk=1), tmp_path)
     assert res.null.shape[0] == 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_scheduler_without_gxapp_is_named_at_connect(tmp_path):

@@ -106,13 +106,9 @@ class _Bgen:
         self._tmp.cleanup()
 
 
-def _open(path: Path) -> _Bgen:
-    return _Bgen(path)
-
-
 def variant_table(path) -> pd.DataFrame:
     """``snp, chrom, pos, a1, a2, n_alleles`` of every variant (for the gene mapping before reading)."""
-    b = _open(Path(path))
+    b = _Bgen(Path(path))
     try:
         return _variants(b)
     finally:
@@ -162,7 +158,7 @@ def read_bgen(
     """Read a BGEN file: dosages and hard calls of the ``select``-ed variants (row indices of
     :func:`variant_table`; None: all) that are biallelic with info ≥ ``min_info``."""
     path = Path(path)
-    b = _open(path)
+    b = _Bgen(path)
     try:
         samples = read_sample_file(Path(sample)) if sample else None
         if samples is None:
