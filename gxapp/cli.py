@@ -14,7 +14,7 @@ from pathlib import Path
 from gxapp.errors import GxError
 
 
-def _add_qc_flags(p: argparse.ArgumentParser) -> None:
+def _add_qc_flags(p: argparse.ArgumentParser, prune_default: str = None) -> None:
     p.add_argument("--sample", metavar="FILE", help="with --bgen: the Oxford .sample file (ID_1 ID_2 …)")
     p.add_argument(
         "--min-info",
@@ -49,6 +49,39 @@ def _add_qc_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--mind", type=float, default=_D.qc.mind, help="drop samples with missing rate above X (default off)"
+    )
+    p.add_argument(
+        "--prune",
+        choices=("variance", "r2", "none"),
+        default=prune_default or _D.qc.prune,
+        help="LD pruning per gene after QC: 'variance' keeps --prune-variance of each gene's variance (paper A), "
+        "'r2' is PLINK's --indep-pairwise (default %(default)s: pruning cost detection power on simulations)",
+    )
+    p.add_argument(
+        "--prune-variance",
+        type=float,
+        default=_D.qc.prune_variance,
+        help="share of each gene's genotype variance the kept SNPs explain (default %(default)s)",
+    )
+    p.add_argument(
+        "--indep-pairwise",
+        nargs=3,
+        metavar=("WINDOW", "STEP", "R2"),
+        help="with --prune r2: window (SNPs), step and r² threshold (default "
+        f"{_D.qc.prune_window} {_D.qc.prune_step} {_D.qc.prune_r2})",
+    )
+    p.add_argument(
+        "--pca",
+        type=int,
+        default=_D.qc.pca,
+        metavar="K",
+        help="regress the first K genotype PCs out of the phenotype with the covariates (default %(default)s, "
+        "paper A; 0: none)",
+    )
+    p.add_argument(
+        "--pca-bfile",
+        metavar="PREFIX",
+        help="genome-wide PLINK set to compute the PCs from (default: the loaded genes' SNPs)",
     )
 
 
@@ -99,13 +132,32 @@ def _file_spec(a):
         duplicate_ids=getattr(a, "duplicate_ids", "rename"),
         sample=getattr(a, "sample", None),
         min_info=getattr(a, "min_info", 0.4),
+        pca_bfile=getattr(a, "pca_bfile", None),
     )
 
 
 def _qc_params(a):
     from gxapp.data.qc import QCParams
 
-    return QCParams(geno=a.geno, maf=a.maf, hwe=a.hwe, mind=a.mind)
+    extra = {}
+    if getattr(a, "indep_pairwise", None):
+        w, st, r2 = a.indep_pairwise
+        try:
+            extra = dict(prune_window=int(w), prune_step=int(st), prune_r2=float(r2))
+        except ValueError:
+            raise GxError(
+                f"--indep-pairwise: expected WINDOW STEP R2 (two integers and a number), got {w} {st} {r2}"
+            ) from None
+    return QCParams(
+        geno=a.geno,
+        maf=a.maf,
+        hwe=a.hwe,
+        mind=a.mind,
+        prune=getattr(a, "prune", _D.qc.prune),
+        prune_variance=getattr(a, "prune_variance", _D.qc.prune_variance),
+        pca=getattr(a, "pca", _D.qc.pca),
+        **extra,
+    )
 
 
 def _write_json(path, obj) -> None:
@@ -172,6 +224,8 @@ def cmd_qc(a) -> int:
         "trait": c.trait,
         "load_report": c.meta.get("load_report", {}),
         "mapping": {k: v for k, v in c.meta.get("mapping", {}).items() if k != "genes_without_snps"},
+        "ld_pruning": c.meta.get("prune"),
+        "pca": c.meta.get("pca"),
         "seconds": round(time.perf_counter() - t0, 3),
     }
     _write_json(a.json, out)
@@ -181,6 +235,12 @@ def cmd_qc(a) -> int:
         from gxapp.data.io.genotypes import describe_variant_ids
 
         print(f"qc: variant ids — {describe_variant_ids(ids)}")
+    from gxapp.data.prune import describe_prune
+    from gxapp.data.structure import describe_pca
+
+    for line in (describe_prune(c.meta.get("prune")), describe_pca(c.meta.get("pca"))):
+        if line:
+            print(f"qc: {line}")
     print(
         f"qc: {c.n_samples} samples, {c.n_snps} SNPs in {c.n_genes} genes kept; removed: {removed}"
         f"{' (cached)' if handle.cached else ''}"
@@ -701,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--covar", metavar="FILE")
     r.add_argument("--genes", default="grch37", metavar="FILE|grch37|grch38", help="gene table (as for the run)")
     r.add_argument("--gene-list", metavar="FILE")
-    _add_qc_flags(r)
+    _add_qc_flags(r, prune_default="none")  # the run's SNPs are looked up in the second cohort: keep them all
     r.add_argument(
         "--pairs",
         choices=("fdr", "all"),

@@ -96,9 +96,12 @@ def assemble(
         variants = variants[variants["iid"].astype(str).isin(known)].reset_index(drop=True)
     meta["load_report"] = report
     meta["mapping"] = mapping.report
+    every = keep.size == geno.genotypes.shape[1]  # the loaders read only SNPs inside genes: no copy then
     cohort = Cohort(
-        genotypes=np.ascontiguousarray(geno.genotypes[:, keep]),
-        dosages=None if geno.dosages is None else np.ascontiguousarray(geno.dosages[:, keep], dtype=np.float32),
+        genotypes=geno.genotypes if every else np.ascontiguousarray(geno.genotypes[:, keep]),
+        dosages=None
+        if geno.dosages is None
+        else (geno.dosages if every else np.ascontiguousarray(geno.dosages[:, keep])).astype(np.float32, copy=False),
         samples=samples,
         snps=geno.snps.iloc[keep].reset_index(drop=True),
         genes=genes,

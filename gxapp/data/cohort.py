@@ -38,6 +38,22 @@ SNP_COLUMNS = ("snp", "chrom", "pos", "a1", "a2")
 GENE_COLUMNS = ("gene", "chrom", "start", "end")
 
 
+def _take_columns(a: np.ndarray, cols: np.ndarray, in_place: bool) -> np.ndarray:
+    """``a[:, cols]`` (``cols`` sorted) in ``a``'s memory order: moved to the front of ``a`` itself when
+    ``in_place`` and ``a`` is column-major, else one new array filled in column blocks."""
+    if in_place and a.flags.f_contiguous:
+        for i, c in enumerate(cols.tolist()):
+            if c != i:
+                a[:, i] = a[:, c]
+        return a[:, : cols.size]
+    if a.flags.f_contiguous and not a.flags.c_contiguous:
+        out = np.empty((a.shape[0], cols.size), dtype=a.dtype, order="F")
+        for s in range(0, cols.size, 512):
+            out[:, s : s + 512] = a[:, cols[s : s + 512]]
+        return out
+    return np.ascontiguousarray(a[:, cols])
+
+
 @dataclass(eq=False)
 class Cohort:
     genotypes: np.ndarray
@@ -113,13 +129,18 @@ class Cohort:
             meta=dict(self.meta),
         )
 
-    def subset_snps(self, cols) -> "Cohort":
+    def subset_snps(self, cols, in_place: bool = False) -> "Cohort":
         """Keep genotype columns ``cols``; genes left without SNPs are dropped
-        (and listed in ``meta['dropped_genes']``)."""
+        (and listed in ``meta['dropped_genes']``). Keeping every column copies nothing; ``in_place``
+        moves the kept columns of a column-major matrix to its front instead of copying them (the
+        loader's way to stay near one copy of a biobank-sized matrix; THIS cohort's genotypes are
+        then overwritten)."""
         cols = np.asarray(cols)
         if cols.dtype == bool:
             cols = np.flatnonzero(cols)
         cols = np.sort(cols.astype(np.int64))
+        if cols.size == self.n_snps and (cols == np.arange(self.n_snps)).all():
+            return replace(self, meta=dict(self.meta))
         remap = np.full(self.n_snps, -1, dtype=np.int64)
         remap[cols] = np.arange(len(cols))
         gene_snps, keep, dropped = {}, [], []
@@ -137,8 +158,8 @@ class Cohort:
         genes = self.genes[self.genes["gene"].isin(keep)].reset_index(drop=True)
         return replace(
             self,
-            genotypes=np.ascontiguousarray(self.genotypes[:, cols]),
-            dosages=None if self.dosages is None else np.ascontiguousarray(self.dosages[:, cols]),
+            genotypes=_take_columns(self.genotypes, cols, in_place),
+            dosages=None if self.dosages is None else _take_columns(self.dosages, cols, in_place),
             snps=self.snps.iloc[cols].reset_index(drop=True),
             genes=genes,
             gene_snps=gene_snps,
@@ -157,10 +178,17 @@ class Cohort:
     def fingerprint(self) -> str:
         """Content hash of everything that defines the cohort (not ``meta``)."""
         h = hashlib.blake2b(digest_size=16)
-        h.update(np.ascontiguousarray(self.genotypes).tobytes())
+        g = self.genotypes
+        step = max(1, (64 << 20) // max(1, g.shape[1] * g.itemsize))
+        for r in range(0, g.shape[0], step):  # row blocks: the digest of the C-order bytes, no whole copy
+            h.update(np.ascontiguousarray(g[r : r + step]).tobytes())
         h.update(str(self.genotypes.shape).encode())
         if self.dosages is not None:
-            h.update(b"dosages" + np.ascontiguousarray(self.dosages, dtype=np.float32).tobytes())
+            h.update(b"dosages")
+            d = self.dosages
+            step = max(1, (64 << 20) // max(1, d.shape[1] * 4))
+            for r in range(0, d.shape[0], step):
+                h.update(np.ascontiguousarray(d[r : r + step], dtype=np.float32).tobytes())
         for df in (self.samples, self.snps, self.genes, self.covariates, self.variants):
             h.update(b"|" if df is None else df.to_csv(index=False).encode())
         for g in self.gene_names:

@@ -13,7 +13,9 @@ import numpy as np
 from gxapp import cache
 from gxapp.data.assemble import assemble
 from gxapp.data.cohort import Cohort
+from gxapp.data.prune import prune_cohort
 from gxapp.data.qc import QCParams, run_qc
+from gxapp.data.structure import population_structure
 from gxapp.errors import InputFormatError, ParameterError
 from gxapp.params import InstanceOf, Integral, Interval, Options, Params, Real
 from gxapp.progress import check_cancel, report, sub_progress
@@ -40,6 +42,7 @@ class FileSpec(Params):
     duplicate_ids: str = "rename"
     sample: Optional[str] = None  # BGEN: the Oxford .sample file (else the BGEN's own sample ids)
     min_info: float = 0.4  # BGEN: drop variants with an info score below this (paper A)
+    pca_bfile: Optional[str] = None  # genome-wide PLINK prefix the genotype PCs come from (else the loaded SNPs)
     label: Optional[str] = None
 
     _parameter_constraints = {
@@ -85,9 +88,19 @@ class FileSpec(Params):
         for p in (self.pheno, self.covar, self.snp_map, self.pathways, self.variants, self.sample):
             if p:
                 files.append(p)
+        if self.pca_bfile:
+            files += [_strip(self.pca_bfile, (".bed", ".bim", ".fam")) + e for e in (".bed", ".bim", ".fam")]
         if self.genes.lower() not in ("grch37", "grch38", "hg19", "hg38"):
             files.append(self.genes)
         return files
+
+
+def _strip(path, exts) -> str:
+    p = str(path)
+    for ext in exts:
+        if p.endswith(ext):
+            return p[: -len(ext)]
+    return p
 
 
 def detect_format(path) -> str:
@@ -194,13 +207,25 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
         "load_report": dict(geno.meta),
     }
     cohort = assemble(geno, mapping, pheno_df, trait, covar_df, pathways, var_df, meta)
+    if spec.covar:
+        labels = pheno.read_population(spec.covar)
+        if labels is not None:
+            cohort.samples["population"] = labels.reindex(cohort.samples["iid"].to_numpy()).fillna("unknown").to_numpy()
     if pathways is not None:
         cohort.pathways, cohort.meta["pathway_report"] = gmt.restrict_pathways(
             pathways, cohort.gene_names, source=spec.pathways
         )
     check_cancel(cancel)
-    report(progress, 0.85, "quality control")
-    cohort, qc_report = run_qc(cohort, qc, cancel=cancel)
+    report(progress, 0.8, "quality control")
+    del geno  # the cohort holds the genotypes now; QC and pruning compact them in place (one copy in memory)
+    cohort, qc_report = run_qc(cohort, qc, cancel=cancel, in_place=True)
     cohort.meta["qc"] = qc_report.to_dict()
+    cohort, _ = prune_cohort(
+        cohort, qc.prune_params(), progress=sub_progress(progress, 0.85, 0.9), cancel=cancel, in_place=True
+    )
+    pca_bfile = _strip(spec.pca_bfile, (".bed", ".bim", ".fam")) if spec.pca_bfile else None
+    cohort = population_structure(
+        cohort, qc.pca_params(), pca_bfile, progress=sub_progress(progress, 0.9, 0.99), cancel=cancel
+    )
     cohort.meta["seconds"] = round(time.perf_counter() - t0, 3)
     return cohort

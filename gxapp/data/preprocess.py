@@ -1,6 +1,7 @@
 """Phenotype and genotype preprocessing (docs/method.md#preprocessing, paper A Methods).
 
-- quantitative phenotype: regress out the covariates by OLS, then a rank-based
+- quantitative phenotype: regress out the covariates (genotype PCs among them,
+  :mod:`gxapp.data.structure`) by OLS fit on the training rows, then a rank-based
   inverse-normal transform (Blom) of the residual;
 - binary phenotype: kept as 0/1 (no regression, no INT);
 - SNPs: mean-impute missing genotypes and centre, both with the training rows'
@@ -8,8 +9,9 @@
 - a 70 / 30 train / test split with a recorded seed, stratified by case/control
   for binary traits.
 
-Phenotype transforms use all samples (as the paper does): they are fixed
-functions of y that observed and permuted analyses share.
+The covariate coefficients come from the training rows only (the test rows'
+phenotypes inform nothing); the inverse-normal ranks use all samples (as the paper
+does): a fixed function of y that observed and permuted analyses share.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ BLOM_C = 3.0 / 8.0
 # ---------------------------------------------------------------------------
 # phenotype
 # ---------------------------------------------------------------------------
-def residualise(y, covariates, return_info: bool = False):
+def residualise(y, covariates, return_info: bool = False, fit_rows=None):
     """Residual of the OLS of ``y`` on ``[1, covariates]`` (statsmodels).
 
+    fit_rows : rows the coefficients are estimated on (the training rows; all rows if None); the
+        residual is then ``y - design @ coef`` for every row.
     covariates : DataFrame (N, C) or array (N,) / (N, C). Columns that are constant
         are dropped (listed in the info). NaN in a covariate raises
         InputFormatError naming the column: impute it or drop those samples first.
@@ -82,8 +86,14 @@ def residualise(y, covariates, return_info: bool = False):
         used.append(str(name))
         cols.append(v)
     design = np.column_stack([np.ones(n)] + cols)
-    fit = sm.OLS(y, design).fit()
-    resid = np.asarray(fit.resid, dtype=np.float64)
+    fit_idx = np.arange(n) if fit_rows is None else np.asarray(fit_rows, dtype=np.int64)
+    if fit_rows is not None:  # constant on the fitting rows: drop too (not estimable there)
+        flat = [i for i in range(1, design.shape[1]) if np.ptp(design[fit_idx, i]) == 0]
+        for i in reversed(flat):
+            dropped.append(used.pop(i - 1))
+        design = np.delete(design, flat, axis=1)
+    fit = sm.OLS(y[fit_idx], design[fit_idx]).fit()
+    resid = y - design @ np.asarray(fit.params, dtype=np.float64)
     if return_info:
         names = ["const"] + used
         info = {
@@ -305,13 +315,18 @@ def prepare(
         cov_df = None
 
     rep: dict = {"trait": cohort.trait}
+    stratify = y_raw.astype(np.int64) if cohort.trait == "binary" else None
+    train_idx, test_idx = train_test_split_idx(
+        cohort.n_samples, test_fraction=test_fraction, seed=seed, stratify=stratify
+    )
     if cohort.trait == "quantitative":
         y = y_raw
         if cov_df is not None:
-            y, info = residualise(y, cov_df, return_info=True)
+            y, info = residualise(y, cov_df, return_info=True, fit_rows=train_idx)
             rep["covariates_used"] = info["used"]
             rep["covariates_dropped_constant"] = info["dropped_constant"]
             rep["covariate_coef"] = info["coef"]
+            rep["covariates_fit_on"] = "training rows"
             if np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y_raw).max())):
                 raise ParameterError(
                     "prepare: phenotype has zero variance after regressing out the covariates "
@@ -326,7 +341,6 @@ def prepare(
         rep["phenotype_transform"] = ("OLS residual on covariates" if rep["covariates_used"] else "raw") + (
             " -> rank-based inverse normal (Blom, c=3/8)" if inverse_normal_transform else ""
         )
-        stratify = None
     else:
         y = y_raw.copy()
         rep["covariates_used"] = []
@@ -334,11 +348,7 @@ def prepare(
         rep["covariates_available"] = [] if cov_df is None else list(map(str, cov_df.columns))
         rep["inverse_normal"] = False
         rep["phenotype_transform"] = "binary trait: kept as 0/1 (no covariate regression, no inverse-normal)"
-        stratify = y_raw.astype(np.int64)
 
-    train_idx, test_idx = train_test_split_idx(
-        cohort.n_samples, test_fraction=test_fraction, seed=seed, stratify=stratify
-    )
     if cohort.dosages is not None:
         X, means = impute_centre_dosages(cohort.dosages, rows=train_idx)
     else:

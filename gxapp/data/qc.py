@@ -29,7 +29,7 @@ import pandas as pd
 from gxapp.data.cohort import Cohort, validate
 from gxapp.data.hwe import hwe_pvalues_from_counts
 from gxapp.errors import EmptyDataError
-from gxapp.params import Interval, Params, Real
+from gxapp.params import Integral, Interval, Options, Params, Real
 from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 
 STEPS = (
@@ -62,13 +62,46 @@ class QCParams(Params):
     maf: float = 0.01
     hwe: float = 1e-6
     mind: Optional[float] = None
+    # after QC (paper A, Methods; docs/method.md#ld-pruning, #population-structure):
+    # "none" (default), "variance" (keep prune_variance of each gene's variance, paper A) or "r2". Not on by
+    # default: on paper A's complex scenario (coalescent LD, N = 20,000, S/N 0.25, seeds 1-5) keeping 90 %
+    # of each gene's variance halved the SNPs and lowered the networks' AP and the SNP-pair test's
+    # (bench/README.md, "LD pruning and population structure"); the PCs cost nothing there.
+    prune: str = "none"
+    prune_variance: float = 0.9
+    prune_r2: float = 0.2  # "r2": PLINK --indep-pairwise prune_window prune_step prune_r2
+    prune_window: int = 50
+    prune_step: int = 5
+    pca: int = 10  # genotype PCs regressed out with the covariates (0: none)
 
     _parameter_constraints = {
         "geno": [Interval(Real, 0, 1)],
         "maf": [Interval(Real, 0, 0.5)],
         "hwe": [Interval(Real, 0, 1)],
         "mind": [None, Interval(Real, 0, 1)],
+        "prune": [Options(("variance", "r2", "none"))],
+        "prune_variance": [Interval(Real, 0, 1, closed="right")],
+        "prune_r2": [Interval(Real, 0, 1, closed="neither")],
+        "prune_window": [Interval(Integral, 2, None)],
+        "prune_step": [Interval(Integral, 1, None)],
+        "pca": [Interval(Integral, 0, None)],
     }
+
+    def prune_params(self):
+        from gxapp.data.prune import PruneParams
+
+        return PruneParams(
+            method=self.prune,
+            variance=self.prune_variance,
+            r2=self.prune_r2,
+            window=self.prune_window,
+            step=self.prune_step,
+        ).validate()
+
+    def pca_params(self):
+        from gxapp.data.structure import PCAParams
+
+        return PCAParams(k=self.pca).validate()
 
 
 # ---------------------------------------------------------------------------
@@ -189,8 +222,10 @@ def run_qc(
     params: Optional[QCParams] = None,
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFlag] = None,
+    in_place: bool = False,
 ) -> tuple:
-    """Apply sample and SNP QC; return ``(cleaned cohort, QCReport)``.
+    """Apply sample and SNP QC; return ``(cleaned cohort, QCReport)``. ``in_place``: see
+    :meth:`Cohort.subset_snps` (the input cohort's genotypes are overwritten).
 
     The report is also stored in ``cleaned.meta['qc']``. Raises EmptyDataError
     naming the step (and the threshold to relax) when nothing would be left.
@@ -349,7 +384,7 @@ def run_qc(
             f"QC step 'genes_without_snps': no gene keeps a SNP after QC ({int(keep.sum())} SNPs left, none "
             "inside a gene); relax the SNP thresholds or check the SNP-to-gene mapping (flank, genome build)"
         )
-    out = out.subset_snps(np.flatnonzero(keep))
+    out = out.subset_snps(np.flatnonzero(keep), in_place=in_place and rows is None)
     rep.after = {"n_samples": out.n_samples, "n_snps": out.n_snps, "n_genes": out.n_genes}
     meta = dict(out.meta)
     meta["qc"] = rep.to_dict()

@@ -518,3 +518,74 @@ def replication_scatter(points: pd.DataFrame, pair: str) -> alt.Chart:
         .encode(x="predicted:Q", y="residual:Q")
     )
     return alt.layer(pts, line, title=f"Replication of {pair}").properties(width=WIDTH, height=360)
+
+
+def pc_scatter(scores: pd.DataFrame, color: Optional[pd.Series] = None, color_title: str = "", max_points: int = 5000):
+    """PC1 against PC2, one point per individual (an even subsample above ``max_points``), coloured by a
+    population label (nominal) or the phenotype (quantitative)."""
+    df = scores[["PC1", "PC2"]].copy()
+    if color is not None:
+        df["colour"] = np.asarray(color)
+    if len(df) > max_points:
+        df = df.iloc[np.linspace(0, len(df) - 1, max_points).round().astype(np.int64)]
+    enc = dict(
+        x=alt.X("PC1:Q", title="PC1", scale=alt.Scale(zero=False)),
+        y=alt.Y("PC2:Q", title="PC2", scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("PC1:Q", format=".2f"), alt.Tooltip("PC2:Q", format=".2f")],
+    )
+    if color is not None:
+        nominal = not pd.api.types.is_numeric_dtype(df["colour"])
+        enc["color"] = alt.Color(
+            f"colour:{'N' if nominal else 'Q'}",
+            title=color_title,
+            scale=alt.Scale(scheme="category10" if nominal else "viridis"),
+        )
+        enc["tooltip"].append(alt.Tooltip(f"colour:{'N' if nominal else 'Q'}", title=color_title))
+    return (
+        alt.Chart(df, title="Genotype principal components")
+        .mark_circle(size=14, opacity=0.6)
+        .encode(**enc)
+        .properties(width=WIDTH, height=320)
+    )
+
+
+def scree_chart(explained) -> alt.Chart:
+    """Share of the standardised genotype variance per PC."""
+    ex = np.asarray(explained, dtype=np.float64)
+    df = pd.DataFrame({"PC": [f"PC{i + 1}" for i in range(ex.size)], "share": ex})
+    return (
+        alt.Chart(df, title="Scree plot")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("PC:N", sort=None, title=None),
+            y=alt.Y("share:Q", title="share of genotype variance", axis=alt.Axis(format="%")),
+            tooltip=["PC:N", alt.Tooltip("share:Q", format=".2%")],
+        )
+        .properties(width=WIDTH, height=320)
+    )
+
+
+def pruning_chart(table: pd.DataFrame) -> alt.Chart:
+    """SNPs per gene before and after LD pruning (kept in colour, pruned in grey)."""
+    df = table.assign(pruned=table["snps_before"] - table["snps_kept"])
+    long = df.melt(id_vars=["gene", "variance_kept"], value_vars=["snps_kept", "pruned"], var_name="part")
+    long["part"] = long["part"].map({"snps_kept": "kept", "pruned": "pruned"})
+    many = len(df) > 40
+    return (
+        alt.Chart(long, title="LD pruning: SNPs kept per gene")
+        .mark_bar()
+        .encode(
+            x=alt.X("gene:N", sort=None, title="gene", axis=alt.Axis(labels=not many)),
+            y=alt.Y("value:Q", title="SNPs", stack=True),
+            color=alt.Color(
+                "part:N", title=None, scale=alt.Scale(domain=["kept", "pruned"], range=["#4c78a8", "#c7c7c7"])
+            ),
+            tooltip=[
+                "gene:N",
+                "part:N",
+                alt.Tooltip("value:Q", title="SNPs"),
+                alt.Tooltip("variance_kept:Q", format=".0%", title="variance kept"),
+            ],
+        )
+        .properties(width=WIDTH, height=240)
+    )

@@ -12,6 +12,8 @@ from gxapp.data.io.export import export_zip
 from gxapp.data.io.variants import CLASSES, gene_centric_tensor
 from gxapp.data.ld import ld_r2
 from gxapp.data.preprocess import prepare
+from gxapp.data.prune import PruneReport, describe_prune
+from gxapp.data.structure import describe_pca
 from gxapp.errors import GxError
 from gxapp.ui import charts
 from gxapp.ui.widgets import cohort_metrics
@@ -43,7 +45,9 @@ def show(key: str, cohort: Cohort) -> None:
             f"{' …' if len(dropped) > 20 else ''}"
         )
 
-    overview, qc_tab, ld_tab, genes_tab, dl_tab = st.tabs(["Overview", "QC report", "LD", "Genes & truth", "Download"])
+    overview, qc_tab, ld_tab, pop_tab, genes_tab, dl_tab = st.tabs(
+        ["Overview", "QC report", "LD", "Population structure", "Genes & truth", "Download"]
+    )
     with overview:
         st.altair_chart(charts.snps_per_gene_chart(cohort.snps_per_gene(), _planted_genes(cohort)), width="stretch")
         c1, c2 = st.columns(2)
@@ -56,7 +60,10 @@ def show(key: str, cohort: Cohort) -> None:
         _qc(meta)
         _preprocessing(key, cohort)
     with ld_tab:
+        _pruning(meta)
         _ld(cohort)
+    with pop_tab:
+        _structure(cohort)
     with genes_tab:
         _genes(cohort)
     with dl_tab:
@@ -130,6 +137,67 @@ def _preprocessing(key: str, cohort: Cohort) -> None:
         charts.phenotype_chart(y, cohort.trait).properties(title="Phenotype as the model sees it"), width="stretch"
     )
     c2.json(rep, expanded=False)
+
+
+def _pruning(meta: dict) -> None:
+    info = meta.get("prune")
+    if not info or not info.get("genes"):
+        st.caption(
+            "No LD pruning was applied (simulated cohorts keep every SNP; for files choose it in "
+            "Files → Quality control)."
+        )
+        return
+    st.markdown(f"**{describe_prune(info)}.** Method: docs/method.md#ld-pruning.")
+    table = PruneReport.from_dict(info).table
+    st.altair_chart(charts.pruning_chart(table), width="stretch")
+    with st.expander("SNPs kept per gene (table)"):
+        st.dataframe(
+            table.rename(
+                columns={
+                    "gene": "Gene",
+                    "snps_before": "SNPs before",
+                    "snps_kept": "SNPs kept",
+                    "variance_kept": "Variance kept",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Variance kept": st.column_config.NumberColumn(format="percent")},
+        )
+
+
+def _structure(cohort: Cohort) -> None:
+    info = cohort.meta.get("pca") or {}
+    pcs = [c for c in (cohort.covariates.columns if cohort.covariates is not None else []) if str(c) in ("PC1", "PC2")]
+    if info:
+        st.markdown(f"{describe_pca(info)}. Method: docs/method.md#population-structure.")
+    elif cohort.meta.get("source") == "simulation":
+        st.info(
+            "Simulated cohorts come from one population: no genotype PCs are needed. For files, the number of "
+            "PCs (default 10, as in paper A) is set in Files → Quality control."
+        )
+    if len(pcs) < 2:
+        return
+    scores = cohort.covariates[["PC1", "PC2"]]
+    options = []
+    if "population" in cohort.samples.columns:
+        options.append("population")
+    if cohort.phenotype is not None:
+        options.append("phenotype")
+    options.append("none")
+    colour_by = st.radio(
+        "Colour by", options, horizontal=True, help="A population column of the sample file, or the phenotype."
+    )
+    colour = None
+    if colour_by == "population":
+        colour = cohort.samples["population"].astype(str)
+    elif colour_by == "phenotype":
+        y = cohort.phenotype
+        colour = np.where(y == 1, "case", "control") if cohort.trait == "binary" else y
+    c1, c2 = st.columns(2)
+    c1.altair_chart(charts.pc_scatter(scores, colour, colour_by), width="stretch")
+    if info.get("explained"):
+        c2.altair_chart(charts.scree_chart(info["explained"]), width="stretch")
 
 
 def _ld(cohort: Cohort) -> None:

@@ -300,6 +300,53 @@ def files_form():
                 "(same position and alleles) are always dropped, missing ids ('.') set to chrom:pos:ref:alt; "
                 "the QC report says what was done (PLINK 2: --rm-dup, --set-missing-var-ids).",
             )
+        with st.expander("LD pruning and population structure"):
+            c1, c2 = st.columns(2)
+            prune = c1.selectbox(
+                "LD pruning per gene",
+                ("none", "variance", "r2"),
+                key="files_prune",
+                format_func={
+                    "variance": "keep a share of each gene's variance (paper A)",
+                    "r2": "pairwise r² (PLINK --indep-pairwise)",
+                    "none": "none: keep every SNP",
+                }.get,
+                help="Fewer, less collinear SNPs per gene: faster training, steadier gene representations. "
+                "'Variance' keeps the SNPs that together explain the share below of each gene's genotype variance.",
+            )
+            prune_variance = c2.number_input(
+                "Variance kept per gene",
+                0.5,
+                1.0,
+                QC.prune_variance,
+                0.05,
+                key="files_prune_var",
+                help="With 'keep a share of each gene's variance' (paper A: 0.9).",
+            )
+            c1, c2, c3 = st.columns(3)
+            window = c1.number_input("r² window (SNPs)", 2, 10_000, QC.prune_window, key="files_prune_w")
+            step = c2.number_input("r² step (SNPs)", 1, 10_000, QC.prune_step, key="files_prune_s")
+            r2 = c3.number_input(
+                "Max r²", 0.01, 0.99, QC.prune_r2, 0.05, key="files_prune_r2", help="With pairwise r² pruning."
+            )
+            n_pcs = st.number_input(
+                "Genotype PCs to regress out",
+                0,
+                50,
+                QC.pca,
+                key="files_pca",
+                help="The first K principal components of the genotypes are regressed out of the phenotype with "
+                "the covariates, so the networks cannot learn ancestry as interaction (paper A: 10; 0: none).",
+            )
+            pca_bfile = _path_or_upload(
+                "Genome-wide PLINK set for the PCs (optional)",
+                ["bed", "bim", "fam"],
+                "pca_bfile",
+                mode,
+                "PCs from genome-wide variants separate ancestry from the selected genes' own effects better "
+                "than PCs of the loaded genes (the default). Same individuals (IIDs) as the genotypes.",
+                multiple=True,
+            )
         submitted = st.form_submit_button("Load cohort", type="primary", key="files_submit")
     if not submitted:
         return None
@@ -323,9 +370,21 @@ def files_form():
         duplicate_ids=dup_ids,
         sample=_materialise(bgen_sample),
         min_info=float(min_info),
+        pca_bfile=_materialise(pca_bfile),
     )
     if genes_choice == "file" and not gene_file:
         st.error("'My own' gene table chosen, but no gene table file given.")
         return None
-    qc = QCParams(geno=float(geno_t), maf=float(maf), hwe=float(hwe), mind=None if mind >= 1 else float(mind))
+    qc = QCParams(
+        geno=float(geno_t),
+        maf=float(maf),
+        hwe=float(hwe),
+        mind=None if mind >= 1 else float(mind),
+        prune=prune,
+        prune_variance=float(prune_variance),
+        prune_r2=float(r2),
+        prune_window=int(window),
+        prune_step=int(step),
+        pca=int(n_pcs),
+    )
     return spec, qc

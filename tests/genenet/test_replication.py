@@ -170,7 +170,7 @@ def test_cli_replicate_with_the_second_cohort_as_plink2_files(discovery_and_repl
     js = tmp_path / "rep.json"
     args = ["replicate", "--run", run.key, "--pfile", str(tmp_path / "second2"), "--pheno"]
     args += [str(tmp_path / "second" / "phenotype.tsv"), "--genes", str(tmp_path / "second" / "genes.tsv")]
-    assert main(args + ["--pairs", "all", "--quiet", "--json", str(js)]) == 0
+    assert main(args + ["--pairs", "all", "--pca", "0", "--quiet", "--json", str(js)]) == 0  # as the split cohort
     out = json.loads(js.read_text())
     by_cohort = rp.get(run.key, rep.key, rp.ReplicationParams(pairs="all"), root).table
     assert out["n_replication"] == 1500 and out["snp_match"]["missing"] == 0

@@ -103,3 +103,37 @@ def test_data_page_casecontrol_demo(app_cache):
     assert _metric(at, "Samples") == "2,000"
     cases, controls = _metric(at, "Cases / controls").split(" / ")
     assert int(cases.replace(",", "")) + int(controls.replace(",", "")) == 2000
+
+
+def test_data_page_loads_files_with_pruning_and_pcs(app_cache, tmp_path):
+    """Files → LD pruning to 90 % of each gene's variance and 4 PCs: the LD tab charts what each gene
+    kept, the Population structure tab plots PC1/PC2 coloured by the covariate file's population column."""
+    import pandas as pd
+
+    from gxapp.data.io.export import export_cohort
+    from gxapp.data.simulate.structure import structured_cohort
+
+    c = structured_cohort(n_samples=300, n_genes=3, snps_per_gene=12, fst=0.05, seed=3)
+    export_cohort(c, tmp_path)
+    cov = pd.DataFrame({"FID": c.samples["fid"], "IID": c.samples["iid"], "population": c.samples["population"]})
+    cov.to_csv(tmp_path / "covar.tsv", sep="\t", index=False)
+    at = _run("pages/1_Data.py")
+    at.radio(key="files_mode").set_value("path")
+    at.run()
+    at.text_input(key="geno_plink_path").set_value(str(tmp_path / "cohort"))
+    at.text_input(key="pheno_path").set_value(str(tmp_path / "phenotype.tsv"))
+    at.text_input(key="covar_path").set_value(str(tmp_path / "covar.tsv"))
+    at.selectbox(key="files_genes").set_value("file")
+    at.text_input(key="genes_path").set_value(str(tmp_path / "genes.tsv"))
+    at.selectbox(key="files_prune").set_value("variance")
+    at.number_input(key="files_pca").set_value(4)
+    at.button(key="files_submit").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert _metric(at, "Samples") == "300"
+    text = " ".join(m.value for m in at.markdown)
+    assert "LD pruning (keep 90% of each gene's variance) kept" in text
+    assert "4 genotype PCs regressed out with the covariates" in text
+    assert "population" in at.radio[-1].options  # colour by the population column
+    assert "Population structure" in [t.label for t in at.tabs]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -197,3 +198,18 @@ def read_covar(source, columns=None, name=None) -> pd.DataFrame:
     out = pd.concat(parts, axis=1)
     out.index = pd.Index(table.iid, dtype=str, name="iid")
     return out.astype(np.float64)
+
+
+POPULATION_COLUMNS = ("population", "pop", "superpop", "super_pop", "ancestry", "ethnicity", "ethnic_group")
+
+
+def read_population(source, name=None) -> Optional[pd.Series]:
+    """The population / ancestry label of each sample (a Series indexed by ``iid``) from a covariate or
+    sample table whose header names one of :data:`POPULATION_COLUMNS` (any case), else None. Shown on
+    the Data page's PC plot; regressed out only when it is also among the covariates."""
+    table = _read_table(source, name)
+    for col in table.values.columns:
+        if str(col).strip().lower() in POPULATION_COLUMNS:
+            labels = table.values[col].str.strip()
+            return pd.Series(labels.to_numpy(), index=pd.Index(table.iid, dtype=str, name="iid"), name="population")
+    return None

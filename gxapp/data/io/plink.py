@@ -211,6 +211,19 @@ def read_plink(prefix, select=None, progress=None, cancel=None, duplicate_ids="r
     )
 
 
+def read_bed_block(prefix, rows, cols, fam=None, bim=None) -> np.ndarray:
+    """Genotypes (len(rows), len(cols)) int8 (-1 missing) of .fam rows ``rows`` and .bim rows ``cols``
+    (any order, as given), without building a :class:`Genotypes` (for blockwise scans of large sets)."""
+    bed = _fileset(prefix)[0]
+    if fam is None or bim is None:
+        fam, bim = check_plink(prefix)
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    with open_bed(bed, iid_count=len(fam), sid_count=len(bim), count_A1=True) as reader:
+        block = reader.read(index=np.s_[rows, cols], dtype="int8", order="F")
+    block[block == _BED_READER_MISSING] = -1
+    return block
+
+
 def _selection(select, p: int, bim_name: str) -> np.ndarray:
     """Sorted unique .bim row indices from ``select``; every index must exist."""
     if select is None:
