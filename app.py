@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from gxapp.analyses import cohorts, runs
-from gxapp.ui import nav, session, widgets
+from gxapp.ui import nav, pipeline_view, session, widgets
 
 st.set_page_config(page_title="gxapp · gene–gene interactions", page_icon="🧬", layout="wide")
 nav.sidebar()
@@ -30,6 +30,8 @@ with widgets.user_errors("Loading the demo cohort"):
         st.markdown(f"**{cohort.meta.get('label', key[:8])}**")
         widgets.cohort_metrics(cohort)
         st.page_link("pages/1_Data.py", label="Explore it on the Data page", icon=":material/dataset:")
+        if cohort.phenotype is not None:
+            pipeline_view.one_click(key)
 
 c1, c2, _ = st.columns([1, 1, 2])
 if c1.button("Load demo cohort", type="primary", help="Paper A's complex scenario: 10 genes, six planted pairs."):

@@ -8,7 +8,7 @@ Writes a synthetic PLINK set (independent SNPs, 65 genes of ~66 SNPs on chromoso
 ``--dir`` (default a temporary folder; PLINK 2 and BGEN copies are converted with Debian's ``plink2``
 when asked for), then loads it in a fresh process per setting with ``gxapp.analyses.cohorts.from_files``
 (the app's and CLI's path, cache in the same folder) and prints wall time and peak RSS (``ru_maxrss``)
-minus the interpreter's own baseline, as a ratio to N × P bytes.
+minus the process's resident size after its imports, as a ratio to N × P bytes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ from gxapp.analyses import cohorts
 from gxapp.data.files import FileSpec
 from gxapp.data.qc import QCParams
 import numpy, pandas, torch  # imported before the baseline is taken
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def rss():  # resident now (imports can peak above their steady state, so not ru_maxrss)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+base = rss()
 spec = FileSpec(**json.loads({spec!r}))
 qc = QCParams(**json.loads({qc!r}))
 t0 = time.perf_counter()
@@ -109,10 +113,12 @@ def main() -> None:
             spec["sample"] = path + ".sample"
         for steps in a.steps:
             qc = {"bare": {"prune": "none", "pca": 0}, "default": {}, "pruned": {"prune": "variance"}}[steps]
-            code = CHILD.format(
-                root=str(ROOT), spec=json.dumps(spec), qc=json.dumps(qc), cache=str(d / f"cache-{fmt}-{steps}")
-            )
-            out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+            cache = tempfile.mkdtemp(prefix=f"cache-{fmt}-{steps}-", dir=d)  # always a fresh cache
+            code = CHILD.format(root=str(ROOT), spec=json.dumps(spec), qc=json.dumps(qc), cache=cache)
+            try:
+                out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             used = r["peak"] - r["base"]
             print(

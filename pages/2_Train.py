@@ -38,7 +38,7 @@ if entries:
         "Show run",
         keys,
         index=keys.index(current) if current in keys else 0,
-        format_func=lambda k: f"{k[:10]} — {next(m for m in entries if m['key'] == k)['created']}",
+        format_func=lambda k: widgets.run_label(next(m for m in entries if m["key"] == k)),
     )
     c1, _ = st.columns([1, 4])
     if c1.button("Delete run", help="Removes its weights from cache/."):

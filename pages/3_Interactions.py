@@ -22,11 +22,7 @@ if not run_entries:
     st.page_link("pages/2_Train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 run_keys = [m["key"] for m in run_entries]
-labels = {
-    m["key"]: f"{m['key'][:10]} — E={m['params']['ensemble']}, λ={m.get('l1_used'):g}, "
-    f"R² {m['metrics']['r2_ensemble']:.3f} ({m['created']})"
-    for m in run_entries
-}
+labels = {m["key"]: widgets.run_label(m) for m in run_entries}
 run_key = st.selectbox(
     "Run", run_keys, format_func=labels.get, key="ia_run", help="A trained ensemble of this cohort (Train page)."
 )
@@ -50,7 +46,8 @@ chosen = widgets.result_picker(
     view.RESULT_KEY,
     "ia_chosen",
     format_func=lambda k: next(
-        f"{m['params']['index']}, B={m['params']['permutations']} (Perm {m['params']['perm_method']}) — {m['created']}"
+        f"{m['params']['index']}, B={m['params']['permutations']} (Perm {m['params']['perm_method']}) · "
+        f"{widgets.when(m['created'])}"
         for m in results
         if m["key"] == k
     ),

@@ -398,3 +398,21 @@ def test_interactions_prints_its_own_progress_after_training(tmp_path, cache_dir
     assert main(["interactions", *args, "--ensemble", "2", "--epochs", "3", "--permutations", "0"]) == 0
     err = capsys.readouterr().err
     assert "training: " in err and "scoring: " in err
+
+
+def test_cli_demo_runs_the_one_click_pipeline(tmp_path, cache_dir, capsys):
+    from gxapp.analyses import pipeline
+
+    js = tmp_path / "demo.json"
+    assert main(["demo", "--preset", "quick", "--quiet", "--json", str(js)]) == 0
+    out = json.loads(js.read_text())
+    assert out["preset"] == "quick" and len(out["pairs"]) == 45 and len(out["truth"]["pairs"]) == 6
+    assert all("q" in p for p in out["pairs"]) and out["metrics"]["NN"]["AP"] > 0.3
+    assert "gene pairs at FDR < 0.1" in capsys.readouterr().out
+    # the same cached run and analysis as the library's pipeline
+    again = pipeline.run_pipeline(out["cohort"], "quick")
+    assert (again.run_key, again.interactions_key) == (out["run"], out["analysis"])
+    from gxapp.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="preset"):
+        pipeline.preset("fast")

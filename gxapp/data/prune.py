@@ -313,8 +313,14 @@ def describe_prune(info: Optional[dict]) -> str:
     rep = PruneReport.from_dict(info)
     t = rep.table
     how = PruneParams(**rep.params).describe()
+
+    def span(lo, hi, fmt):
+        a, b = format(lo, fmt), format(hi, fmt)
+        return a if a == b else f"{a}–{b}"
+
+    snps = span(int(t["snps_kept"].min()), int(t["snps_kept"].max()), "d")
+    share = span(float(t["variance_kept"].min()), float(t["variance_kept"].max()), ".0%")
     return (
         f"LD pruning ({how}) kept {rep.n_snps_kept:,} of {rep.n_snps_before:,} SNPs in {len(t)} genes "
-        f"(per gene {int(t['snps_kept'].min())}–{int(t['snps_kept'].max())} SNPs, "
-        f"{t['variance_kept'].min():.0%}–{t['variance_kept'].max():.0%} of the variance)"
+        f"(per gene {snps} SNPs, {share} of the variance)"
     )

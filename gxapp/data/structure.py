@@ -229,12 +229,13 @@ def cohort_pcs(
         cols = cols[np.linspace(0, cols.size - 1, cap).round().astype(np.int64)]
     notes = [
         f"from the {cols.size:,} loaded SNPs with MAF ≥ {params.maf:g} left after r² ≤ {params.r2:g} pruning; "
-        "a genome-wide PLINK set (pca_bfile) separates ancestry from these genes' own effects better"
+        "PCs of a genome-wide PLINK set of the same people (Files → LD pruning and population structure; "
+        "CLI --pca-bfile) separate ancestry from these genes' own effects better"
     ]
     if cols.size < 2 or cohort.n_samples < 3:
         notes = [
             f"no PCs: {cols.size} loaded SNP(s) with MAF ≥ {params.maf:g} and {cohort.n_samples} individuals are "
-            "too few; point at a genome-wide PLINK set (pca_bfile)"
+            "too few; point at a genome-wide PLINK set of the same people (CLI --pca-bfile)"
         ]
         return PCAResult(np.zeros((cohort.n_samples, 0)), np.zeros(0), int(cols.size), "loaded genes", notes)
     report(progress, 0.5, f"population structure: randomised PCA of {cols.size:,} variants")
@@ -251,7 +252,7 @@ def _finish(op, source, params, notes, progress) -> PCAResult:
     if n_variants < 2:
         raise EmptyDataError(
             f"population structure: only {n_variants} variant(s) with MAF ≥ {params.maf:g} to compute PCs from; "
-            "point at a genome-wide PLINK set (pca_bfile) or set the number of PCs to 0"
+            "point at a genome-wide PLINK set (CLI --pca-bfile) or set the number of PCs to 0"
         )
     scores, explained = randomized_pcs(op, params.k, params.seed)
     if scores.shape[1] < params.k:

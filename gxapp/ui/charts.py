@@ -112,8 +112,8 @@ def qc_chart(steps: list) -> alt.Chart:
         alt.Chart(df, title="Removed by QC")
         .mark_bar(color="#e45756")
         .encode(
-            y=alt.Y("step:N", sort=None, title=None),
-            x=alt.X("removed:Q", title="removed"),
+            y=alt.Y("step:N", sort=None, title=None, axis=alt.Axis(labelLimit=280)),
+            x=alt.X("removed:Q", title="removed", axis=alt.Axis(format=",d", tickMinStep=1)),
             tooltip=["step:N", "removed:Q"],
         )
         .properties(width=WIDTH, height=max(60, 28 * len(df)))

@@ -81,6 +81,34 @@ def show(key: str, cohort: Cohort) -> None:
             )
 
 
+QC_STEP_NAMES = {
+    "no_phenotype": "Samples without a phenotype",
+    "sample_missing": "Sample missing rate (--mind)",
+    "all_missing_snps": "SNPs never called",
+    "snp_missing": "SNP missing rate (--geno)",
+    "maf": "Minor allele frequency (--maf)",
+    "hwe": "Hardy–Weinberg (--hwe)",
+    "genes_without_snps": "Genes left without SNPs",
+}
+
+
+def qc_table(steps: list) -> pd.DataFrame:
+    """The QC steps as a geneticist reads them: plain step names, thresholds as given, no empty cells."""
+    rows = []
+    for s in steps:
+        thr = s.get("threshold")
+        rows.append(
+            {
+                "Step": QC_STEP_NAMES.get(s["step"], s["step"]),
+                "Removed": f"{s['removed']:,} {s['unit']}",
+                "Remaining": f"{s['remaining']:,}",
+                "Threshold": "—" if thr is None else f"{thr:g}",
+                "What was done": str(s.get("detail", "")).replace("skipped: mind not set", "off (no --mind)"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _qc(meta: dict) -> None:
     qc = meta.get("qc")
     if not qc:
@@ -91,11 +119,15 @@ def _qc(meta: dict) -> None:
         return
     steps = qc.get("steps", [])
     if steps:
-        st.altair_chart(charts.qc_chart(steps), width="stretch")
-        df = pd.DataFrame(steps)
-        if "detail" in df:
-            df["detail"] = df["detail"].map(lambda d: ", ".join(map(str, d)) if isinstance(d, (list, tuple)) else d)
-        st.dataframe(df, hide_index=True, width="stretch")
+        if any(s["removed"] for s in steps):
+            named = [dict(s, step=QC_STEP_NAMES.get(s["step"], s["step"])) for s in steps]
+            st.altair_chart(charts.qc_chart(named), width="stretch")
+        else:
+            st.success("QC removed nothing: every sample and SNP passed every step.")
+        st.dataframe(qc_table(steps), hide_index=True, width="stretch")
+    for line in (describe_prune(meta.get("prune")), describe_pca(meta.get("pca"))):
+        if line:
+            st.markdown(f"- {line}.")
     ids = (meta.get("load_report") or {}).get("variant_ids")
     if ids:
         from gxapp.data.io.genotypes import describe_variant_ids
@@ -144,7 +176,7 @@ def _pruning(meta: dict) -> None:
     if not info or not info.get("genes"):
         st.caption(
             "No LD pruning was applied (simulated cohorts keep every SNP; for files choose it in "
-            "Files → Quality control)."
+            "Files → LD pruning and population structure)."
         )
         return
     st.markdown(f"**{describe_prune(info)}.** Method: docs/method.md#ld-pruning.")
@@ -174,7 +206,7 @@ def _structure(cohort: Cohort) -> None:
     elif cohort.meta.get("source") == "simulation":
         st.info(
             "Simulated cohorts come from one population: no genotype PCs are needed. For files, the number of "
-            "PCs (default 10, as in paper A) is set in Files → Quality control."
+            "PCs (default 10, as in paper A) is set in Files → LD pruning and population structure."
         )
     if len(pcs) < 2:
         return

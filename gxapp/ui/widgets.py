@@ -99,3 +99,17 @@ def result_picker(label: str, keys: list, result_key: str, widget_key: str, form
     if st.session_state.get(widget_key) not in keys:
         st.session_state[widget_key] = keys[0]
     return st.selectbox(label, keys, key=widget_key, format_func=format_func, help=help)
+
+
+def when(created: str) -> str:
+    """A stored ``created`` timestamp (ISO, UTC) as ``2026-12-01 16:55 UTC``."""
+    text = str(created or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
+
+
+def run_label(m: dict) -> str:
+    """A run in words first, its key last: ``E=10, λ=0.0001, R² 0.296 · 2026-12-01 16:55 UTC · cad71426fb``."""
+    lam = "CV" if m["params"].get("l1_cv") else f"{m.get('l1_used', m['params'].get('l1')):g}"
+    r2 = (m.get("metrics") or {}).get("r2_ensemble")
+    r2_text = f", test R² {r2:.3f}" if r2 is not None else ""
+    return f"E={m['params']['ensemble']}, λ={lam}{r2_text} · {when(m.get('created'))} · {m['key'][:10]}"

@@ -137,3 +137,24 @@ def test_data_page_loads_files_with_pruning_and_pcs(app_cache, tmp_path):
     assert "4 genotype PCs regressed out with the covariates" in text
     assert "population" in at.radio[-1].options  # colour by the population column
     assert "Population structure" in [t.label for t in at.tabs]
+    qc = next(d.value for d in at.dataframe if "Step" in d.value.columns)  # plain words, no empty cells
+    assert "Hardy–Weinberg (--hwe)" in set(qc["Step"]) and not qc.isna().any().any()
+    assert not any("None" in str(v) or "skipped: mind" in str(v) for v in qc.to_numpy().ravel())
+    assert any(s.value.startswith("QC removed nothing") for s in at.success)  # no empty "Removed by QC" chart
+
+
+def test_home_one_click_demo_analysis_opens_interactions(app_cache):
+    """Home → "Run the demo analysis" (Quick look preset): one background job trains and scores, then
+    the Interactions page opens on that run and analysis with the ranked pairs and held-out q."""
+    from helpers import run_until
+
+    at = _run()
+    at.selectbox(key="home_preset").set_value("quick")
+    at.run()
+    at.button(key="home_run").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    run_until(at, lambda a: any(h.value == "Ranked gene pairs" for h in a.header), what="the one-click analysis")
+    assert at.session_state["ia_run"] == at.selectbox(key="ia_run").value  # the run just trained
+    table = next(d.value for d in at.dataframe if "q" in map(str, d.value.columns) or "FDR" in str(d.value.columns))
+    assert len(table) == 45

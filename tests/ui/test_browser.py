@@ -175,6 +175,26 @@ def test_home_opens_on_the_demo_cohort(server, page):
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 
 
+def test_one_click_demo_analysis(server, page):
+    """Home → "Run the demo analysis" (the lab-meeting preset, E = 10, B = 20): within 2 minutes the
+    Interactions page shows the ranked pairs with q-values, planted pairs called at FDR < 0.1 and the
+    precision-recall curve against the truth."""
+    page.goto(server, wait_until="networkidle")
+    t0 = time.time()
+    page.get_by_role("button", name="Run the demo analysis").click(timeout=90_000)
+    page.get_by_role("heading", name="Ranked gene pairs").wait_for(timeout=120_000)
+    assert time.time() - t0 < 120, "the one-click demo should finish within 2 minutes"
+    page.get_by_role("tab", name="Against the truth").click()
+    line = page.get_by_text("Held-out test at q < 0.1").first
+    line.wait_for(timeout=30_000)
+    called = line.inner_text()
+    assert "pair(s) called" in called and " 0 of them planted" not in called, called
+    page.get_by_text("planted pairs among 45").first.wait_for(timeout=30_000)
+    assert _wait_drawn(page, 1) >= 1, "the precision-recall curve should be drawn"
+    _no_exception(page)
+    _tall_screenshot(page, "one_click_demo.png")
+
+
 def test_data_page_deep_link_draws_the_charts(server, page):
     page.goto(server + "/Data", wait_until="networkidle")
     page.get_by_role("heading", name="Data").wait_for(timeout=60_000)

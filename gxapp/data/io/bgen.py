@@ -182,7 +182,10 @@ def read_bgen(
         rows = rows[biallelic]
         n = b.nsamples
         step = max(1, _CHUNK_CELLS // max(n * 3, 1))
-        dos, hard, keep, infos = [], [], [], []
+        # filled in place, variant-major, then compacted to the kept variants: one copy in memory
+        hard = np.empty((n, len(rows)), dtype=np.int8, order="F")
+        dos = np.empty((n, len(rows)), dtype=np.float32, order="F")
+        keep, infos, filled = [], [], 0
         for s in range(0, len(rows), step):
             check_cancel(cancel)
             part = rows[s : s + step]
@@ -192,8 +195,10 @@ def read_bgen(
             probs = probs[:, ok]
             d = (probs[..., 1] + 2 * probs[..., 2]).astype(np.float32)
             best = np.nan_to_num(probs, nan=-1.0).argmax(axis=2)
-            hard.append(np.where(np.isfinite(d), best, -1).astype(np.int8))
-            dos.append(d)
+            k = d.shape[1]
+            hard[:, filled : filled + k] = np.where(np.isfinite(d), best, -1)
+            dos[:, filled : filled + k] = d
+            filled += k
             keep.append(part[ok])
             infos.append(info[ok])
             report(
@@ -210,10 +215,10 @@ def read_bgen(
         )
     snps = var.iloc[keep][["snp", "chrom", "pos", "a1", "a2"]].reset_index(drop=True)
     geno = Genotypes(
-        genotypes=np.ascontiguousarray(np.concatenate(hard, axis=1)),
+        genotypes=hard[:, :filled],
         samples=samples,
         snps=snps,
-        dosages=np.ascontiguousarray(np.concatenate(dos, axis=1)),
+        dosages=dos[:, :filled],
         meta={
             "source": "bgen",
             "path": str(path),
