@@ -539,6 +539,9 @@ def cmd_epistasis(a) -> int:
     )
     _write_json(a.json, out)
     best = max(out["models"], key=lambda m: out["models"][m]["auc_mean"])
+    note = (out.get("settings") or {}).get("wiring_note")
+    if note:
+        print(f"epistasis: {note}")
     print(
         f"epistasis: {len(out['models'])} models, {a.repeats}x{a.folds} CV on {out['n_samples']} samples; best "
         f"{best} AUC {out['models'][best]['auc_mean']:.3f} ± {out['models'][best]['auc_sd']:.3f} "

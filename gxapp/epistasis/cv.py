@@ -45,6 +45,13 @@ NETWORKS = ("logreg", "biosparse", "dense", "linear", "ensemble")
 ADDITIVE = ("l2", "l1")
 MODELS = NETWORKS + ADDITIVE
 WIRINGS = ("pathway", "random")
+# Paper B found random wiring as good as KEGG pathways: without gene sets, "pathway" wiring runs as
+# random wiring (same number of neurons and connections rule) and every result says so.
+NO_PATHWAYS_NOTE = (
+    "no gene sets (GMT) loaded: the pathway-wired networks use random wiring instead, with as many "
+    "neurons (genes / 10) — paper B found random wiring as good as KEGG pathways; load a GMT file for "
+    "pathway neurons"
+)
 DEFAULT_MODELS = ("logreg", "biosparse", "dense", "linear", "l2")
 
 __all__ = [
@@ -135,12 +142,7 @@ def _groups(splits, subset: int = 0) -> list:
 def _pathway_neurons(genes, pathways: Optional[dict], cohort_pathways: Optional[dict], needed: bool):
     """Restricted pathways (or None) and a report; GeneMappingError when a given GMT matches none."""
     pw = pathways if pathways is not None else cohort_pathways
-    if not pw:
-        if needed:
-            raise ParameterError(
-                "wiring: pathway wiring needs gene sets; this cohort has no pathways - load a GMT file "
-                "(pathways=...) or use wiring='random'"
-            )
+    if not pw:  # pathway wiring then falls back to random wiring (NO_PATHWAYS_NOTE)
         return None, None
     src = "the given pathways" if pathways is not None else "the cohort's pathways"
     return restrict_pathways(pw, genes, source=src)
@@ -257,6 +259,9 @@ def _run(
     adds = [m for m in models if m in ADDITIVE]
     needs_pw = wiring == "pathway" and any(m in ("biosparse", "linear") for m in nets)
     pw, pw_report = _pathway_neurons(genes, pathways, cohort_pathways, needs_pw)
+    note = None
+    if needs_pw and pw is None:
+        wiring, note = "random", NO_PATHWAYS_NOTE
     P = _n_neurons(pw, genes, n_neurons)
     H = _int("dense_hidden", dense_hidden, 1) if dense_hidden is not None else P
     specs, groups_of = [], {}
@@ -270,6 +275,8 @@ def _run(
     }
     if pw_report is not None:
         settings["pathways"] = {k: pw_report[k] for k in ("n_pathways_kept", "n_genes_matched", "n_genes_unmatched")}
+    if note:
+        settings["wiring_note"] = note
     if nets:
         wire, Pw, names = (
             _wiring(wiring, genes, pw, P, sparsity, seed)
@@ -603,6 +610,13 @@ def sparsity_sweep(
     cfg = _config(config, seed)
     X, y, genes, classes = _prepare(cohort, source)
     pw, _ = _pathway_neurons(genes, pathways, cohort.pathways, "pathway" in wirings)
+    sweep_note = None
+    if pw is None and "pathway" in wirings:  # no gene sets: the pathway-wired curve cannot be drawn
+        wirings = [w for w in wirings if w != "pathway"] or ["random"]
+        sweep_note = (
+            "no gene sets (GMT) loaded: the sweep shows random wiring only (paper B found random wiring as good "
+            "as KEGG pathways); load a GMT file for the pathway-wired curve"
+        )
     P = _n_neurons(pw, genes, n_neurons)
     splits = make_splits(y, folds, repeats, seed)
     extra, rows = {}, []
@@ -636,6 +650,8 @@ def sparsity_sweep(
         cancel=cancel,
         extra_specs=extra,
     )
+    if sweep_note:
+        res.settings["wiring_note"] = sweep_note
     for a in adds:
         rows.append({"model": a, "wiring": "additive", "degree": None})
     for r in rows:

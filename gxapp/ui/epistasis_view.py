@@ -73,7 +73,16 @@ def params_form(has_pathways: bool):
     )
 
 
+def wiring_note(res: dict) -> None:
+    """The notice that random wiring stood in for missing gene sets (docs/method.md#architecture-comparison)."""
+    first = next(iter((res.get("results") or {}).values()), {})  # a learning curve: its first size
+    settings = res.get("settings") or (res.get("comparison") or first).get("settings") or {}
+    if settings.get("wiring_note"):
+        st.info(settings["wiring_note"][0].upper() + settings["wiring_note"][1:] + ".")
+
+
 def show_compare(res: dict) -> None:
+    wiring_note(res)
     models = list(res["models"])
     table = pd.DataFrame(
         [
@@ -129,6 +138,7 @@ def show_compare(res: dict) -> None:
 
 
 def show_learning_curve(res: dict) -> None:
+    wiring_note(res)
     table = pd.DataFrame(res["table"])
     chart_with_downloads(charts.learning_curve_chart(table), "learning_curve")
     st.dataframe(table, hide_index=True, width="stretch")
@@ -136,6 +146,7 @@ def show_learning_curve(res: dict) -> None:
 
 
 def show_sweep(res: dict) -> None:
+    wiring_note(res)
     table = pd.DataFrame(res["table"])
     chart_with_downloads(charts.sweep_chart(table), "sparsity_sweep")
     st.dataframe(table, hide_index=True, width="stretch")
