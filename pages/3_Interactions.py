@@ -23,9 +23,13 @@ if not run_entries:
     st.stop()
 run_keys = [m["key"] for m in run_entries]
 labels = {m["key"]: widgets.run_label(m) for m in run_entries}
+linked = session.from_url("run", lambda k: k in run_keys)
+if linked and st.session_state.get("ia_run_linked") != linked:  # a shared link or a reload: open that run
+    st.session_state["ia_run"] = st.session_state["ia_run_linked"] = linked
 run_key = st.selectbox(
     "Run", run_keys, format_func=labels.get, key="ia_run", help="A trained ensemble of this cohort (Train page)."
 )
+session.to_url("run", run_key)
 
 params = view.params_form()
 if params is not None:
@@ -37,6 +41,9 @@ if job_id:
     jobs_panel.panel(job_id, view.JOB_KEY, view.RESULT_KEY, "ia", "Scoring")
 
 results = ia.entries(run_key)
+linked = session.from_url("analysis", lambda k: any(m["key"] == k for m in results))
+if linked and st.session_state.get("ia_analysis_linked") != linked:
+    st.session_state[view.RESULT_KEY] = st.session_state["ia_analysis_linked"] = linked
 if not results:
     st.info("Press **Score interactions** (B = 0 is quick: scores and classical tests only).")
     st.stop()
@@ -53,6 +60,7 @@ chosen = widgets.result_picker(
     ),
     help="Scored analyses of this run, newest first; a newly finished one is shown.",
 )
+session.to_url("analysis", chosen)
 with widgets.user_errors("Opening the analysis"):
     res = ia.load(chosen)
     st.header("Ranked gene pairs")

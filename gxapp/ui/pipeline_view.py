@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gxapp.analyses import pipeline
-from gxapp.ui import interactions_view, jobs_panel, widgets
+from gxapp.ui import interactions_view, jobs_panel, session, widgets
 
 JOB_KEY, RESULT_KEY = "home_job_id", "home_result"
 
@@ -17,8 +17,11 @@ def one_click(cohort_key: str) -> None:
     jobs_panel.show_notice("home")
     done = st.session_state.pop(RESULT_KEY, None)
     if done:  # the job just finished: open its analysis on the Interactions page
-        st.session_state["ia_run"] = done["run"]
+        st.session_state["ia_run"] = st.session_state["ia_run_linked"] = done["run"]
         st.session_state[interactions_view.RESULT_KEY] = done["interactions"]
+        st.session_state["ia_analysis_linked"] = done["interactions"]
+        session.to_url("run", done["run"])  # a link copied from the page opens this result
+        session.to_url("analysis", done["interactions"])
         st.switch_page("pages/3_Interactions.py")
     names = list(pipeline.PRESETS)
     c1, c2 = st.columns([1, 2])

@@ -3,6 +3,9 @@ and the demo cohort that every page falls back to."""
 
 from __future__ import annotations
 
+import re
+from typing import Optional
+
 import streamlit as st
 
 from gxapp.analyses import cohorts
@@ -23,12 +26,35 @@ def _demo_key() -> str:
     return cohorts.demo().key
 
 
+_KEY_RE = re.compile(r"^[0-9a-f]{32}$")  # a cache key; anything else in a URL is ignored
+
+
+def from_url(name: str, exists) -> Optional[str]:
+    """The cache key in the URL query ``?name=…`` when it is well formed and ``exists(key)``."""
+    value = st.query_params.get(name)
+    if value and _KEY_RE.match(str(value)) and exists(value):
+        return str(value)
+    return None
+
+
+def to_url(name: str, key: Optional[str]) -> None:
+    """Keep ``?name=key`` in the address bar (a reload or a shared link opens the same view)."""
+    if key and st.query_params.get(name) != key:
+        st.query_params[name] = key
+
+
 def current_key():
-    return st.session_state.get(KEY)
+    key = st.session_state.get(KEY)
+    if key is None:  # a fresh session (reload, shared link): the URL says which cohort
+        key = from_url("cohort", cohorts.store().exists)
+        if key is not None:
+            st.session_state[KEY] = key
+    return key
 
 
 def set_current(key: str) -> None:
     st.session_state[KEY] = key
+    to_url("cohort", key)
 
 
 def current_cohort(load_demo: bool = True):
@@ -42,6 +68,7 @@ def current_cohort(load_demo: bool = True):
         set_current(key)
     if key is None:
         return None, None
+    to_url("cohort", key)
     try:
         return key, get_cohort(key)
     except GxError as exc:

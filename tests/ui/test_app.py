@@ -158,3 +158,42 @@ def test_home_one_click_demo_analysis_opens_interactions(app_cache):
     assert at.session_state["ia_run"] == at.selectbox(key="ia_run").value  # the run just trained
     table = next(d.value for d in at.dataframe if "q" in map(str, d.value.columns) or "FDR" in str(d.value.columns))
     assert len(table) == 45
+
+
+def test_the_url_holds_the_cohort_run_and_analysis(app_cache):
+    """A reload or a shared link (``?cohort=…&run=…&analysis=…``) opens the same view; a malformed or
+    unknown key in the URL is ignored (the demo opens)."""
+    from streamlit.testing.v1 import AppTest
+
+    from gxapp.analyses import cohorts, runs
+    from gxapp.analyses import interactions as ia
+    from gxapp.data.simulate import SimParams
+
+    from helpers import ROOT, TINY_RUN
+
+    small = cohorts.from_simulation(SimParams(n_samples=300, n_genes=3, genotype_model="binomial", snps_per_gene=4))
+    run = runs.get(small.key, TINY_RUN)
+    first = ia.get(run.key, ia.InteractionParams(max_rows=100))
+    ia.get(run.key, ia.InteractionParams(max_rows=120))  # a newer analysis: the URL must win over "newest"
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["cohort"] = small.key
+    at.run()
+    assert _metric(at, "Samples") == "300" and at.query_params["cohort"] == small.key
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)  # a fresh session opening a link
+    link = {"cohort": small.key, "run": run.key, "analysis": first.key}
+    at.query_params.update(link)
+    at.run()
+    at.switch_page("pages/3_Interactions.py")
+    at.query_params.update(link)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="ia_run").value == run.key
+    assert at.selectbox(key="ia_chosen").value == first.key
+
+    for bad in ("../../etc/passwd", "f" * 32):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params["cohort"] = bad
+        at.run()
+        assert not at.exception and _metric(at, "Samples") == "5,000"  # the demo
