@@ -54,6 +54,27 @@ class TrainResult:
     def n_models(self) -> int:
         return int(self.targets_of_model.size)
 
+    def select(self, models, **changes) -> "TrainResult":
+        """Models ``models`` (in that order) as their own result, as if trained alone (the records
+        trimmed to their epochs); ``changes`` replace fields (e.g. ``cfg`` with their own L1)."""
+        from dataclasses import replace
+
+        from gxapp.genenet.models import slice_models
+
+        idx = np.asarray(models, dtype=np.int64).ravel()
+        epochs = int(self.epochs_run[idx].max()) if idx.size else 0
+        fields = dict(
+            params=slice_models(self.params, idx),
+            targets_of_model=self.targets_of_model[idx],
+            seeds=[self.seeds[i] for i in idx.tolist()],
+            best_epoch=self.best_epoch[idx],
+            epochs_run=self.epochs_run[idx],
+            best_val=self.best_val[idx],
+            train_loss=self.train_loss[:epochs, idx],
+            val_loss=self.val_loss[:epochs, idx],
+        )
+        return replace(self, **{**fields, **changes})
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predictions of every model, ``(K, N)`` float32, in row chunks, on the CPU."""
         X = np.asarray(X)

@@ -26,6 +26,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from gxapp.errors import ParameterError
 from gxapp.genenet.config import (  # noqa: F401 (re-exported)
     CPU_ACTIVATION_BYTES,
     DEFAULT_L1,
@@ -87,6 +88,19 @@ def _l1(params: Params) -> torch.Tensor:
     return sum(w.abs().sum() for w in weight_tensors(params))
 
 
+def _l1_per_model(params: Params) -> torch.Tensor:
+    """(K,) sum |weights| of each model."""
+    return sum(w.abs().reshape(w.shape[0], -1).sum(1) for w in weight_tensors(params))
+
+
+def _penalty(params: Params, l1) -> torch.Tensor:
+    """``l1 · Σ|w|``: one strength for every model (a number), or one per model (a (K,) tensor; each
+    model's gradient is its own, as the losses are summed)."""
+    if isinstance(l1, torch.Tensor):
+        return (l1 * _l1_per_model(params)).sum()
+    return l1 * _l1(params)
+
+
 def _leaf(params: Params) -> Params:
     return map_params(params, lambda t: t.detach().requires_grad_(True))
 
@@ -101,8 +115,8 @@ def _train_step(params, opt, xb, yb, gene_sizes, net, l1, chunk) -> torch.Tensor
         out, _ = forward(params, split_columns(xc, gene_sizes), net)
         sq_c = (out - yc).square().sum(1)
         loss = sq_c.sum() / n
-        if c == 0 and l1:
-            loss = loss + l1 * _l1(params)
+        if c == 0 and (isinstance(l1, torch.Tensor) or l1):
+            loss = loss + _penalty(params, l1)
         loss.backward()
         sq += sq_c.detach()
     opt.step(tensors=tensors(params), zero_grad=True)
@@ -146,6 +160,7 @@ def train_ensemble(
     targets_of_model: Optional[np.ndarray] = None,
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFlag] = None,
+    l1_of_model: Optional[Sequence[float]] = None,
 ) -> TrainResult:
     """Train ``K`` networks at once and return their best (early-stopped) weights.
 
@@ -154,7 +169,8 @@ def train_ensemble(
     the rows to learn from (a ``cfg.val_fraction`` share of them is held out for
     early stopping). By default each target gets ``n_members`` models
     (K = T * n_members, see :func:`default_targets`); ``targets_of_model`` (K,)
-    overrides that. Loss of each model: MSE + l1 * sum |weights|.
+    overrides that. Loss of each model: MSE + l1 * sum |weights|, with ``l1 = cfg.l1``, or
+    ``l1_of_model[k]`` for model ``k`` when given (a sparsity path trained as one batch).
     """
     net.validate()
     cfg.validate()
@@ -163,9 +179,15 @@ def train_ensemble(
     t0 = time.perf_counter()
     prob = prepare_problem(X, Y, gene_blocks, train_idx, cfg, n_members, targets_of_model, device)
     K = prob.targets.size
+    lam = None
+    if l1_of_model is not None:
+        lam = np.asarray(l1_of_model, dtype=np.float64).ravel()
+        if lam.shape != (K,) or not np.isfinite(lam).all() or (lam < 0).any():
+            raise ParameterError(f"l1_of_model: expected {K} finite strengths ≥ 0 (one per model), got {lam.size}")
+        lam = torch.as_tensor(lam, dtype=torch.float32, device=device)
     batch = resolve_batch(cfg, prob.x_fit.shape[0])
     with torch_threads(threads), _memory_errors(K, min(batch, prob.x_fit.shape[0]), device):
-        best, train_rows, val_rows = _run(prob, net, cfg, device, progress, cancel)
+        best, train_rows, val_rows = _run(prob, net, cfg, device, progress, cancel, lam)
     return TrainResult(
         params=map_params(best.best_params, lambda t: t.detach().cpu()),
         net=net,
@@ -186,8 +208,8 @@ def train_ensemble(
     )
 
 
-def _run(prob: Problem, net: NetConfig, cfg: TrainConfig, device, progress, cancel):
-    """The epoch loop over the shrinking active set of models."""
+def _run(prob: Problem, net: NetConfig, cfg: TrainConfig, device, progress, cancel, lam=None):
+    """The epoch loop over the shrinking active set of models (``lam``: per-model L1, or None)."""
     K = prob.targets.size
     params = _leaf(init_params(prob.gene_sizes, K, net, prob.seeds, device))
     opt = StackedAdam(tensors(params), cfg.lr)
@@ -205,7 +227,14 @@ def _run(prob: Problem, net: NetConfig, cfg: TrainConfig, device, progress, canc
             rows = rows.to(device)
             yb = prob.y_fit.index_select(1, rows).index_select(0, targets)
             batch_mse = _train_step(
-                params, opt, prob.x_fit.index_select(0, rows), yb, prob.gene_sizes, net, cfg.l1, chunk
+                params,
+                opt,
+                prob.x_fit.index_select(0, rows),
+                yb,
+                prob.gene_sizes,
+                net,
+                cfg.l1 if lam is None else lam,
+                chunk,
             )
             mse_sum += batch_mse * rows.numel()
         val = _val_mse(params, prob, targets, net, chunk).cpu().numpy().astype(np.float64)
@@ -225,6 +254,8 @@ def _run(prob: Problem, net: NetConfig, cfg: TrainConfig, device, progress, canc
             params = _leaf(slice_models(params, keep))
             opt.keep(keep)
             targets = targets.index_select(0, keep)
+            if lam is not None:
+                lam = lam.index_select(0, keep)
             active = active[go_on]
     report(progress, 1.0, f"trained {K} models")
     return best, train_rows, val_rows

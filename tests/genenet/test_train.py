@@ -269,3 +269,27 @@ def test_out_of_memory_becomes_a_gx_error(data, monkeypatch):
     with pytest.raises(TrainingMemoryError, match="fewer models") as info:
         train_ensemble(x, y, BLOCKS, np.arange(300), NET, CFG, 2)
     assert isinstance(info.value, GxError)
+
+
+def test_per_model_l1_equals_models_trained_with_their_own_l1(data):
+    """A sparsity path as one batch: models with λ_k each train exactly as if trained alone with λ_k."""
+    x, y = data
+    y0 = y[:, :1]
+    cfg = TrainConfig(**{**CFG.__dict__, "max_epochs": 10})
+    lams = [1e-4, 1e-2]
+    batched = train_ensemble(
+        x,
+        np.repeat(y0, 2, axis=1),  # one copy of the phenotype per λ: member e keeps its seed
+        BLOCKS,
+        np.arange(300),
+        NET,
+        cfg,
+        n_members=2,
+        l1_of_model=np.repeat(lams, 2),
+    )
+    for j, lam in enumerate(lams):
+        alone = train_ensemble(x, y0, BLOCKS, np.arange(300), NET, TrainConfig(**{**cfg.__dict__, "l1": lam}), 2)
+        part = batched.select(np.flatnonzero(batched.targets_of_model == j), targets_of_model=np.zeros(2, np.int64))
+        assert_same_models(part, alone, x)
+    with pytest.raises(ParameterError, match="l1_of_model"):
+        train_ensemble(x, y0, BLOCKS, np.arange(300), NET, cfg, 2, l1_of_model=[1e-3])
