@@ -601,6 +601,49 @@ def cmd_replicate(a) -> int:
     return 0
 
 
+def cmd_path(a) -> int:
+    from gxapp.analyses import paths
+
+    t0 = time.perf_counter()
+    cohort_key = _cohort_for(a)
+    values = paths.parse_l1_values(" ".join(a.l1_values))
+    res = paths.train_path(cohort_key, values, _run_params(a), progress=_progress_printer(a.quiet, "path"))
+    cmp = paths.compare_runs(res.run_keys, top=a.top)
+    table = cmp["table"]
+    out = {
+        "cohort": cohort_key,
+        "l1_values": res.l1_values,
+        "trained_now": res.trained,
+        "runs": [
+            {
+                "l1": float(r["λ"]),
+                "run": r["key"],
+                "test_r2": _none_if_nan(r["test R²"]),
+                "AP": _none_if_nan(r["AP (planted pairs)"]),
+                "pairs_fdr_0.1": int(r["pairs at FDR < 0.1"]),
+                "top_pairs": cmp["ranks"][cmp["ranks"]["run"] == r["run"]]
+                .sort_values("rank")
+                .head(a.top)["pair"]
+                .tolist(),
+            }
+            for r in table.to_dict("records")
+        ],
+        "rank_agreement": {
+            a_: {b: round(float(v), 4) for b, v in row.items()} for a_, row in cmp["agreement"].iterrows()
+        },
+        "wall_s": round(time.perf_counter() - t0, 3),
+    }
+    _write_json(a.json, out)
+    for r in out["runs"]:
+        print(
+            f"path: λ={r['l1']:g}: test R² {r['test_r2']:.3f}"
+            + (f", AP {r['AP']:.3f}" if r["AP"] is not None else "")
+            + f", top {', '.join(r['top_pairs'][:3])}"
+        )
+    print(f"path: {len(values)} λ values ({len(res.trained)} trained as one batch) in {out['wall_s']:.1f} s")
+    return 0
+
+
 def cmd_surface(a) -> int:
     from gxapp.analyses import runs, surfaces
 
@@ -830,6 +873,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", metavar="OUT", help="pairs (with q), the planted truth, metrics, timings")
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
+
+    pth = sub.add_parser("path", help="a sparsity path: several λ trained as one batch, compared side by side")
+    _add_train_source(pth)
+    pth.add_argument("--l1-values", nargs="+", required=True, metavar="λ", help="L1 strengths, e.g. 1e-5 1e-4 1e-3")
+    pth.add_argument("--top", type=int, default=10, help="top pairs listed per λ (default %(default)s)")
+    pth.add_argument("--json", metavar="OUT", help="per λ: run, test_r2, AP, top_pairs; rank_agreement")
+    _add_dask_flag(pth)
+    pth.set_defaults(func=cmd_path, pathways=None, variants=None)
 
     f = sub.add_parser("surface", help="the interaction surface h − h_a − h_b of one gene pair (paper A Fig. 7b)")
     _add_train_source(f)

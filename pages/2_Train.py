@@ -3,7 +3,7 @@
 import streamlit as st
 
 from gxapp.analyses import runs
-from gxapp.ui import jobs_panel, nav, session, train_view, widgets
+from gxapp.ui import jobs_panel, nav, path_view, session, train_view, widgets
 
 st.set_page_config(page_title="gxapp · Train", page_icon="🧬", layout="wide")
 nav.sidebar()
@@ -29,6 +29,9 @@ if job_id:
     jobs_panel.panel(job_id, train_view.JOB_KEY, train_view.RUN_KEY, "train", "Training")
 jobs_panel.others("train", exclude=job_id)
 
+with st.expander("Sparsity what-if: several λ values as one job", expanded=False):
+    path_view.path_form(key)
+
 st.header("Runs on this cohort")
 entries = train_view.runs_table(key)
 if entries:
@@ -49,3 +52,7 @@ if entries:
     if run is not None:
         st.session_state[train_view.RUN_KEY] = chosen
         train_view.show_run(run)
+
+if entries:
+    st.header("Compare runs")
+    path_view.compare_view(key, entries)

@@ -416,3 +416,22 @@ def test_cli_demo_runs_the_one_click_pipeline(tmp_path, cache_dir, capsys):
 
     with pytest.raises(ParameterError, match="preset"):
         pipeline.preset("fast")
+
+
+def test_cli_path_trains_several_l1_as_one_batch(tmp_path, cache_dir, capsys):
+    assert (
+        main(
+            ["simulate", "--scenario", "complex", "--n-samples", "400", "--n-genes", "3"]
+            + ["--genotype-model", "binomial", "--snps-per-gene", "4", "--out", str(tmp_path / "sim")]
+        )
+        == 0
+    )
+    js = tmp_path / "path.json"
+    src = ["--bfile", str(tmp_path / "sim" / "cohort"), "--pheno", str(tmp_path / "sim" / "phenotype.tsv")]
+    src += ["--genes", str(tmp_path / "sim" / "genes.tsv"), "--ensemble", "2", "--epochs", "5"]
+    assert main(["path", *src, "--l1-values", "1e-4", "1e-2", "--top", "2", "--quiet", "--json", str(js)]) == 0
+    out = json.loads(js.read_text())
+    assert out["l1_values"] == [1e-4, 1e-2] and out["trained_now"] == [1e-4, 1e-2]
+    assert [r["l1"] for r in out["runs"]] == [1e-4, 1e-2] and all(len(r["top_pairs"]) == 2 for r in out["runs"])
+    assert "as one batch" in capsys.readouterr().out
+    assert main(["path", *src, "--l1-values", "1e-4", "oops", "--quiet"]) != 0

@@ -28,6 +28,7 @@ def register_jobs(manager) -> None:
     assert len(set(kinds)) == len(kinds), f"job kinds must be unique: {kinds}"
     for a in analyses():
         manager.register(a.job_kind, a.run_job)
-    from gxapp.analyses import pipeline
+    from gxapp.analyses import paths, pipeline
 
     manager.register(pipeline.JOB_KIND, pipeline.run_job)
+    manager.register(paths.JOB_KIND, paths.run_job)

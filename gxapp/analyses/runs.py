@@ -9,6 +9,7 @@ the provenance but do not enter the key.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -121,6 +122,7 @@ class Runs(OnCohort):
     def compute(self, cohort_key: str, params: RunParams, root, progress, cancel) -> tuple:
         resolve_device(params.device)  # fail early on CUDA without a GPU
         t0 = time.perf_counter()
+        pre = (_PRETRAINED.get() or {}).get(self.key(cohort_key, params, root))
         cohort = cohorts.open_cohort(cohort_key, root)
         report(progress, 0.0, "preparing data")
         data = params.prepare(cohort)
@@ -152,11 +154,19 @@ class Runs(OnCohort):
         trained = {}
         items = [("interaction ensemble", params.net()), ("main-effect network", main_net)]
         stage = f"training {params.ensemble} interaction and {params.ensemble} main-effect networks"
-        for i, res in execute.current().map(
-            train_chunk, items, shared=shared, progress=sub_progress(progress, start, 0.97), cancel=cancel, stage=stage
-        ):
-            trained[items[i][0]] = res
-        inter, main = trained["interaction ensemble"], trained["main-effect network"]
+        if pre is not None:  # trained in a batch with other runs (gxapp.analyses.paths)
+            inter, main = pre["interaction"], pre["main"]
+        else:
+            for i, res in execute.current().map(
+                train_chunk,
+                items,
+                shared=shared,
+                progress=sub_progress(progress, start, 0.97),
+                cancel=cancel,
+                stage=stage,
+            ):
+                trained[items[i][0]] = res
+            inter, main = trained["interaction ensemble"], trained["main-effect network"]
         timings["interaction_s"] = round(inter.seconds, 3)
         timings["main_s"] = round(main.seconds, 3)
         report(progress, 0.98, "scoring the test rows")
@@ -179,6 +189,8 @@ class Runs(OnCohort):
             n_train=int(len(data.train_idx)),
             n_test=int(len(data.test_idx)),
         )
+        if pre is not None:
+            meta["trained_with"] = pre["batch"]
 
         def write(d):
             torch.save(inter.state_dict(), d / "interaction.pt")
@@ -226,7 +238,8 @@ def store(root=None) -> cache.Store:
 
 
 def train_chunk(shared: dict, item: tuple, progress=None, cancel=None) -> TrainResult:
-    """One ensemble of a run (a task of the executor seam): ``item`` = (label, NetConfig)."""
+    """One ensemble of a run (a task of the executor seam): ``item`` = (label, NetConfig). With
+    ``shared["l1_of_model"]`` (a sparsity path), ``y`` has one column per λ."""
     label, net = item
     s = shared
     return train_ensemble(
@@ -239,7 +252,13 @@ def train_chunk(shared: dict, item: tuple, progress=None, cancel=None) -> TrainR
         s["members"],
         progress=_labelled(progress, label),
         cancel=cancel,
+        l1_of_model=s.get("l1_of_model"),
     )
+
+
+# Runs trained in one batch with others (a sparsity path): run key -> {"interaction", "main", "batch"}.
+# Set around RUNS.get by gxapp.analyses.paths; compute() then publishes them instead of training.
+_PRETRAINED: contextvars.ContextVar = contextvars.ContextVar("gxapp_pretrained_runs", default=None)
 
 
 def _labelled(progress, what):

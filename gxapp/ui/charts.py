@@ -589,3 +589,33 @@ def pruning_chart(table: pd.DataFrame) -> alt.Chart:
         )
         .properties(width=WIDTH, height=240)
     )
+
+
+def bump_chart(ranks: pd.DataFrame, order: list) -> alt.Chart:
+    """Rank of each gene pair (lines) across runs (x, in ``order``): the top pairs of any run."""
+    n = int(ranks["rank"].max()) if len(ranks) else 1
+    base = alt.Chart(ranks, title="Top gene pairs across runs (rank 1 = strongest)")
+    enc = dict(
+        x=alt.X("run:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=200)),
+        y=alt.Y("rank:Q", scale=alt.Scale(reverse=True, domain=[1, max(n, 2)]), title="rank"),
+        color=alt.Color("pair:N", title="gene pair", legend=alt.Legend(columns=1, labelLimit=200)),
+        tooltip=["pair:N", "run:N", "rank:Q"],
+    )
+    return (base.mark_line(point=True).encode(**enc)).properties(width=WIDTH, height=360)
+
+
+def agreement_heatmap(agreement: pd.DataFrame) -> alt.Chart:
+    """Spearman correlation between the runs' pair scores."""
+    long = agreement.reset_index(names="run a").melt(id_vars="run a", var_name="run b", value_name="rho")
+    order = list(agreement.index)
+    base = alt.Chart(long, title="Rank agreement (Spearman ρ of the pair scores)")
+    rect = base.mark_rect().encode(
+        x=alt.X("run a:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=160)),
+        y=alt.Y("run b:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
+        color=alt.Color("rho:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue"), title="ρ"),
+        tooltip=["run a:N", "run b:N", alt.Tooltip("rho:Q", format=".2f")],
+    )
+    text = base.mark_text().encode(
+        x=alt.X("run a:N", sort=order), y=alt.Y("run b:N", sort=order), text=alt.Text("rho:Q", format=".2f")
+    )
+    return (rect + text).properties(width=WIDTH, height=360)

@@ -86,3 +86,29 @@ def test_two_sessions_training_at_once_each_get_their_own_run(small_cohort):
     seeds = [runs.load(k).params.seed for k in shown]
     assert shown[0] != shown[1] and seeds == [11, 12]  # no cross-talk between the sessions
     assert not a.exception and not b.exception
+
+
+def test_sparsity_path_trains_as_one_job_and_compares(small_cohort):
+    """Three λ values typed → one background job → three runs, compared: R² and AP per λ, the bump
+    chart and the rank agreement."""
+    key, _ = small_cohort
+    at = _train_page(key)
+    at.text_input(key="path_values").set_value("1e-5, 3e-4 1e-2")
+    at.number_input(key="path_E").set_value(2)
+    at.button(key="path_submit").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    run_until(at, lambda a: any("sparsity path" in s.value.lower() and "finished" in s.value for s in a.success))
+    at.run()
+    table = next(d.value for d in at.dataframe if "AP (planted pairs)" in d.value.columns)
+    assert sorted(table["λ"]) == [1e-5, 3e-4, 1e-2] and table["test R²"].notna().all()
+    assert table["AP (planted pairs)"].between(0, 1).all()
+    assert len(at.multiselect(key="path_compare").value) == 3
+    entries = runs.entries(key)
+    batched = [m for m in entries if m.get("trained_with")]
+    assert len(batched) == 3 and {tuple(m["trained_with"]["l1_values"]) for m in batched} == {(1e-5, 3e-4, 1e-2)}
+    # a typo is a message, not a traceback
+    at.text_input(key="path_values").set_value("1e-3, lots")
+    at.button(key="path_submit").click()
+    at.run()
+    assert not at.exception and any("l1_values" in e.value for e in at.error)
