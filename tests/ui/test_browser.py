@@ -230,7 +230,7 @@ def test_train_the_demo_and_see_the_curves(server, page):
     page.goto(server + "/Train", wait_until="networkidle")
     page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
     _fill(page, {"Ensemble size": "2", "Max epochs": "15"})
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Training finished").wait_for(timeout=240_000)
     page.get_by_text("Interaction ensemble: MSE per epoch").first.wait_for(timeout=30_000)
     assert _wait_drawn(page, 3) >= 3, "R² chart and both loss curves should be drawn"
