@@ -644,6 +644,28 @@ def cmd_path(a) -> int:
     return 0
 
 
+def cmd_report(a) -> int:
+    from gxapp.analyses import interactions as ia
+    from gxapp.analyses import reports
+
+    key = a.analysis
+    if not ia.INTERACTIONS.store().exists(key):
+        matches = [m["key"] for m in ia.entries() if m["key"].startswith(key)]
+        if len(matches) != 1:
+            raise GxError(
+                f"--analysis {key}: no cached interaction analysis with this key (the 'analysis' of "
+                "`interactions --json`)"
+            )
+        key = matches[0]
+    rep = reports.get(key, reports.ReportParams(top=a.top, fdr=a.fdr, p=a.p))
+    try:
+        Path(a.out).write_text(rep.html, encoding="utf-8")
+    except OSError as exc:
+        raise GxError(f"--out {a.out}: cannot write the report there ({exc.strerror})") from None
+    print(f"report: {a.out} ({len(rep.html.encode()) / 1e3:.0f} kB, {rep.html.count('<svg')} charts)")
+    return 0
+
+
 def cmd_surface(a) -> int:
     from gxapp.analyses import runs, surfaces
 
@@ -882,6 +904,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dask_flag(pth)
     pth.set_defaults(func=cmd_path, pathways=None, variants=None)
 
+    rpt = sub.add_parser("report", help="one self-contained HTML report of an interaction analysis (offline)")
+    rpt.add_argument("--analysis", required=True, metavar="KEY", help="the 'analysis' of `interactions --json`")
+    rpt.add_argument("--out", required=True, metavar="FILE.html")
+    rpt.add_argument("--top", type=int, default=50, help="ranked pairs listed (default %(default)s)")
+    rpt.add_argument("--fdr", type=float, default=0.1, help="FDR threshold the report calls pairs at")
+    rpt.add_argument("--p", type=float, default=0.05, help="p threshold")
+    rpt.set_defaults(func=cmd_report)
+
     f = sub.add_parser("surface", help="the interaction surface h − h_a − h_b of one gene pair (paper A Fig. 7b)")
     _add_train_source(f)
     f.add_argument("--pair", nargs=2, required=True, metavar=("GENE_A", "GENE_B"), help="the two genes")
@@ -913,7 +943,7 @@ def _check_outputs(a) -> None:
         if path:
             _writable(flag, Path(path), folder=False)
     if getattr(a, "out", None):
-        _writable("--out", Path(a.out), folder=True)
+        _writable("--out", Path(a.out), folder=getattr(a, "func", None) is not cmd_report)  # report: a file
 
 
 def _writable(flag: str, path: Path, folder: bool) -> None:

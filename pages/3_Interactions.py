@@ -66,4 +66,5 @@ with widgets.user_errors("Opening the analysis"):
     st.header("Ranked gene pairs")
     fdr, p, top = view.significance_controls()
     view.ranked_table(res, fdr, p, top)
+    view.report_download(chosen, fdr, p)
     view.plots(res)

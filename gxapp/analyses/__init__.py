@@ -6,7 +6,7 @@ science parameters + code version, atomic publish, verified load, provenance.
 
 def analyses() -> list:
     """Every analysis that runs as a background job (one instance each)."""
-    from gxapp.analyses import cohorts, comparisons, interactions, replications, runs, surfaces
+    from gxapp.analyses import cohorts, comparisons, interactions, replications, reports, runs, surfaces
 
     return [
         cohorts.FROM_FILES,
@@ -19,6 +19,7 @@ def analyses() -> list:
         comparisons.VARIANT_TABLES,
         surfaces.SURFACES,
         replications.REPLICATIONS,
+        reports.REPORTS,
     ]
 
 

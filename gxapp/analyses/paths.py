@@ -101,7 +101,8 @@ def train_path(
             stage=stage,
         ):
             trained[items[i][0]] = res
-        batch = {"l1_values": [lams[i] for i in missing], "networks": 2 * E * L}
+        seconds = round(sum(r.seconds for r in trained.values()), 3)
+        batch = {"l1_values": [lams[i] for i in missing], "networks": 2 * E * L, "seconds": seconds}
         for j, i in enumerate(missing):
             models = np.arange(j * E, (j + 1) * E)
             cfg = base.train_config(lams[i])

@@ -172,6 +172,10 @@ class Runs(OnCohort):
         report(progress, 0.98, "scoring the test rows")
         metrics = _metrics(X, y, blocks, data.train_idx, data.test_idx, inter, main)
         timings["total_s"] = round(time.perf_counter() - t0, 3)
+        if pre is not None:  # this run's share of the batch it was trained in
+            share = pre["batch"]["seconds"] / max(1, len(pre["batch"]["l1_values"]))
+            timings["total_s"] = round(timings["total_s"] + share, 3)
+            timings["interaction_s"] = timings["main_s"] = None
         sizes = [len(b) for b in blocks]
         meta = dict(
             cohort=cohort_key,

@@ -1,2 +1,2 @@
-"""The streamlit-aware part of gxapp: session helpers, widgets, forms and
-Altair chart builders. Pages import from here; the science does not."""
+"""The streamlit-aware part of gxapp: session helpers, widgets and forms (the
+chart builders they draw are in gxapp.plots). Pages import from here; the science does not."""

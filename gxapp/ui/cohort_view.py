@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from gxapp import plots as charts
 from gxapp.data.cohort import Cohort
 from gxapp.data.io.export import export_zip
 from gxapp.data.io.variants import CLASSES, gene_centric_tensor
@@ -15,8 +16,8 @@ from gxapp.data.preprocess import prepare
 from gxapp.data.prune import PruneReport, describe_prune
 from gxapp.data.structure import describe_pca
 from gxapp.errors import GxError
-from gxapp.ui import charts
 from gxapp.ui.widgets import cohort_metrics
+from gxapp.wording import QC_STEP_NAMES, qc_table
 
 LD_MAX_SAMPLES = 3_000
 LD_MAX_SNPS = 150
@@ -79,34 +80,6 @@ def show(key: str, cohort: Cohort) -> None:
                 mime="application/zip",
                 type="primary",
             )
-
-
-QC_STEP_NAMES = {
-    "no_phenotype": "Samples without a phenotype",
-    "sample_missing": "Sample missing rate (--mind)",
-    "all_missing_snps": "SNPs never called",
-    "snp_missing": "SNP missing rate (--geno)",
-    "maf": "Minor allele frequency (--maf)",
-    "hwe": "Hardy–Weinberg (--hwe)",
-    "genes_without_snps": "Genes left without SNPs",
-}
-
-
-def qc_table(steps: list) -> pd.DataFrame:
-    """The QC steps as a geneticist reads them: plain step names, thresholds as given, no empty cells."""
-    rows = []
-    for s in steps:
-        thr = s.get("threshold")
-        rows.append(
-            {
-                "Step": QC_STEP_NAMES.get(s["step"], s["step"]),
-                "Removed": f"{s['removed']:,} {s['unit']}",
-                "Remaining": f"{s['remaining']:,}",
-                "Threshold": "—" if thr is None else f"{thr:g}",
-                "What was done": str(s.get("detail", "")).replace("skipped: mind not set", "off (no --mind)"),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def _qc(meta: dict) -> None:

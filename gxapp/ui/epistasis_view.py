@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from gxapp import epistasis as epi
+from gxapp import plots as charts
 from gxapp.analyses import comparisons as cmp
-from gxapp.ui import charts
 from gxapp.ui.widgets import chart_with_downloads
 
 JOB_KEY = "epi_job_id"

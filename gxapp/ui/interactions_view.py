@@ -8,29 +8,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from gxapp import plots as charts
 from gxapp.analyses import interactions as ia
 from gxapp.analyses import surfaces
 from gxapp.genenet.metrics import p_to_score, pair_labels, precision_recall_curve_pairs
 from gxapp.genenet.tree_peer import XGBoostPeerParams
-from gxapp.ui import charts, widgets
+from gxapp.ui import widgets
 from gxapp.ui.widgets import chart_with_downloads
+from gxapp.wording import GLOBAL_LINE, HELDOUT_LINE
 
 D = ia.InteractionParams()  # the declared defaults
 _TREES = XGBoostPeerParams()  # the boosted-tree peer's fixed model
 _PERM = {"R": "Perm R (permuted main-effect residual)", "T": "Perm T (permuted phenotype)"}
 
-# What the NN's p-values test, in one line each (docs/method.md#held-out-test, #permutation-test).
-HELDOUT_LINE = (
-    "p and q: held-out test of each pair — does the interaction pattern learned on the training individuals "
-    "predict the phenotype of the test individuals, beyond both genes' (nonlinear) main effects? Valid per pair "
-    "whatever the other pairs do; q is Benjamini–Hochberg over the network's top-scoring candidate pairs. "
-    "Needs no permutations."
-)
-GLOBAL_LINE = (
-    "p global, q global, p max-T: Perm I — networks retrained on phenotypes with every interaction removed. "
-    "They test 'no interaction anywhere': once one pair truly interacts, pairs sharing a gene with it also beat "
-    "this null, so read them as a global test, not per pair."
-)
 # Table columns: (header, tooltip) — what each test is, in a geneticist's words (docs/method.md#classical-tests).
 _NN_COLUMNS = {
     "p": ("p", HELDOUT_LINE),
@@ -359,3 +349,28 @@ def _truth(res, truth) -> None:
         f"{len(truth['pairs'])} planted pairs among {len(res.table)}; random AP = "
         f"{len(truth['pairs']) / len(res.table):.3f}."
     )
+
+
+def report_download(analysis_key: str, fdr: float, p: float) -> None:
+    """One self-contained HTML file of this analysis (cohort, QC, run, ranked pairs, every chart,
+    provenance) to share: built on request (a few seconds), cached."""
+    from gxapp.analyses import reports
+
+    if st.button(
+        "Build the shareable report (HTML)",
+        key="ia_report",
+        help="One file with the cohort and QC, the run, the ranked pairs, every chart and the provenance; "
+        "opens offline in any browser.",
+    ):
+        st.session_state["ia_report_for"] = (analysis_key, fdr, p)
+    if st.session_state.get("ia_report_for") == (analysis_key, fdr, p):
+        with st.spinner("Rendering every chart…"):
+            rep = reports.get(analysis_key, reports.ReportParams(fdr=float(fdr), p=float(p)))
+        st.download_button(
+            "Download the report",
+            rep.html,
+            file_name=f"gxapp_report_{analysis_key[:8]}.html",
+            mime="text/html",
+            icon=":material/download:",
+            key="ia_report_download",
+        )

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from gxapp import plots as charts
 from gxapp.analyses import paths, runs
 from gxapp.errors import GxError
-from gxapp.ui import charts, jobs_panel, widgets
+from gxapp.ui import jobs_panel, widgets
 from gxapp.ui.widgets import chart_with_downloads
 
 JOB_KEY, RESULT_KEY = "path_job_id", "path_result"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gxapp import plots as charts
 from gxapp.analyses import cohorts
 from gxapp.analyses import replications as rp
-from gxapp.ui import charts, jobs_panel, session, widgets
+from gxapp.ui import jobs_panel, session, widgets
 from gxapp.ui.widgets import chart_with_downloads
 
 JOB_KEY = "rep_job_id"

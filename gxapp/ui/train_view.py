@@ -7,10 +7,10 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from gxapp import plots as charts
 from gxapp.analyses import runs
 from gxapp.errors import GxError
 from gxapp.genenet.train import STEPS_PER_EPOCH, resolve_threads
-from gxapp.ui import charts
 
 JOB_KEY = "train_job_id"
 RUN_KEY = "train_run_key"

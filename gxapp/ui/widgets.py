@@ -65,7 +65,7 @@ def cohort_metrics(cohort: Cohort) -> None:
 
 def chart_with_downloads(chart, name: str, container=None) -> None:
     """Draw an Altair chart with SVG and PNG download buttons (rendered on click)."""
-    from gxapp.ui.charts import to_png, to_svg
+    from gxapp.plots import to_png, to_svg
 
     box = container or st
     box.altair_chart(chart, width="stretch")

@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gxapp import plots as charts
 from gxapp.data.io.uploads import check_upload, save_uploads
 from gxapp.data.ld import ld_r2
 from gxapp.errors import EmptyDataError, UploadTooLargeError
-from gxapp.ui import charts
 
 
 def _values(chart):

@@ -180,7 +180,7 @@ def test_cli_replicate_with_the_second_cohort_as_plink2_files(discovery_and_repl
 
 
 def test_the_fig7a_scatter_renders(discovery_and_replication):
-    from gxapp.ui import charts
+    from gxapp import plots as charts
 
     run, disc, rep, root = discovery_and_replication
     res = rp.get(run.key, rep.key, rp.ReplicationParams(pairs="all"), root)

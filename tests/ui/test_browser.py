@@ -289,3 +289,25 @@ def test_replication_tab_split_then_replicate(server, page, split_demo_run):
         _no_exception(page)
     finally:
         _tall_screenshot(page, "replication_tab.png")
+
+
+def test_the_report_opens_offline_with_every_chart(server_cache, page, demo_run, tmp_path):
+    """The shareable HTML report, opened from disk with the network off: every chart is drawn."""
+    from gxapp.analyses import interactions as ia
+    from gxapp.analyses import reports
+
+    res = ia.get(demo_run, ia.InteractionParams(permutations=2, max_rows=300), server_cache)
+    rep = reports.get(res.key, reports.ReportParams(), server_cache)
+    path = tmp_path / "report.html"
+    path.write_text(rep.html, encoding="utf-8")
+    page.context.set_offline(True)
+    try:
+        page.goto(path.as_uri(), wait_until="load")
+        svgs = page.locator("svg")
+        assert svgs.count() == rep.html.count("<svg") >= 6  # R², curves, heatmap, Q-Q, null, PR
+        sizes = [svgs.nth(i).bounding_box() for i in range(svgs.count())]
+        assert all(b and b["width"] > 100 and b["height"] > 100 for b in sizes), sizes
+        assert page.locator("svg path, svg rect").count() > 50  # marks drawn, not empty frames
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    finally:
+        page.context.set_offline(False)

@@ -1,6 +1,6 @@
-"""Altair chart builders: pure functions from data to a chart (testable
-without a browser). Large inputs are binned in numpy first so the browser
-receives a few hundred rows, not N."""
+"""Altair chart builders: pure functions from data to a chart (testable without a browser),
+shared by the app (gxapp/ui), the HTML report (gxapp.analyses.reports) and the benchmarks. Large
+inputs are binned in numpy first so a chart holds a few hundred rows, not N. No streamlit here."""
 
 from __future__ import annotations
 
@@ -601,7 +601,8 @@ def bump_chart(ranks: pd.DataFrame, order: list) -> alt.Chart:
         color=alt.Color("pair:N", title="gene pair", legend=alt.Legend(columns=1, labelLimit=200)),
         tooltip=["pair:N", "run:N", "rank:Q"],
     )
-    return (base.mark_line(point=True).encode(**enc)).properties(width=WIDTH, height=360)
+    n_pairs = ranks["pair"].nunique() if len(ranks) else 1
+    return (base.mark_line(point=True).encode(**enc)).properties(width=WIDTH, height=max(360, 24 * n_pairs))
 
 
 def agreement_heatmap(agreement: pd.DataFrame) -> alt.Chart:
@@ -610,8 +611,8 @@ def agreement_heatmap(agreement: pd.DataFrame) -> alt.Chart:
     order = list(agreement.index)
     base = alt.Chart(long, title="Rank agreement (Spearman ρ of the pair scores)")
     rect = base.mark_rect().encode(
-        x=alt.X("run a:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=160)),
-        y=alt.Y("run b:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
+        x=alt.X("run a:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=160, labelOverlap=False)),
+        y=alt.Y("run b:N", sort=order, title=None, axis=alt.Axis(labelLimit=160, labelOverlap=False)),
         color=alt.Color("rho:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue"), title="ρ"),
         tooltip=["run a:N", "run b:N", alt.Tooltip("rho:Q", format=".2f")],
     )
