@@ -100,6 +100,9 @@ def _add_input_flags(p: argparse.ArgumentParser, need_pheno: bool) -> None:
     p.add_argument("--gene-list", metavar="FILE", help="keep only these genes (one per line)")
     p.add_argument("--pathways", metavar="GMT", help="pathway file (GMT)")
     p.add_argument("--variants", metavar="FILE", help="annotated variant table (sample, gene, class[, count])")
+    p.add_argument(
+        "--truth", metavar="JSON", help="planted truth of your own simulated files (truth.json of `simulate`)"
+    )
     _add_qc_flags(p)
 
 
@@ -133,6 +136,7 @@ def _file_spec(a):
         sample=getattr(a, "sample", None),
         min_info=getattr(a, "min_info", 0.4),
         pca_bfile=getattr(a, "pca_bfile", None),
+        truth=getattr(a, "truth", None),
     )
 
 
@@ -504,6 +508,7 @@ def _add_train_source(t: argparse.ArgumentParser) -> None:
     t.add_argument("--covar", metavar="FILE")
     t.add_argument("--genes", default="grch37", metavar="FILE|grch37|grch38")
     t.add_argument("--gene-list", metavar="FILE")
+    t.add_argument("--truth", metavar="JSON", help="planted truth of your own simulated files (AP, PR curve)")
     _add_qc_flags(t)
     _train_flags(t)
     t.add_argument("--quiet", action="store_true", help="no progress lines on stderr")

@@ -384,6 +384,27 @@ def _fixed_width(chart, width: int = 720):
 
 
 # ---- Epistasis page -------------------------------------------------------------------------
+# One colour per architecture on every Epistasis chart (box plot, learning curve, sweep).
+MODEL_COLOURS = {
+    "logreg": "#4c78a8",
+    "biosparse": "#f58518",
+    "dense": "#54a24b",
+    "linear": "#b279a2",
+    "ensemble": "#e45756",
+    "l2": "#72b7b2",
+    "l1": "#9d755d",
+}
+
+
+def _model_scale(models) -> alt.Scale:
+    extra = [m for m in dict.fromkeys(models) if m not in MODEL_COLOURS]
+    spare = ["#bab0ac", "#eeca3b", "#ff9da6", "#79706e", "#d67195", "#439894"]
+    domain = list(MODEL_COLOURS) + extra
+    return alt.Scale(
+        domain=domain, range=list(MODEL_COLOURS.values()) + [spare[i % len(spare)] for i in range(len(extra))]
+    )
+
+
 def auc_boxplot(aucs_by_model: dict) -> alt.Chart:
     """Cross-validated ROC AUC per model (one point per fold × repeat)."""
     df = pd.DataFrame([{"model": m, "AUC": a} for m, v in aucs_by_model.items() for a in v])
@@ -394,7 +415,7 @@ def auc_boxplot(aucs_by_model: dict) -> alt.Chart:
         .encode(
             x=alt.X("model:N", sort=order, title=None),
             y=alt.Y("AUC:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
-            color=alt.Color("model:N", legend=None, sort=order),
+            color=alt.Color("model:N", legend=None, scale=_model_scale(order)),
         )
     )
     pts = (
@@ -421,7 +442,10 @@ def ttest_matrix(tests: list, models: list) -> alt.Chart:
         )
     df = pd.DataFrame(rows)
     df["label"] = df["p"].map(lambda v: f"{v:.3f}" if np.isfinite(v) else "")
-    base = alt.Chart(df).encode(x=alt.X("col:N", sort=models, title=None), y=alt.Y("row:N", sort=models, title=None))
+    axis = alt.Axis(labelOverlap=False, labelLimit=200)
+    base = alt.Chart(df).encode(
+        x=alt.X("col:N", sort=models, title=None, axis=axis), y=alt.Y("row:N", sort=models, title=None, axis=axis)
+    )
     rect = base.mark_rect().encode(
         color=alt.Color(
             "p:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 0.2], clamp=True, reverse=False), title="p"
@@ -430,14 +454,17 @@ def ttest_matrix(tests: list, models: list) -> alt.Chart:
     )
     text = base.mark_text(fontSize=11).encode(text="label:N")
     return alt.layer(rect, text, title="Corrected t-test p (row vs column)").properties(
-        width=WIDTH, height=max(160, 40 * len(models))
+        width=WIDTH, height=alt.Step(40)
     )
 
 
 def learning_curve_chart(table: pd.DataFrame) -> alt.Chart:
     """AUC mean ± sd per model against the number of samples (paper B Fig. 2)."""
     df = table.assign(lo=table["auc_mean"] - table["auc_sd"], hi=table["auc_mean"] + table["auc_sd"])
-    base = alt.Chart(df).encode(x=alt.X("n_samples:Q", title="samples"), color=alt.Color("model:N", title=None))
+    base = alt.Chart(df).encode(
+        x=alt.X("n_samples:Q", title="samples"),
+        color=alt.Color("model:N", title=None, scale=_model_scale(df["model"])),
+    )
     line = base.mark_line(point=True).encode(
         y=alt.Y("auc_mean:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
         tooltip=[
@@ -447,15 +474,16 @@ def learning_curve_chart(table: pd.DataFrame) -> alt.Chart:
             alt.Tooltip("auc_sd:Q", format=".3f"),
         ],
     )
-    band = base.mark_errorbar().encode(y="lo:Q", y2="hi:Q")
-    return alt.layer(band, line, title="Learning curves").properties(width=WIDTH, height=300)
+    band = base.mark_errorbar().encode(y=alt.Y("lo:Q", title="ROC AUC"), y2="hi:Q")
+    return alt.layer(band, line, title="Learning curves (mean ± sd over folds)").properties(width=WIDTH, height=300)
 
 
 def sweep_chart(table: pd.DataFrame) -> alt.Chart:
     """AUC against the fraction of genes wired, per wiring (paper B Figs. 4-5)."""
     df = table.copy()
     df["wiring"] = df.get("wiring", df["model"]).fillna(df["model"])
-    df["degree"] = df.get("degree", 1.0)
+    # the fully connected network and the additive baselines connect every gene: drawn at 1
+    df["degree"] = pd.to_numeric(df.get("degree", 1.0), errors="coerce").fillna(1.0)
     df = df.assign(lo=df["auc_mean"] - df["auc_sd"], hi=df["auc_mean"] + df["auc_sd"])
     base = alt.Chart(df).encode(
         x=alt.X("degree:Q", title="fraction of genes connected", scale=alt.Scale(domain=[0, 1.05])),
@@ -470,9 +498,8 @@ def sweep_chart(table: pd.DataFrame) -> alt.Chart:
             "n_params:Q",
         ],
     )
-    return alt.layer(base.mark_errorbar().encode(y="lo:Q", y2="hi:Q"), line, title="Sparsity sweep").properties(
-        width=WIDTH, height=300
-    )
+    band = base.mark_errorbar().encode(y=alt.Y("lo:Q", title="ROC AUC"), y2="hi:Q")
+    return alt.layer(band, line, title="Sparsity sweep (mean ± sd over folds)").properties(width=WIDTH, height=300)
 
 
 def decision_surfaces_chart(grid: pd.DataFrame) -> alt.Chart:

@@ -43,6 +43,7 @@ class FileSpec(Params):
     sample: Optional[str] = None  # BGEN: the Oxford .sample file (else the BGEN's own sample ids)
     min_info: float = 0.4  # BGEN: drop variants with an info score below this (paper A)
     pca_bfile: Optional[str] = None  # genome-wide PLINK prefix the genotype PCs come from (else the loaded SNPs)
+    truth: Optional[str] = None  # a planted truth (truth.json) for one's own simulated files
     label: Optional[str] = None
 
     _parameter_constraints = {
@@ -85,7 +86,7 @@ class FileSpec(Params):
             files = [self.pgen_prefix() + e for e in (".pgen", ".pvar", ".psam")]
         else:
             files = [self.genotypes]
-        for p in (self.pheno, self.covar, self.snp_map, self.pathways, self.variants, self.sample):
+        for p in (self.pheno, self.covar, self.snp_map, self.pathways, self.variants, self.sample, self.truth):
             if p:
                 files.append(p)
         if self.pca_bfile:
@@ -227,5 +228,9 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
     cohort = population_structure(
         cohort, qc.pca_params(), pca_bfile, progress=sub_progress(progress, 0.9, 0.99), cancel=cancel
     )
+    if spec.truth:
+        from gxapp.data.io.truth import check_truth_genes, read_truth
+
+        cohort.truth = check_truth_genes(read_truth(spec.truth), cohort.gene_names)
     cohort.meta["seconds"] = round(time.perf_counter() - t0, 3)
     return cohort

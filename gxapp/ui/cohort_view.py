@@ -82,6 +82,19 @@ def show(key: str, cohort: Cohort) -> None:
             )
 
 
+# What each planted interaction type is (paper A Eqs. 1-2, paper B Fig. 3; docs/method.md#simulators).
+INTERACTION_TYPES = {
+    "max": "max(g_A, g_B): the stronger of the two genes acts",
+    "sqdiff": "(g_A − g_B)²: a mismatch between the two genes acts",
+    "product": "g_A · g_B: the classical multiplicative interaction",
+    "topsnp_product": "product of the two genes' top SNPs (the simple scenario)",
+    "positive": "risk only when both genes are hit",
+    "negative": "protection only when both genes are hit",
+    "reciprocal": "either gene alone raises risk; together they cancel (XOR)",
+    "additive": "each gene adds its own risk (no interaction)",
+}
+
+
 def _qc(meta: dict) -> None:
     qc = meta.get("qc")
     if not qc:
@@ -238,8 +251,13 @@ def _genes(cohort: Cohort) -> None:
         )
     if cohort.truth:
         t = cohort.truth
-        pairs = pd.DataFrame(t.get("pairs", []), columns=["gene_a", "gene_b"])
+        pairs = pd.DataFrame(t.get("pairs", []), columns=["gene A", "gene B"])
         if len(pairs):
-            pairs["type"] = [t.get("types", {}).get(f"{a}|{b}", "") for a, b in t["pairs"]]
-        st.markdown(f"**Planted truth** — scenario `{t.get('scenario')}`")
+            types = [t.get("types", {}).get(f"{a}|{b}", "") for a, b in t["pairs"]]
+            pairs["interaction"] = types
+            simple = t.get("scenario") == "simple"
+            pairs["what it means"] = [
+                INTERACTION_TYPES.get("topsnp_product" if simple and k == "product" else k, "") for k in types
+            ]
+        st.markdown(f"**Planted truth** — scenario: {t.get('scenario')}")
         st.dataframe(pairs, hide_index=True)

@@ -24,14 +24,16 @@ SCENARIOS = {
 
 
 def simulation_form(can_use_current: bool):
+    # outside the form, so that the knobs below follow the scenario (case fraction for case/control only)
+    scenario = st.selectbox(
+        "Scenario",
+        list(SCENARIOS),
+        format_func=SCENARIOS.get,
+        key="sim_scenario",
+        help="Which generative model plants the interactions.",
+    )
+    binary = scenario == "casecontrol"
     with st.form("simulate"):
-        scenario = st.selectbox(
-            "Scenario",
-            list(SCENARIOS),
-            format_func=SCENARIOS.get,
-            key="sim_scenario",
-            help="Which generative model plants the interactions.",
-        )
         c1, c2, c3 = st.columns(3)
         n = c1.number_input(
             "Individuals (N)",
@@ -46,24 +48,34 @@ def simulation_form(can_use_current: bool):
             "Genes", 2, 2_000, SIM.n_genes, key="sim_genes", help="Eq. 1 plants pairs among the first 10 genes."
         )
         seed = c3.number_input("Seed", 0, 2**31 - 1, SIM.seed, key="sim_seed", help="Same seed, same cohort.")
+        snr, mi, prop, case_fraction = SIM.snr, SIM.mi, SIM.prop_causal, SIM.case_fraction
         c1, c2, c3 = st.columns(3)
-        snr = c1.select_slider(
-            "S/N",
-            [0.05, 0.1, 0.25, 0.5, 1.0, 2.0],
-            SIM.snr,
-            key="sim_snr",
-            help="Signal variance / noise variance. HDL ≈ 0.1, BMI > 1.",
-        )
-        mi = c2.select_slider(
-            "M/I", [0.25, 0.5, 1.0, 2.0, 4.0], SIM.mi, help="Main-effect variance / interaction variance."
-        )
-        prop = c3.select_slider(
-            "Causal SNPs",
-            [0.1, 0.25, 0.5, 0.75, 1.0],
-            SIM.prop_causal,
-            format_func=lambda v: f"{v:.0%}",
-            help="Fraction of a gene's SNPs with a non-zero effect.",
-        )
+        if binary:
+            case_fraction = c1.slider(
+                "Case fraction", 0.05, 0.95, SIM.case_fraction, key="sim_cases", help="Share of cases expected."
+            )
+            c2.caption(
+                "Case/control (paper B): pairs planted within pathways, each epistasis type with effect 1 on the "
+                "log-odds scale."
+            )
+        else:
+            snr = c1.select_slider(
+                "S/N",
+                [0.05, 0.1, 0.25, 0.5, 1.0, 2.0],
+                SIM.snr,
+                key="sim_snr",
+                help="Signal variance / noise variance. HDL ≈ 0.1, BMI > 1.",
+            )
+            mi = c2.select_slider(
+                "M/I", [0.25, 0.5, 1.0, 2.0, 4.0], SIM.mi, help="Main-effect variance / interaction variance."
+            )
+            prop = c3.select_slider(
+                "Causal SNPs",
+                [0.1, 0.25, 0.5, 0.75, 1.0],
+                SIM.prop_causal,
+                format_func=lambda v: f"{v:.0%}",
+                help="Fraction of a gene's SNPs with a non-zero effect.",
+            )
         c1, c2, c3 = st.columns(3)
         model = c1.selectbox(
             "Genotypes",
@@ -79,12 +91,12 @@ def simulation_form(can_use_current: bool):
             key="sim_spg",
             help="Upper bound; coalescent genes may hold fewer.",
         )
-        case_fraction = c3.slider("Case fraction", 0.05, 0.95, SIM.case_fraction, help="case/control scenario only.")
         on_current = st.checkbox(
             "Simulate the phenotype on the current cohort's genotypes (power analysis on your own data)",
             value=False,
             disabled=not can_use_current,
-            help="Keeps the current cohort's real genotypes and genes; plants the interactions among its first genes.",
+            help="Keeps the current cohort's real genotypes and genes; plants the interactions among its first genes."
+            + ("" if can_use_current else " Available when the current cohort was loaded from your files (Files tab)."),
         )
         submitted = st.form_submit_button("Simulate", type="primary", key="sim_submit")
     if not submitted:
@@ -282,6 +294,14 @@ def files_form():
             mode,
             "sample, gene, class[, count] (ANNOVAR classes) → gene-centric features.",
         )
+        truth = _path_or_upload(
+            "Planted truth (truth.json, optional)",
+            ["json"],
+            "truth",
+            mode,
+            "For files you simulated yourself (python -m gxapp simulate writes truth.json): the Interactions page "
+            "then scores every method against the planted pairs (AP, precision-recall, realised FDR).",
+        )
         with st.expander("Quality control thresholds"):
             c1, c2, c3, c4 = st.columns(4)
             geno_t = c1.number_input("Max SNP missing rate", 0.0, 1.0, QC.geno, format="%.3f", help="PLINK --geno")
@@ -371,6 +391,7 @@ def files_form():
         sample=_materialise(bgen_sample),
         min_info=float(min_info),
         pca_bfile=_materialise(pca_bfile),
+        truth=_materialise(truth),
     )
     if genes_choice == "file" and not gene_file:
         st.error("'My own' gene table chosen, but no gene table file given.")

@@ -179,3 +179,30 @@ def test_the_upload_limit_message_never_says_2_mb_is_over_2_mb():
 
     with pytest.raises(UploadTooLargeError, match=r"2\.4 MB is over the 2 MB upload limit"):
         check_upload("x.bed", int(2.4 * 2**20), max_mb=2)
+
+
+def test_epistasis_charts_axis_titles_legends_and_colours():
+    """Learning curve and sweep: one 'ROC AUC' y title (not 'lo, ROC AUC'); the fully connected and
+    additive rows of a sweep are drawn (at 1), not only listed; one colour per model on every chart."""
+    lc = pd.DataFrame(
+        {"model": ["biosparse", "l2"] * 2, "n_samples": [100, 100, 200, 200], "auc_mean": [0.6, 0.62, 0.7, 0.65]}
+    ).assign(auc_sd=0.02)
+    spec = charts.learning_curve_chart(lc).to_dict()
+    titles = {layer["encoding"]["y"].get("title") for layer in spec["layer"]}
+    assert titles == {"ROC AUC"}
+    sweep = pd.DataFrame(
+        {
+            "model": ["random@50%", "random@100%", "dense", "l2"],
+            "wiring": ["random", "random", "fully connected", "additive"],
+            "degree": [0.5, 1.0, None, None],
+            "auc_mean": [0.6, 0.62, 0.61, 0.63],
+            "auc_sd": 0.01,
+            "n_params": 1,
+        }
+    )
+    drawn = _values(charts.sweep_chart(sweep))
+    assert set(drawn.loc[drawn["wiring"].isin(["fully connected", "additive"]), "degree"]) == {1.0}
+    box = charts.auc_boxplot({"l2": [0.6, 0.61], "biosparse": [0.7, 0.71]}).to_dict()
+    scale = box["layer"][0]["encoding"]["color"]["scale"]
+    assert scale["range"][scale["domain"].index("biosparse")] == charts.MODEL_COLOURS["biosparse"]
+    assert charts.to_svg(charts.sweep_chart(sweep)).startswith("<svg")

@@ -192,3 +192,26 @@ def test_cli_qc_prunes_and_reports_pcs(shared_data, tmp_path, monkeypatch, capsy
     assert "LD pruning (r² ≤ 0.3 in windows of 20 SNPs (step 2)) kept" in printed and "3 genotype PCs" in printed
     assert main(["qc", "--bfile", pre, "--prune", "r2", "--indep-pairwise", "20", "x", "0.3"]) != 0
     assert "--indep-pairwise: expected WINDOW STEP R2" in capsys.readouterr().err
+
+
+def test_a_truth_file_with_ones_own_files(tmp_path, monkeypatch):
+    """truth.json as `simulate` writes it, given with the files: the cohort carries the planted pairs (AP and
+    PR become available); a malformed file or one naming no cohort gene is a clear error."""
+    import json
+
+    from gxapp.data.io.truth import read_truth
+    from gxapp.data.simulate import SimParams, simulate_cohort
+    from gxapp.errors import InputFormatError
+
+    c = simulate_cohort(SimParams(n_samples=200, n_genes=4, genotype_model="binomial", snps_per_gene=3))
+    export_cohort(c, tmp_path)
+    spec = dict(genotypes=str(tmp_path / "cohort"), pheno=str(tmp_path / "phenotype.tsv"), flank=0)
+    spec["genes"] = str(tmp_path / "genes.tsv")
+    loaded = cohorts.from_files(FileSpec(**spec, truth=str(tmp_path / "truth.json")), root=tmp_path / "c").cohort
+    assert loaded.truth["pairs"] == c.truth["pairs"] and loaded.truth["types"] == c.truth["types"]
+    (tmp_path / "bad.json").write_text('{"pairs": [["G01"]]}')
+    with pytest.raises(InputFormatError, match="bad.json"):
+        read_truth(tmp_path / "bad.json")
+    (tmp_path / "other.json").write_text(json.dumps({"pairs": [["X1", "X2"]]}))
+    with pytest.raises(InputFormatError, match="none of its 1 pairs"):
+        cohorts.from_files(FileSpec(**spec, truth=str(tmp_path / "other.json")), root=tmp_path / "c")
