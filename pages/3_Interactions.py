@@ -6,7 +6,7 @@ import streamlit as st
 from gxapp.analyses import interactions as ia
 from gxapp.analyses import runs
 from gxapp.ui import interactions_view as view
-from gxapp.ui import jobs_panel, nav, session, widgets
+from gxapp.ui import jobs_panel, nav, session, train_view, widgets
 
 st.set_page_config(page_title="gxapp · Interactions", page_icon="🧬", layout="wide")
 nav.sidebar()
@@ -26,6 +26,9 @@ labels = {m["key"]: widgets.run_label(m) for m in run_entries}
 linked = session.from_url("run", lambda k: k in run_keys)
 if linked and st.session_state.get("ia_run_linked") != linked:  # a shared link or a reload: open that run
     st.session_state["ia_run"] = st.session_state["ia_run_linked"] = linked
+trained = st.session_state.get(train_view.RUN_KEY)  # the run last trained or opened on the Train page
+if trained in run_keys and st.session_state.get("ia_run_followed") != trained:
+    st.session_state["ia_run"] = st.session_state["ia_run_followed"] = trained
 run_key = st.selectbox(
     "Run", run_keys, format_func=labels.get, key="ia_run", help="A trained ensemble of this cohort (Train page)."
 )

@@ -24,11 +24,20 @@ if cohort.trait != "binary":
         "This page compares case/control classifiers and the current cohort's trait is quantitative. "
         "Load the case/control demo (Data page) or a case/control cohort."
     )
-    if st.button("Load the case/control demo", type="primary"):
+    if st.button(
+        "Make the case/control demo the current cohort",
+        type="primary",
+        help="Every page then works on it (Data, Train, Interactions too); switch back on the Data or Home page.",
+    ):
         with widgets.user_errors("Loading the case/control demo"), st.spinner("Simulating…"):
             from gxapp.analyses import cohorts
 
+            previous = cohort.meta.get("label", key[:8])
             session.set_current(cohorts.demo_casecontrol().key)
+            st.session_state["epi_notice"] = (
+                "info",
+                f"The current cohort of every page is now the case/control demo (was: {previous}).",
+            )
             st.rerun()
     st.stop()
 

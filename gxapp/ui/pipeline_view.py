@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gxapp.analyses import pipeline
-from gxapp.ui import interactions_view, jobs_panel, session, widgets
+from gxapp.ui import interactions_view, jobs_panel, session, train_view, widgets
 
 JOB_KEY, RESULT_KEY = "home_job_id", "home_result"
 
@@ -18,6 +18,7 @@ def one_click(cohort_key: str) -> None:
     done = st.session_state.pop(RESULT_KEY, None)
     if done:  # the job just finished: open its analysis on the Interactions page
         st.session_state["ia_run"] = st.session_state["ia_run_linked"] = done["run"]
+        st.session_state[train_view.RUN_KEY] = st.session_state["ia_run_followed"] = done["run"]  # last trained
         st.session_state[interactions_view.RESULT_KEY] = done["interactions"]
         st.session_state["ia_analysis_linked"] = done["interactions"]
         session.to_url("run", done["run"])  # a link copied from the page opens this result

@@ -197,3 +197,23 @@ def test_the_url_holds_the_cohort_run_and_analysis(app_cache):
         at.query_params["cohort"] = bad
         at.run()
         assert not at.exception and _metric(at, "Samples") == "5,000"  # the demo
+
+
+def test_interactions_run_box_follows_the_run_opened_on_train(app_cache):
+    """The Run box opens on the run last trained or opened on the Train page, not simply the newest."""
+    from gxapp.analyses import cohorts, runs
+    from gxapp.data.simulate import SimParams
+
+    from helpers import TINY_RUN
+
+    c = cohorts.from_simulation(SimParams(n_samples=300, n_genes=3, genotype_model="binomial", snps_per_gene=4, seed=9))
+    older = runs.get(c.key, TINY_RUN)
+    newer = runs.get(c.key, TINY_RUN.__class__(**{**TINY_RUN.to_dict(), "seed": 5}))
+    assert runs.entries(c.key)[0]["key"] == newer.key  # newest first
+    at = open_page("pages/2_Train.py", c.key)
+    next(s for s in at.selectbox if s.label == "Show run").set_value(older.key)
+    at.run()
+    at.switch_page("pages/3_Interactions.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="ia_run").value == older.key
