@@ -4,6 +4,8 @@ distribution, interaction surface, PR curves)."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -99,6 +101,26 @@ JOB_KEY = "ia_job_id"
 RESULT_KEY = "ia_result_key"
 
 
+def reachable_line(B: Optional[int] = None, n_pairs: Optional[int] = None, candidates: Optional[int] = None) -> str:
+    """What the numbers can reach: Perm I's floor 1/(B+1) for the chosen B, and that the held-out p/q have
+    none (docs/method.md#permutation-test)."""
+    if B is None:
+        floors = ", ".join(f"B = {b}: {1 / (b + 1):.3f}" for b in (10, 20, 50, 100))
+        return (
+            "What B can reach: a Perm I p-value is never below 1/(B+1) ("
+            + floors
+            + "), so with few permutations no pair can pass a strict global threshold. The per-pair p and q "
+            "(held-out test) need no permutations and have no such floor."
+        )
+    held = f"held-out q is Benjamini–Hochberg over the top {candidates} of {n_pairs} pairs (no floor)"
+    if not B:
+        return f"Smallest reachable: {held}; no permutations, so no Perm I p, q or max-T."
+    return (
+        f"Smallest reachable: Perm I p = 1/(B+1) = {1 / (B + 1):.3g} with B = {B}; {held}. Perm I's q pools "
+        "the null scores of all pairs: FDR(t) = mean over permutations of #{null scores ≥ t} / #{observed ≥ t}."
+    )
+
+
 def params_form():
     with st.form("interactions"):
         c1, c2, c3, c4 = st.columns(4)
@@ -136,6 +158,7 @@ def params_form():
             key="ia_rows",
             help="Test individuals over which mean |SII| is taken (a recorded random sample).",
         )
+        st.caption(reachable_line())
         submitted = st.form_submit_button("Score interactions", type="primary", key="ia_submit")
     if not submitted:
         return None
@@ -192,6 +215,7 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
         f"q over the top {res.meta.get('candidates', len(df))} pairs). " + HELDOUT_LINE
     )
     B = res.null.shape[0]
+    st.caption(reachable_line(B, len(df), res.meta.get("candidates", len(df))))
     if B:
         st.caption(
             f"Perm {res.params.perm_method} (B = {B}): {int((df['q_global'] < fdr).sum())} pair(s) at global "

@@ -90,3 +90,12 @@ def test_page_without_runs_points_to_train(tmp_path):
         )
         at = _page(c.key)
         assert any("No trained run" in i.value for i in at.info)
+
+
+def test_the_page_says_what_b_can_reach():
+    from gxapp.ui.interactions_view import reachable_line
+
+    assert "B = 20: 0.048" in reachable_line() and "no such floor" in reachable_line()
+    line = reachable_line(20, 45, 10)
+    assert "1/(B+1) = 0.0476" in line and "top 10 of 45 pairs" in line and "pools" in line
+    assert "no Perm I" in reachable_line(0, 45, 10)
