@@ -203,8 +203,34 @@ def r2_chart(metrics: dict) -> alt.Chart:
 
 
 # ---- Interactions page ------------------------------------------------------------------
-def score_heatmap(scores: np.ndarray, names, true_pairs=(), title="Interaction scores (mean |SII|)") -> alt.Chart:
-    """M × M heatmap of pair scores; planted pairs (simulations) outlined."""
+def gene_order(scores: np.ndarray, names, how: str = "cohort") -> list:
+    """Gene order for the heatmap: ``"cohort"`` (as loaded), ``"score"`` (largest total pair score
+    first) or ``"cluster"`` (average-linkage clustering of the genes' score profiles, optimal leaf
+    order: genes that interact with the same partners sit together)."""
+    names = [str(n) for n in names]
+    S = np.nan_to_num(np.asarray(scores, dtype=np.float64))
+    if how == "score":
+        return [names[k] for k in np.argsort(-S.sum(axis=1), kind="stable")]
+    if how == "cluster" and len(names) > 2:
+        from scipy.cluster.hierarchy import leaves_list, linkage
+        from scipy.spatial.distance import pdist
+
+        z = linkage(pdist(S), method="average", optimal_ordering=True)  # rows = each gene's score profile
+        return [names[k] for k in leaves_list(z)]
+    return names
+
+
+def score_heatmap(
+    scores: np.ndarray,
+    names,
+    true_pairs=(),
+    title="Interaction scores (mean |SII|)",
+    order: str = "cohort",
+    top: int = 0,
+) -> alt.Chart:
+    """M × M heatmap of pair scores; planted pairs (simulations) outlined in red, the ``top``
+    highest-scoring pairs in white; genes in ``order`` (:func:`gene_order`). Labels are shown up to
+    80 genes (above, hover a cell)."""
     names = [str(n) for n in names]
     M = len(names)
     i, j = np.meshgrid(np.arange(M), np.arange(M), indexing="ij")
@@ -218,23 +244,60 @@ def score_heatmap(scores: np.ndarray, names, true_pairs=(), title="Interaction s
         }
     )
     df["planted"] = [tuple(sorted((a, b))) in true for a, b in zip(df["gene_a"], df["gene_b"])]
-    axis = alt.Axis(labels=M <= 60, ticks=M <= 60)
+    iu = np.triu_indices(M, 1)
+    rank = np.argsort(-np.nan_to_num(scores[iu]), kind="stable")[: max(0, int(top))]
+    best = {tuple(sorted((names[iu[0][k]], names[iu[1][k]]))) for k in rank}
+    df["top"] = [tuple(sorted((a, b))) in best for a, b in zip(df["gene_a"], df["gene_b"])]
+    sort = gene_order(scores, names, order)
+    axis = alt.Axis(labels=M <= 80, ticks=M <= 80, labelFontSize=11 if M <= 30 else 8)
     base = alt.Chart(df).encode(
-        x=alt.X("gene_a:N", sort=names, title=None, axis=axis), y=alt.Y("gene_b:N", sort=names, title=None, axis=axis)
+        x=alt.X("gene_a:N", sort=sort, title=None, axis=axis), y=alt.Y("gene_b:N", sort=sort, title=None, axis=axis)
     )
     rect = base.mark_rect().encode(
         color=alt.Color("score:Q", scale=alt.Scale(scheme="viridis"), title="score"),
         tooltip=["gene_a:N", "gene_b:N", alt.Tooltip("score:Q", format=".4g"), "planted:N"],
     )
     layers = [rect]
+    size = 120 if M <= 20 else max(12, int(120 * (20 / M) ** 2))
+    if best:
+        layers.append(
+            base.transform_filter(alt.datum.top).mark_point(
+                shape="square", color="white", size=size, filled=False, strokeWidth=1.5
+            )
+        )
     if true:
         layers.append(
             base.transform_filter(alt.datum.planted).mark_point(
-                shape="square", color="red", size=120, filled=False, strokeWidth=2
+                shape="square", color="red", size=size, filled=False, strokeWidth=2
             )
         )
-    side = max(320, min(34 * M, 720))
+    side = max(320, min(34 * M, 900))
     return alt.layer(*layers, title=title).properties(width=side, height=side)
+
+
+def gene_partners_chart(scores: np.ndarray, names, gene: str, true_pairs=(), top: int = 30) -> alt.Chart:
+    """One gene's interaction scores with every other gene, strongest first (zoom of the heatmap)."""
+    names = [str(n) for n in names]
+    k = names.index(str(gene))
+    true = {tuple(sorted(p)) for p in true_pairs}
+    df = pd.DataFrame({"partner": names, "score": np.asarray(scores)[k]}).drop(index=k)
+    df["planted"] = [tuple(sorted((str(gene), b))) in true for b in df["partner"]]
+    df = df.sort_values("score", ascending=False).head(top)
+    return (
+        alt.Chart(df, title=f"{gene}: interaction score with each partner")
+        .mark_bar()
+        .encode(
+            y=alt.Y("partner:N", sort=None, title=None, axis=alt.Axis(labelLimit=200)),
+            x=alt.X("score:Q", title="score"),
+            color=alt.Color(
+                "planted:N",
+                scale=alt.Scale(domain=[True, False], range=["#e45756", "#4c78a8"]),
+                legend=alt.Legend(title="planted") if true else None,
+            ),
+            tooltip=["partner:N", alt.Tooltip("score:Q", format=".4g"), "planted:N"],
+        )
+        .properties(width=WIDTH, height=alt.Step(16))
+    )
 
 
 def _upper(a: np.ndarray) -> np.ndarray:

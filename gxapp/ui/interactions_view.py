@@ -194,6 +194,25 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     df["significant"] = df["q"] < fdr
     df["p < threshold"] = df["p"] < p
+    c1, c2 = st.columns([3, 1])
+    find = c1.text_input(
+        "Find genes",
+        key="ia_find",
+        placeholder="e.g. APOE or G07",
+        help="Shows the pairs with a gene whose name "
+        "contains this text (case-insensitive); ranks stay the overall ranks.",
+    ).strip()
+    shown = df
+    if find:
+        hit = df["gene_a"].str.contains(find, case=False, regex=False) | df["gene_b"].str.contains(
+            find, case=False, regex=False
+        )
+        shown = df[hit]
+        if not len(shown):
+            st.info(f"No pair has a gene matching '{find}'.")
+    pages = max(1, int(np.ceil(len(shown) / max(1, int(top)))))
+    page = c2.number_input(f"Page (of {pages})", 1, pages, 1, key="ia_page") if pages > 1 else 1
+    start = (int(page) - 1) * int(top)
     cfg = {c: st.column_config.NumberColumn(format="%.3g") for c in ("score", "se")}
     for c, (label, tip) in _NN_COLUMNS.items():
         cfg[c] = st.column_config.NumberColumn(label, help=tip, format="%.3g")
@@ -207,7 +226,7 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
     cfg["score"] = st.column_config.ProgressColumn(
         "score", format="%.4g", min_value=0.0, max_value=float(df["score"].max() or 1.0)
     )
-    st.dataframe(df.head(int(top)), hide_index=True, width="stretch", column_config=cfg)
+    st.dataframe(shown.iloc[start : start + int(top)], hide_index=True, width="stretch", column_config=cfg)
     n_sig = int((df["q"] < fdr).sum())
     held = res.meta.get("heldout_rows", {})
     st.caption(
@@ -257,12 +276,38 @@ def plots(res: ia.InteractionResult) -> None:
         on_change="rerun",
     )
     with tabs[0]:
-        chart_with_downloads(
-            charts.score_heatmap(
-                res.observed, names, truth.get("pairs", []), title=f"Interaction scores (mean |{res.params.index}|)"
-            ),
-            "heatmap",
+        c1, c2, c3 = st.columns(3)
+        order = c1.selectbox(
+            "Gene order",
+            ["cohort", "score", "cluster"],
+            format_func={"cohort": "as loaded", "score": "by total score", "cluster": "clustered"}.get,
+            key="ia_heat_order",
+            help="Clustered: genes that interact with the same partners sit together (average linkage).",
         )
+        top = c2.number_input(
+            "Top pairs outlined", 0, 100, min(10, len(res.table)), key="ia_heat_top", help="Outlined in white."
+        )
+        zoom = c3.selectbox(
+            "Zoom to a gene",
+            [None] + list(names),
+            format_func=lambda g: "— all genes —" if g is None else g,
+            key="ia_heat_zoom",
+            help="One gene's scores with every partner, strongest first.",
+        )
+        if zoom is None:
+            chart_with_downloads(
+                charts.score_heatmap(
+                    res.observed,
+                    names,
+                    truth.get("pairs", []),
+                    title=f"Interaction scores (mean |{res.params.index}|)",
+                    order=order,
+                    top=int(top),
+                ),
+                "heatmap",
+            )
+        else:
+            chart_with_downloads(charts.gene_partners_chart(res.observed, names, zoom, truth.get("pairs", [])), "gene")
     with tabs[1]:
         if not res.null.shape[0]:
             st.info("Run with B > 0 permutations to see the Q-Q plot and the FDR histogram.")

@@ -206,3 +206,27 @@ def test_epistasis_charts_axis_titles_legends_and_colours():
     scale = box["layer"][0]["encoding"]["color"]["scale"]
     assert scale["range"][scale["domain"].index("biosparse")] == charts.MODEL_COLOURS["biosparse"]
     assert charts.to_svg(charts.sweep_chart(sweep)).startswith("<svg")
+
+
+def test_heatmap_at_paper_width_orders_outlines_and_zooms():
+    """65 genes (paper A's real study): labels kept, genes ordered by score or clustering, the top pairs
+    outlined, and one gene's partners as a bar chart."""
+    rng = np.random.default_rng(1)
+    M = 65
+    names = [f"GENE{k:02d}" for k in range(M)]
+    S = rng.uniform(0, 0.01, (M, M))
+    S[3, 40] = S[40, 3] = 1.0  # a strong pair
+    S[3, 41] = S[41, 3] = 0.8
+    S = (S + S.T) / 2
+    np.fill_diagonal(S, 0)
+    assert charts.gene_order(S, names, "score")[0] == "GENE03"
+    clustered = charts.gene_order(S, names, "cluster")
+    assert sorted(clustered) == sorted(names) and abs(clustered.index("GENE40") - clustered.index("GENE41")) == 1
+    chart = charts.score_heatmap(S, names, [("GENE03", "GENE40")], order="cluster", top=2)
+    df = _values(chart)
+    assert df["top"].sum() == 4 and df["planted"].sum() == 2  # both orientations of each pair
+    spec = chart.to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["labels"] is True
+    assert charts.to_svg(chart).startswith("<svg")
+    bars = _values(charts.gene_partners_chart(S, names, "GENE03", [("GENE03", "GENE40")]))
+    assert list(bars["partner"][:2]) == ["GENE40", "GENE41"] and bars["planted"].iloc[0]

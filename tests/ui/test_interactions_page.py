@@ -99,3 +99,21 @@ def test_the_page_says_what_b_can_reach():
     line = reachable_line(20, 45, 10)
     assert "1/(B+1) = 0.0476" in line and "top 10 of 45 pairs" in line and "pools" in line
     assert "no Perm I" in reachable_line(0, 45, 10)
+
+
+def test_find_genes_filters_the_ranked_table_and_zoom_shows_partners(trained):
+    at = _page(trained)
+    at.number_input(key="ia_B").set_value(0)
+    at.number_input(key="ia_rows").set_value(40)
+    at.button(key="ia_submit").click()
+    at.run()
+    run_until(at, lambda a: any(h.value == "Ranked gene pairs" for h in a.header), 120, "the scoring job")
+    gene = at.selectbox(key="ia_heat_zoom").options[1]
+    at.text_input(key="ia_find").set_value(gene)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "gene_a" in d.value.columns)
+    assert len(table) > 0 and ((table["gene_a"] == gene) | (table["gene_b"] == gene)).all()
+    at.selectbox(key="ia_heat_zoom").set_value(gene)
+    at.run()
+    assert not at.exception
