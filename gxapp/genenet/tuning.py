@@ -3,8 +3,6 @@ training rows, as paper A does. Test rows are never touched."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 from sklearn.model_selection import KFold
 
@@ -40,33 +38,38 @@ def choose_l1(
         raise ParameterError(f"cv folds: expected 2..{len(train_idx)}, got {folds}")
     train_idx = np.asarray(train_idx)
     splits = list(KFold(folds, shuffle=True, random_state=cfg.seed).split(train_idx))
-    items = [(train_idx[fit], train_idx[held], lam) for fit, held in splits for lam in grid]
-    shared = dict(X=X, y=y, blocks=gene_blocks, net=net, cfg=cfg, members=members)
+    items = [(train_idx[fit], train_idx[held]) for fit, held in splits]
+    shared = dict(X=X, y=y, blocks=gene_blocks, net=net, cfg=cfg, members=members, grid=grid)
     mse = {lam: [] for lam in grid}
-    stage = f"choosing λ ({folds} folds × {len(grid)} values)"
-    for i, value in execute.current().map(
+    stage = f"choosing λ: {folds} folds, each {len(grid)} values × {members} networks as one batch"
+    for _, values in execute.current().map(
         cv_chunk, items, shared=shared, progress=progress, cancel=cancel, stage=stage
     ):
-        mse[items[i][2]].append(value)
+        for lam, v in zip(grid, values):
+            mse[lam].append(v)
     table = {lam: float(np.mean(v)) for lam, v in mse.items()}
     return min(table, key=table.get), table
 
 
-def cv_chunk(shared: dict, item: tuple, progress=None, cancel=None) -> float:
-    """One (fold, λ) of the cross-validation (a task of the executor seam): train the
-    members on the other folds, return the held-out fold's MSE of their mean prediction."""
-    fit_rows, held_rows, lam = item
+def cv_chunk(shared: dict, item: tuple, progress=None, cancel=None) -> list:
+    """One fold of the cross-validation (a task of the executor seam): every λ of the grid trains its
+    members on the other folds in ONE batch (a phenotype column per λ, so each model starts as it would
+    alone); returns each λ's held-out MSE of its members' mean prediction, in grid order."""
+    fit_rows, held_rows = item
     s = shared
+    grid, E = list(s["grid"]), s["members"]
+    y = np.asarray(s["y"], dtype=np.float64)
     res = train_ensemble(
         s["X"],
-        s["y"],
+        np.repeat(y[:, None], len(grid), axis=1),
         s["blocks"],
         fit_rows,
         s["net"],
-        replace(s["cfg"], l1=lam),
-        s["members"],
+        s["cfg"],
+        E,
         progress=progress,
         cancel=cancel,
+        l1_of_model=np.repeat(grid, E),
     )
-    pred = res.predict(s["X"][held_rows]).mean(axis=0)
-    return float(np.mean((s["y"][held_rows] - pred) ** 2))
+    pred = res.predict(s["X"][held_rows])  # (len(grid) * E, n_held), λ-major
+    return [float(np.mean((y[held_rows] - pred[j * E : (j + 1) * E].mean(axis=0)) ** 2)) for j in range(len(grid))]

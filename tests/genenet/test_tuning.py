@@ -121,3 +121,22 @@ def test_bad_folds_or_grid_are_parameter_errors(folds, grid, match):
     X, y, blocks = tiny(0, signal=False)
     with pytest.raises(ParameterError, match=match):
         choose_l1(X, y, blocks, TRAIN, NET, cfg(0), grid=grid, folds=folds)
+
+
+def test_one_batch_per_fold_equals_training_each_lambda_alone():
+    """The grid of a fold trains as one batch (per-model λ); each (fold, λ) MSE equals training that λ
+    alone on that fold, as the search did before."""
+    from sklearn.model_selection import KFold
+
+    from gxapp.genenet.train import train_ensemble
+
+    X, y, blocks = tiny(3, signal=True)
+    c = cfg(3)
+    best, table = choose_l1(X, y, blocks, TRAIN, NET, c, grid=GRID, folds=3, members=2)
+    for lam in GRID:
+        mses = []
+        for fit, held in KFold(3, shuffle=True, random_state=c.seed).split(TRAIN):
+            alone = train_ensemble(X, y, blocks, TRAIN[fit], NET, TrainConfig(**{**c.__dict__, "l1": lam}), 2)
+            pred = alone.predict(X[TRAIN[held]]).mean(axis=0)
+            mses.append(float(np.mean((y[TRAIN[held]] - pred) ** 2)))
+        assert table[lam] == pytest.approx(np.mean(mses), rel=1e-4, abs=1e-6)
