@@ -148,6 +148,8 @@ def _qc_params(a):
         w, st, r2 = a.indep_pairwise
         try:
             extra = dict(prune_window=int(w), prune_step=int(st), prune_r2=float(r2))
+            if getattr(a, "prune", None) in (None, "none"):
+                extra["prune"] = "r2"  # --indep-pairwise means PLINK's r² pruning, as in PLINK
         except ValueError:
             raise GxError(
                 f"--indep-pairwise: expected WINDOW STEP R2 (two integers and a number), got {w} {st} {r2}"
@@ -157,7 +159,7 @@ def _qc_params(a):
         maf=a.maf,
         hwe=a.hwe,
         mind=a.mind,
-        prune=getattr(a, "prune", _D.qc.prune),
+        prune=extra.pop("prune", getattr(a, "prune", _D.qc.prune)),
         prune_variance=getattr(a, "prune_variance", _D.qc.prune_variance),
         pca=getattr(a, "pca", _D.qc.pca),
         **extra,
@@ -634,7 +636,7 @@ def cmd_path(a) -> int:
             for r in table.to_dict("records")
         ],
         "rank_agreement": {
-            a_: {b: round(float(v), 4) for b, v in row.items()} for a_, row in cmp["agreement"].iterrows()
+            a_: {b: _none_if_nan(round(float(v), 4)) for b, v in row.items()} for a_, row in cmp["agreement"].iterrows()
         },
         "wall_s": round(time.perf_counter() - t0, 3),
     }

@@ -44,7 +44,7 @@ PRESETS = {
         "Lab-meeting demo",
         runs.RunParams(ensemble=10),
         ia.InteractionParams(permutations=20),
-        "10 networks and 20 permutations (Perm I's global test reaches p = 1/21): about a minute for the "
+        "10 networks and 20 permutations (Perm I's global test reaches p = 1/21): 20–30 s for the "
         "5,000-person demo on a 2-core CPU.",
         0.15,
     ),

@@ -96,7 +96,9 @@ _COLUMNS = {
     "p_pca": "PCA OLS p",
     "p_snppair": "SNP-pair p (Bonferroni)",
     "p_lasso_topsnp": "Lasso (top-SNP) p",
+    "p_lasso_pca": "Lasso (PCA) p",
     "p_xgb_topsnp": "XGBoost (top-SNP) p",
+    "p_xgb_pca": "XGBoost (PCA) p",
     "nn_only": "found only by the NN",
     "true": "planted",
     "type": "planted type",
@@ -120,11 +122,13 @@ def build_html(res, run, cohort_meta: dict, params: ReportParams, progress=None,
     ]
     # ---- summary
     n_sig = int((t["q"] < params.fdr).sum())
+    n_p = int((t["p"] < params.p).sum())
     top = t.iloc[0]
     parts.append("<h2>Summary</h2>")
     lines = [
         f"{len(t)} gene pairs scored ({res.params.index}, {res.meta.get('scored_rows', '?')} test individuals); "
-        f"<b>{n_sig} at held-out FDR &lt; {params.fdr:g}</b>; top pair {html.escape(top.gene_a)} × "
+        f"<b>{n_sig} at held-out FDR &lt; {params.fdr:g}</b> ({n_p} at held-out p &lt; {params.p:g}); top pair "
+        f"{html.escape(top.gene_a)} × "
         f"{html.escape(top.gene_b)} (score {top.score:.3g}).",
         f"Test R² of the interaction ensemble {run.metrics.get('r2_ensemble', float('nan')):.3f} "
         f"(main-effect network {run.metrics.get('r2_main', float('nan')):.3f}, top-SNP OLS "
@@ -203,7 +207,9 @@ def build_html(res, run, cohort_meta: dict, params: ReportParams, progress=None,
     )
     shown = t.head(params.top).copy()
     shown.insert(0, "rank", np.arange(1, len(shown) + 1))
-    cols = ["rank"] + [c for c in _COLUMNS if c in shown.columns]
+    shown.insert(3, f"called (q < {params.fdr:g})", shown["q"] < params.fdr)
+    shown.insert(4, f"p < {params.p:g}", shown["p"] < params.p)
+    cols = ["rank", f"called (q < {params.fdr:g})", f"p < {params.p:g}"] + [c for c in _COLUMNS if c in shown]
     parts.append(_table(shown[cols].rename(columns=_COLUMNS)))
     parts.append(f"<p class='meta'>{html.escape(ia_lines(res, params))}</p>")
     check_cancel(cancel)
@@ -240,8 +246,11 @@ def build_html(res, run, cohort_meta: dict, params: ReportParams, progress=None,
     report(progress, 0.95, "report: provenance")
     parts.append("<h2>Timings and provenance</h2>")
     parts.append(_kv({f"analysis: {k}": v for k, v in (res.meta.get("timings") or {}).items()}))
-    prov = {
-        "cohort": {k: cohort_meta.get(k) for k in ("key", "created", "origin", "input") if k in cohort_meta},
+    prov = {  # no server paths in a file meant to be shared: input files by name only
+        "cohort": {
+            **{k: cohort_meta.get(k) for k in ("key", "created", "origin") if k in cohort_meta},
+            "input": _names_only(cohort_meta.get("input")),
+        },
         "run": {k: run.meta.get(k) for k in ("created", "versions", "params", "executor") if k in run.meta},
         "analysis": {k: res.meta.get(k) for k in ("created", "versions", "params", "executor") if k in res.meta},
     }
@@ -252,6 +261,19 @@ def build_html(res, run, cohort_meta: dict, params: ReportParams, progress=None,
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>gxapp report — {html.escape(str(label))}</title><style>{_CSS}</style></head><body>{body}</body></html>"
     )
+
+
+def _names_only(value):
+    """Paths reduced to file names (recursively), so a shared report does not show server folders."""
+    from pathlib import PurePath
+
+    if isinstance(value, dict):
+        return {k: _names_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_names_only(v) for v in value]
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        return PurePath(value).name
+    return value
 
 
 def ia_lines(res, params: ReportParams) -> str:
@@ -278,8 +300,12 @@ class Reports(Analysis):
 
         res = ia.load(analysis_key, root)
         run = runs.load(res.run_key, root)
-        cmeta = dict(cohorts.store(root).read_meta(run.cohort_key))
-        cmeta["cohort_meta"] = cohorts.open_cohort(run.cohort_key, root).meta
+        st = cohorts.store(root)
+        cmeta = dict(st.read_meta(run.cohort_key))
+        try:  # the cohort's own metadata (QC, pruning, PCs) without loading its genotypes
+            cmeta["cohort_meta"] = json.loads((st.path(run.cohort_key) / "cohort.json").read_text())["meta"]
+        except (OSError, KeyError, ValueError):
+            cmeta["cohort_meta"] = {}
         text = build_html(res, run, cmeta, params, progress, cancel)
         meta = {"analysis": analysis_key, "run": res.run_key, "cohort": run.cohort_key, "bytes": len(text.encode())}
 

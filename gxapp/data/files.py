@@ -124,10 +124,12 @@ def detect_format(path) -> str:
 
 def digest_inputs(spec: FileSpec) -> dict:
     out = {}
+    sampled = {_strip(spec.pca_bfile, (".bed", ".bim", ".fam")) + ".bed"} if spec.pca_bfile else set()
     for f in spec.input_files():
         if not Path(f).is_file():
             raise InputFormatError(f"{f}: file not found")
-        out[str(f)] = cache.file_digest(f)
+        # a genome-wide .bed for the PCs can be 100+ GB: identified by its size and sampled blocks
+        out[str(f)] = cache.sampled_digest(f) if str(f) in sampled else cache.file_digest(f)
     return out
 
 
@@ -197,7 +199,7 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
     pheno_df, trait = (None, "quantitative")
     if spec.pheno:
         pheno_df, trait = pheno.read_pheno(spec.pheno, column=spec.pheno_column)
-    covar_df = pheno.read_covar(spec.covar) if spec.covar else None
+    covar_df = pheno.read_covar(spec.covar, exclude=pheno.POPULATION_COLUMNS) if spec.covar else None
     pathways = gmt.read_gmt(spec.pathways) if spec.pathways else None
     var_df = variants_io.read_variant_table(spec.variants) if spec.variants else None
     meta = {

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gxapp.data.cohort import Cohort, validate
+from gxapp.errors import ParameterError
 from gxapp.params import Integral, Interval, Options, Params, Real
 from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 
@@ -54,6 +55,13 @@ class PruneParams(Params):
         "step": [Interval(Integral, 1, None)],
         "ld_rows": [None, Interval(Integral, 2, None)],
     }
+
+    def _check(self) -> None:
+        if self.step > self.window:
+            raise ParameterError(
+                f"step: expected at most window ({self.window}), got {self.step} (SNPs between windows would "
+                "never be compared)"
+            )
 
     def describe(self) -> str:
         if self.method == "variance":

@@ -87,6 +87,15 @@ class QCParams(Params):
         "pca": [Interval(Integral, 0, None)],
     }
 
+    def _check(self) -> None:
+        if self.prune_step > self.prune_window:
+            from gxapp.errors import ParameterError
+
+            raise ParameterError(
+                f"prune_step: expected at most prune_window ({self.prune_window}), got {self.prune_step} "
+                "(SNPs between windows would never be compared)"
+            )
+
     def prune_params(self):
         from gxapp.data.prune import PruneParams
 

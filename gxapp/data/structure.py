@@ -4,7 +4,8 @@ Paper A regresses the first 10 genotypic PCs out of the phenotype with the covar
 networks cannot learn ancestry in place of interaction. gxapp computes them as EIGENSOFT / PLINK do:
 variants with MAF ≥ ``maf`` (0.05), LD-pruned with PLINK's ``--indep-pairwise 50 5 0.2`` rule
 (:func:`gxapp.data.prune.keep_r2`, per chromosome), each standardised by ``sqrt(2p(1-p))``; then a
-randomised SVD (scikit-learn's ``randomized_svd``, Halko et al.) of the individuals × variants
+randomised SVD (Halko, Martinsson & Tropp's range finder with power iterations, in column blocks) of the
+individuals × variants
 matrix. The PCs come either from the loaded genes' SNPs or — better, because a handful of candidate
 genes carries little ancestry information and their own main effects then load on the PCs — from a
 separate genome-wide PLINK set (:func:`pcs_from_plink`), read in blocks of variants, never whole.
@@ -23,7 +24,7 @@ import pandas as pd
 
 from gxapp.data.cohort import Cohort, validate
 from gxapp.data.prune import LD_ROWS, keep_r2, minor_allele_freq
-from gxapp.errors import EmptyDataError, SampleMismatchError
+from gxapp.errors import DuplicateIdError, EmptyDataError, SampleMismatchError
 from gxapp.params import Integral, Interval, Params, Real
 from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 
@@ -224,7 +225,7 @@ def cohort_pcs(
     order = np.lexsort((cohort.snps["pos"].to_numpy(), chrom))
     check_cancel(cancel)
     cols = _select_by_chrom(values, order, chrom, params)
-    cap = _max_variants(params, cohort.n_samples)
+    cap = _max_variants(params, cohort.n_samples, 1 if values.flags.f_contiguous else values.itemsize)
     if cols.size > cap:
         cols = cols[np.linspace(0, cols.size - 1, cap).round().astype(np.int64)]
     notes = [
@@ -242,9 +243,10 @@ def cohort_pcs(
     return _finish(StandardisedGenotypes(values, cols), "loaded genes", params, notes, progress)
 
 
-def _max_variants(params: PCAParams, n: int) -> int:
-    """At most ``max_variants``, and at most ``max_bytes`` of int8 genotypes held for the PCA."""
-    return int(max(2, min(params.max_variants, params.max_bytes // max(n, 1))))
+def _max_variants(params: PCAParams, n: int, itemsize: int = 1) -> int:
+    """At most ``max_variants``, and at most ``max_bytes`` of genotypes (``itemsize`` bytes each: 1 for
+    hard calls, 4 for dosages) held for the PCA."""
+    return int(max(2, min(params.max_variants, params.max_bytes // max(n * itemsize, 1))))
 
 
 def _finish(op, source, params, notes, progress) -> PCAResult:
@@ -264,8 +266,15 @@ def _finish(op, source, params, notes, progress) -> PCAResult:
 
 
 def match_samples(cohort_iids, fam: pd.DataFrame, what: str) -> np.ndarray:
-    """Rows of ``fam`` (columns fid, iid) for each cohort IID; every cohort sample must be there."""
-    pos = pd.Index(fam["iid"].astype(str)).get_indexer(pd.Index(cohort_iids).astype(str))
+    """Rows of ``fam`` (columns fid, iid) for each cohort IID; every cohort sample must be there, once."""
+    iids = fam["iid"].astype(str)
+    dup = iids[iids.duplicated()]
+    if len(dup):
+        raise DuplicateIdError(
+            f"{what}: IID '{dup.iloc[0]}' appears {int((iids == dup.iloc[0]).sum())} times ({len(dup)} repeated "
+            "IIDs in all); the PCs are matched to the cohort by IID, so each must be unique"
+        )
+    pos = pd.Index(iids).get_indexer(pd.Index(cohort_iids).astype(str))
     missing = np.flatnonzero(pos < 0)
     if missing.size:
         ex = ", ".join(f"'{cohort_iids[i]}'" for i in missing[:3])
@@ -285,8 +294,9 @@ def pcs_from_plink(
 ) -> PCAResult:
     """PCs from a genome-wide PLINK 1 set (``prefix``.bed/.bim/.fam), for the cohort's samples.
 
-    Reads at most ~3 × ``max_variants`` evenly spaced variants, in blocks of 4,096, keeping those
-    that pass the MAF filter and LD pruning; peak memory ≈ N × (``max_variants`` + 4,096) bytes.
+    Reads at most ~3 × the variants it may keep (``max_variants``, and ``max_bytes`` of int8), evenly
+    spaced, in blocks of 4,096, keeping those that pass the MAF filter and LD pruning (thinned evenly
+    when more pass); peak memory ≈ N × (kept + 4,096) bytes.
     """
     from gxapp.data.io import plink
 
@@ -299,7 +309,10 @@ def pcs_from_plink(
     if order.size > 3 * cap:
         order = order[np.linspace(0, order.size - 1, 3 * cap).round().astype(np.int64)]
     chrom = bim["chrom"].astype(str).to_numpy()
-    kept_blocks, n_kept = [], 0
+    # kept variants go into one buffer of ``cap`` columns; when it is full, every other column is kept and
+    # from then on every other kept variant is taken (an even thinning): memory ≈ N × cap bytes + one block
+    buf = np.empty((len(rows), cap), dtype=np.int8, order="F")
+    filled, stride, seen = 0, 1, 0
     for start in range(0, order.size, _BLOCK):
         check_cancel(cancel)
         report(
@@ -311,14 +324,21 @@ def pcs_from_plink(
         cols = order[start : start + _BLOCK]
         block = plink.read_bed_block(prefix, rows, cols, fam=fam, bim=bim)
         keep = _select_by_chrom(block, np.arange(cols.size), chrom[cols], params)
-        kept_blocks.append(np.asfortranarray(block[:, keep]))
-        n_kept += keep.size
-    if not n_kept:
+        idx = keep[(seen + np.arange(keep.size)) % stride == 0]
+        seen += keep.size
+        while idx.size:
+            if filled == cap:
+                for i, c in enumerate(range(0, cap, 2)):  # in place: column c moves to i <= c
+                    buf[:, i] = buf[:, c]
+                filled, stride, idx = (cap + 1) // 2, stride * 2, idx[::2]
+                continue
+            n_take = min(cap - filled, idx.size)
+            buf[:, filled : filled + n_take] = block[:, idx[:n_take]]
+            filled, idx = filled + n_take, idx[n_take:]
+        del block
+    if not filled:
         raise EmptyDataError(f"{prefix}: no variant with MAF ≥ {params.maf:g} to compute PCs from")
-    block = np.asfortranarray(np.concatenate(kept_blocks, axis=1))
-    del kept_blocks
-    if block.shape[1] > cap:
-        block = np.asfortranarray(block[:, np.linspace(0, block.shape[1] - 1, cap).round().astype(np.int64)])
+    block = buf[:, :filled]
     notes = [f"from {block.shape[1]:,} of {len(bim):,} variants of {prefix} (MAF ≥ {params.maf:g}, r² ≤ {params.r2:g})"]
     report(progress, 0.85, f"population structure: randomised PCA of {block.shape[1]:,} variants")
     return _finish(StandardisedGenotypes(block), f"{prefix} (genome-wide)", params, notes, progress)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gxapp.analyses import pipeline
-from gxapp.ui import interactions_view, jobs_panel, session, train_view, widgets
+from gxapp.ui import interactions_view, jobs_panel, train_view, widgets
 
 JOB_KEY, RESULT_KEY = "home_job_id", "home_result"
 
@@ -21,9 +21,8 @@ def one_click(cohort_key: str) -> None:
         st.session_state[train_view.RUN_KEY] = st.session_state["ia_run_followed"] = done["run"]  # last trained
         st.session_state[interactions_view.RESULT_KEY] = done["interactions"]
         st.session_state["ia_analysis_linked"] = done["interactions"]
-        session.to_url("run", done["run"])  # a link copied from the page opens this result
-        session.to_url("analysis", done["interactions"])
-        st.switch_page("pages/3_Interactions.py")
+        link = {"cohort": cohort_key, "run": done["run"], "analysis": done["interactions"]}
+        st.switch_page("pages/3_Interactions.py", query_params=link)  # a link copied from there opens this result
     names = list(pipeline.PRESETS)
     c1, c2 = st.columns([1, 2])
     name = c1.selectbox(

@@ -215,3 +215,58 @@ def test_a_truth_file_with_ones_own_files(tmp_path, monkeypatch):
     (tmp_path / "other.json").write_text(json.dumps({"pairs": [["X1", "X2"]]}))
     with pytest.raises(InputFormatError, match="none of its 1 pairs"):
         cohorts.from_files(FileSpec(**spec, truth=str(tmp_path / "other.json")), root=tmp_path / "c")
+
+
+def test_genome_wide_pcs_stay_within_their_memory_cap_and_reject_repeated_iids(tmp_path):
+    from gxapp.errors import DuplicateIdError
+
+    c = structured_cohort(n_samples=200, n_genes=4, snps_per_gene=25, fst=0.05, seed=6)
+    export_cohort(c, tmp_path)
+    prefix = str(tmp_path / "cohort")
+    full = structure.pcs_from_plink(prefix, c, structure.PCAParams(k=2))
+    capped = structure.pcs_from_plink(prefix, c, structure.PCAParams(k=2, max_bytes=200 * 40))  # 40 variants
+    assert 20 <= capped.n_variants <= 40 < full.n_variants and capped.scores.shape == (200, 2)
+    pop = (c.samples["population"] == "POP2").to_numpy()
+    for res in (full, capped):  # thinned evenly, PC1 still follows ancestry
+        assert abs(np.corrcoef(res.scores[:, 0], pop)[0, 1]) > 0.7
+    fam = (tmp_path / "cohort.fam").read_text().splitlines()
+    fam[1] = fam[0]
+    (tmp_path / "cohort.fam").write_text("\n".join(fam) + "\n")
+    with pytest.raises(DuplicateIdError, match="appears 2 times"):
+        structure.pcs_from_plink(prefix, c)
+
+
+def test_review_fixes_truth_checks_pruning_flags_and_population_labels(tmp_path, shared_data, capsys):
+    import json
+
+    from gxapp.cli import _qc_params, build_parser
+    from gxapp.data.io.truth import read_truth
+    from gxapp.errors import InputFormatError
+
+    for bad, match in (
+        ({"pairs": []}, "no planted pair"),
+        ({"pairs": [["A", "A"]]}, "with itself"),
+        ({"pairs": [["A", "B"], ["C", "D"]], "types": {"A|B": "max"}}, "no type for C × D"),
+    ):
+        (tmp_path / "t.json").write_text(json.dumps(bad))
+        with pytest.raises(InputFormatError, match=match):
+            read_truth(tmp_path / "t.json")
+    # --indep-pairwise means r² pruning (as in PLINK), and a step longer than the window is refused
+    pre = str(shared_data / "plink_eur_test" / "EUR_test")
+    a = build_parser().parse_args(["qc", "--bfile", pre, "--indep-pairwise", "20", "2", "0.3"])
+    q = _qc_params(a)
+    assert (q.prune, q.prune_window, q.prune_step, q.prune_r2) == ("r2", 20, 2, 0.3)
+    with pytest.raises(ParameterError, match="prune_step"):
+        QCParams(prune="r2", prune_window=4, prune_step=10).validate()
+    # a population column of the covariate file labels the PC plot; it is not regressed out
+    c = structured_cohort(n_samples=120, n_genes=2, snps_per_gene=10, n_pops=3, seed=8)
+    export_cohort(c, tmp_path)
+    cov = pd.DataFrame({"IID": c.samples["iid"], "population": c.samples["population"], "age": 50.0})
+    cov["age"] += np.arange(len(cov)) % 7
+    cov.to_csv(tmp_path / "cov.tsv", sep="\t", index=False)
+    spec = FileSpec(
+        genotypes=str(tmp_path / "cohort"), covar=str(tmp_path / "cov.tsv"), genes=str(tmp_path / "genes.tsv")
+    )
+    got = cohorts.from_files(spec, QCParams(pca=2), root=tmp_path / "c").cohort
+    assert list(got.covariates.columns) == ["age", "PC1", "PC2"]
+    assert set(got.samples["population"]) == {"POP1", "POP2", "POP3"}

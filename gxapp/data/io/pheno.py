@@ -173,13 +173,17 @@ def _dummies(table: _Table, col: str) -> pd.DataFrame:
     return pd.DataFrame(out, index=range(len(raw)))
 
 
-def read_covar(source, columns=None, name=None) -> pd.DataFrame:
+def read_covar(source, columns=None, name=None, exclude=()) -> Optional[pd.DataFrame]:
     """Read covariates: a float DataFrame indexed by ``iid`` (NaN = missing).
-    ``columns``: names or 1-based indices of value columns (default all). Text
-    columns with at most 10 levels are dummy-coded, first level dropped."""
+    ``columns``: names or 1-based indices of value columns (default all but those named in ``exclude``,
+    any case; None when nothing is left). Text columns with at most 10 levels are dummy-coded, first
+    level dropped."""
     table = _read_table(source, name)
     if columns is None:
-        picked = list(table.values.columns)
+        skip = {str(e).lower() for e in exclude}
+        picked = [c for c in table.values.columns if str(c).strip().lower() not in skip]
+        if not picked and len(table.values.columns):
+            return None  # only a population label: shown, not a covariate
         if not picked:
             raise InputFormatError(f"{table.label}: no covariate column besides FID/IID")
     else:
@@ -206,7 +210,7 @@ POPULATION_COLUMNS = ("population", "pop", "superpop", "super_pop", "ancestry", 
 def read_population(source, name=None) -> Optional[pd.Series]:
     """The population / ancestry label of each sample (a Series indexed by ``iid``) from a covariate or
     sample table whose header names one of :data:`POPULATION_COLUMNS` (any case), else None. Shown on
-    the Data page's PC plot; regressed out only when it is also among the covariates."""
+    the Data page's PC plot; never a covariate (the genotype PCs carry ancestry)."""
     table = _read_table(source, name)
     for col in table.values.columns:
         if str(col).strip().lower() in POPULATION_COLUMNS:

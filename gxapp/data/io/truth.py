@@ -30,9 +30,20 @@ def read_truth(path) -> dict:
         raise InputFormatError(
             f'{name}: expected {{"pairs": [["GENE_A", "GENE_B"], …]}} (the truth.json gxapp simulate writes)'
         )
+    if not pairs:
+        raise InputFormatError(f"{name}: lists no planted pair; leave the truth file out when nothing was planted")
+    selfs = [q for q in pairs if q[0] == q[1]]
+    if selfs:
+        raise InputFormatError(f"{name}: pair {selfs[0][0]} × {selfs[0][1]} pairs a gene with itself")
     types = data.get("types") or {}
     if not isinstance(types, dict):
         raise InputFormatError(f'{name}: "types" must map "GENE_A|GENE_B" to an interaction type')
+    untyped = [q for q in pairs if f"{q[0]}|{q[1]}" not in types and f"{q[1]}|{q[0]}" not in types]
+    if types and untyped:
+        raise InputFormatError(
+            f'{name}: "types" names no type for {untyped[0][0]} × {untyped[0][1]} ({len(untyped)} pairs without '
+            'one); give every pair a type or leave "types" out'
+        )
     out = {k: v for k, v in data.items() if k in ("scenario", "types", "effects", "params")}
     out.update({"pairs": [list(q) for q in pairs], "types": {str(k): str(v) for k, v in types.items()}})
     out.setdefault("scenario", "given with the files")
