@@ -369,6 +369,10 @@ def surface_chart(grid: pd.DataFrame, points: pd.DataFrame, gene_a: str, gene_b:
     step_b = float(np.diff(np.unique(grid["g_b"]))[0]) if grid["g_b"].nunique() > 1 else 1.0
     g = grid.assign(a2=grid["g_a"] + step_a, b2=grid["g_b"] + step_b)
     lim = float(np.abs(grid["interaction"]).max()) or 1.0
+    inside = points["g_a"].between(grid["g_a"].min(), grid["g_a"].max() + step_a) & points["g_b"].between(
+        grid["g_b"].min(), grid["g_b"].max() + step_b
+    )
+    points = points[inside]  # the surface covers the central 98 % of each gene; outliers are not drawn on it
     rect = (
         alt.Chart(g)
         .mark_rect(opacity=0.9)

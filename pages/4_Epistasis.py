@@ -42,7 +42,8 @@ if cohort.trait != "binary":
     st.stop()
 
 jobs_panel.show_notice("epi")
-compare_tab, types_tab = st.tabs(["Compare architectures", "Epistasis types"])
+# keyed and tracked: a toggle or a finished job in a tab keeps that tab open
+compare_tab, types_tab = st.tabs(["Compare architectures", "Epistasis types"], key="epi_tabs", on_change="rerun")
 with compare_tab:
     params = view.params_form(has_pathways=bool(cohort.pathways))
     if params is not None:

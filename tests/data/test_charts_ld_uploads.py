@@ -230,3 +230,12 @@ def test_heatmap_at_paper_width_orders_outlines_and_zooms():
     assert charts.to_svg(chart).startswith("<svg")
     bars = _values(charts.gene_partners_chart(S, names, "GENE03", [("GENE03", "GENE40")]))
     assert list(bars["partner"][:2]) == ["GENE40", "GENE41"] and bars["planted"].iloc[0]
+
+
+def test_surface_points_stay_on_the_drawn_surface():
+    ga, gb = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-1, 1, 5), indexing="ij")
+    grid = pd.DataFrame({"g_a": ga.ravel(), "g_b": gb.ravel(), "interaction": (ga * gb).ravel()})
+    points = pd.DataFrame({"g_a": [0.0, 5.0, -0.5], "g_b": [0.0, 0.0, -9.0], "interaction": 0.0, "group": "low"})
+    spec = charts.surface_chart(grid, points, "A", "B").to_dict()
+    drawn = [pd.DataFrame(v) for v in spec["datasets"].values() if "group" in pd.DataFrame(v)]
+    assert len(drawn) == 1 and list(drawn[0]["g_a"]) == [0.0]  # the two points off the surface are not drawn
