@@ -16,6 +16,7 @@ from gxapp.data.preprocess import prepare
 from gxapp.data.prune import PruneReport, describe_prune
 from gxapp.data.structure import describe_pca
 from gxapp.errors import GxError
+from gxapp.ui import widgets
 from gxapp.ui.widgets import cohort_metrics
 from gxapp.wording import QC_STEP_NAMES, qc_table
 
@@ -124,8 +125,8 @@ def _qc(meta: dict) -> None:
         **{k: v for k, v in (meta.get("mapping") or {}).items() if k not in ("genes_without_snps", "warnings")},
     }
     if rep:
-        st.caption("Loading and SNP → gene mapping")
-        st.json(rep, expanded=False)
+        with st.expander("Loading and SNP → gene mapping"):
+            widgets.facts(rep)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -154,7 +155,8 @@ def _preprocessing(key: str, cohort: Cohort) -> None:
     c1.altair_chart(
         charts.phenotype_chart(y, cohort.trait).properties(title="Phenotype as the model sees it"), width="stretch"
     )
-    c2.json(rep, expanded=False)
+    with c2:
+        widgets.facts(rep, {"n_train": "Training individuals", "n_test": "Test individuals"})
 
 
 def _pruning(meta: dict) -> None:

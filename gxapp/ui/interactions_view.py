@@ -15,7 +15,7 @@ from gxapp.analyses import interactions as ia
 from gxapp.analyses import surfaces
 from gxapp.genenet.metrics import p_to_score, pair_labels, precision_recall_curve_pairs
 from gxapp.genenet.tree_peer import XGBoostPeerParams
-from gxapp.ui import widgets
+from gxapp.ui import jobs_panel, widgets
 from gxapp.ui.widgets import chart_with_downloads
 from gxapp.wording import GLOBAL_LINE, HELDOUT_LINE
 
@@ -98,6 +98,7 @@ _PEER_COLUMNS = {
 # paper A's global permutation test (B × E more networks).
 UI_PERMUTATIONS = 0
 JOB_KEY = "ia_job_id"
+SURF_JOB, SURF_RESULT = "surface_job_id", "surface_result"
 RESULT_KEY = "ia_result_key"
 
 
@@ -121,7 +122,29 @@ def reachable_line(B: Optional[int] = None, n_pairs: Optional[int] = None, candi
     )
 
 
+def _apply_preset() -> None:
+    from gxapp.analyses import pipeline
+
+    name = st.session_state.get("ia_preset")
+    if name in pipeline.PRESETS:
+        st.session_state["ia_B"] = pipeline.PRESETS[name].interactions.permutations
+
+
 def params_form():
+    from gxapp.analyses import pipeline
+
+    st.selectbox(
+        "Preset",
+        [None, *pipeline.PRESETS],
+        format_func=lambda n: (
+            "— my own settings —"
+            if n is None
+            else f"{pipeline.PRESETS[n].label} (B = {pipeline.PRESETS[n].interactions.permutations})"
+        ),
+        key="ia_preset",
+        on_change=_apply_preset,
+        help="Fills the permutations below as the presets of the home page do; every knob stays yours.",
+    )
     with st.form("interactions"):
         c1, c2, c3, c4 = st.columns(4)
         index = c1.selectbox(
@@ -339,14 +362,24 @@ def plots(res: ia.InteractionResult) -> None:
             )
     with tabs[3]:
         pair = _pair_picker(res, "surface_pair")
-        if st.toggle(
-            "Fit the surface",
-            key="surface_go",
-            help="Fits h(g_i, g_j) and h_i(g_i) + h_j(g_j) on the training rows (a few seconds).",
-        ):
-            with widgets.user_errors("Fitting the interaction surface"):
-                with st.spinner("Fitting the interaction surface (cached once fitted)…"):
-                    surf = _surface(res.run_key, pair[0], pair[1])
+        params = surfaces.SurfaceParams(gene_a=pair[0], gene_b=pair[1])
+        skey = surfaces.key(res.run_key, params)
+        jobs_panel.show_notice("surface")
+        if not surfaces.SURFACES.store().exists(skey):
+            if st.button(
+                "Fit the surface",
+                key="surface_go",
+                help="Fits h(g_i, g_j) and h_i(g_i) + h_j(g_j) on the training rows in the background "
+                "(seconds; cached once fitted).",
+            ):
+                with widgets.user_errors("Fitting the interaction surface"):
+                    jobs_panel.start(surfaces.job_spec(res.run_key, params), surfaces.KIND, SURF_JOB, SURF_RESULT)
+            job_id = st.session_state.get(SURF_JOB)
+            if job_id:
+                jobs_panel.panel(job_id, SURF_JOB, SURF_RESULT, "surface", "The surface fit")
+        else:
+            with widgets.user_errors("Opening the interaction surface"):
+                surf = surfaces.load(skey).surface
                 chart_with_downloads(charts.surface_chart(surf.grid, surf.points, surf.gene_a, surf.gene_b), "surface")
                 st.caption(
                     f"Training R²: joint h {surf.r2_joint:.4f} vs additive {surf.r2_additive:.4f}. "
@@ -365,11 +398,6 @@ def _pair_picker(res, key):
     return st.selectbox(
         "Gene pair", opts, format_func=lambda p: f"{p[0]} × {p[1]}", key=key, help="Ordered by the NN score."
     )
-
-
-def _surface(run_key: str, gene_a: str, gene_b: str):
-    """The cached surface analysis (fitted once per run and pair, then read from the cache)."""
-    return surfaces.get(run_key, surfaces.SurfaceParams(gene_a=gene_a, gene_b=gene_b)).surface
 
 
 def _truth(res, truth) -> None:

@@ -11,10 +11,10 @@ from gxapp import plots as charts
 from gxapp.analyses import runs
 from gxapp.errors import GxError
 from gxapp.genenet.train import STEPS_PER_EPOCH, resolve_threads
+from gxapp.ui import widgets
 
 JOB_KEY = "train_job_id"
 RUN_KEY = "train_run_key"
-L1_CHOICES = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 D = runs.RunParams()  # the declared defaults
 
 
@@ -38,8 +38,31 @@ def device_caption() -> str:
     return f"Training on the **CPU** ({threads}); a CUDA GPU is used automatically when present."
 
 
+def _apply_preset() -> None:
+    """Put the chosen preset's run settings into the form's widgets (before they are drawn)."""
+    from gxapp.analyses import pipeline
+
+    name = st.session_state.get("tr_preset")
+    if name in pipeline.PRESETS:
+        p = pipeline.PRESETS[name].run
+        st.session_state.update(
+            tr_ensemble=p.ensemble, tr_l1=f"{p.l1:g}", tr_epochs=p.max_epochs, tr_patience=p.patience
+        )
+
+
 def params_form():
     """The knobs, in one form: one submit means one run. Returns RunParams or None."""
+    from gxapp.analyses import pipeline
+
+    st.selectbox(
+        "Preset",
+        [None, *pipeline.PRESETS],
+        format_func=lambda n: "— my own settings —" if n is None else pipeline.PRESETS[n].label,
+        key="tr_preset",
+        on_change=_apply_preset,
+        help="\n\n".join(f"**{p.label}**: {p.help}" for p in pipeline.PRESETS.values())
+        + "\n\nA preset fills the form below; every knob stays yours.",
+    )
     with st.form("train"):
         c1, c2, c3 = st.columns(3)
         ensemble = c1.number_input(
@@ -50,13 +73,12 @@ def params_form():
             key="tr_ensemble",
             help="Networks differing only in initialisation; scores are averaged. Paper: 50.",
         )
-        l1 = c2.select_slider(
+        l1_text = c2.text_input(
             "Sparsity λ (L1)",
-            L1_CHOICES,
-            D.l1,
+            f"{D.l1:g}",
             key="tr_l1",
-            format_func=lambda v: f"{v:g}",
-            help="L1 penalty on all weights: larger λ zeroes more SNP and gene weights.",
+            help="L1 penalty on all weights, typed (e.g. 3e-4; 0 = none): larger λ zeroes more SNP and gene "
+            "weights. To try several values at once use the sparsity what-if below.",
         )
         l1_cv = c3.checkbox(
             f"Choose λ by {D.cv_folds}-fold CV",
@@ -118,6 +140,11 @@ def params_form():
         submitted = st.form_submit_button("Train", type="primary", key="tr_submit")
     if not submitted:
         return None
+    try:
+        l1 = float(str(l1_text).strip())
+    except ValueError:
+        st.error(f"Sparsity λ: expected a number such as 1e-4, got '{l1_text}'.")
+        return None
     return runs.RunParams(
         ensemble=int(ensemble),
         l1=float(l1),
@@ -173,7 +200,7 @@ def show_run(run: runs.Run) -> None:
             "versions": meta.get("versions"),
             "created": meta.get("created"),
         }
-        st.json(info, expanded=False)
+        widgets.facts(info)
 
 
 def runs_table(cohort_key: str):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import traceback
 from contextlib import contextmanager
+from typing import Optional
 
+import pandas as pd
 import streamlit as st
 
 from gxapp.data.cohort import Cohort
@@ -113,3 +115,36 @@ def run_label(m: dict) -> str:
     r2 = (m.get("metrics") or {}).get("r2_ensemble")
     r2_text = f", test R² {r2:.3f}" if r2 is not None else ""
     return f"E={m['params']['ensemble']}, λ={lam}{r2_text} · {when(m.get('created'))} · {m['key'][:10]}"
+
+
+def facts(d: dict, names: Optional[dict] = None) -> None:
+    """A dict of facts (a load report, preprocessing) as a two-column table in words, not raw JSON:
+    keys become phrases, lists are joined, nested dicts are flattened one level, missing values say so."""
+    names = names or {}
+    rows = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            for k2, v2 in v.items():
+                rows.append((f"{names.get(k, _phrase(k))}: {_phrase(k2)}", _fact(v2)))
+        else:
+            rows.append((names.get(k, _phrase(k)), _fact(v)))
+    st.dataframe(pd.DataFrame(rows, columns=["", "value"]), hide_index=True, width="stretch")
+
+
+def _phrase(key) -> str:
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _fact(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(map(str, v[:20])) + (f" (+{len(v) - 20} more)" if len(v) > 20 else "") if v else "none"
+    return str(v)

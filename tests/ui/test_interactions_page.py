@@ -117,3 +117,16 @@ def test_find_genes_filters_the_ranked_table_and_zoom_shows_partners(trained):
     at.selectbox(key="ia_heat_zoom").set_value(gene)
     at.run()
     assert not at.exception
+
+
+def test_the_surface_fits_as_a_background_job(trained):
+    at = _page(trained)
+    at.number_input(key="ia_B").set_value(0)
+    at.number_input(key="ia_rows").set_value(40)
+    at.button(key="ia_submit").click()
+    at.run()
+    run_until(at, lambda a: any(h.value == "Ranked gene pairs" for h in a.header), 120, "the scoring job")
+    at.button(key="surface_go").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    run_until(at, lambda a: any("Training R²: joint h" in c.value for c in a.caption), 120, "the surface job")

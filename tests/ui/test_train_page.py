@@ -112,3 +112,26 @@ def test_sparsity_path_trains_as_one_job_and_compares(small_cohort):
     at.button(key="path_submit").click()
     at.run()
     assert not at.exception and any("l1_values" in e.value for e in at.error)
+
+
+def test_presets_fill_the_form_and_lambda_is_typed(small_cohort):
+    key, _ = small_cohort
+    at = _train_page(key)
+    at.selectbox(key="tr_preset").set_value("paper")
+    at.run()
+    assert at.number_input(key="tr_ensemble").value == 50  # Paper protocol: E = 50
+    at.selectbox(key="tr_preset").set_value("quick")
+    at.run()
+    assert at.number_input(key="tr_ensemble").value == 3
+    at.text_input(key="tr_l1").set_value("lots")
+    at.button(key="tr_submit").click()
+    at.run()
+    assert not at.exception and any("Sparsity λ: expected a number" in e.value for e in at.error)
+    from helpers import TINY_RUN
+
+    runs.get(key, TINY_RUN)  # the Interactions page needs a run to score
+    at.switch_page("pages/3_Interactions.py")
+    at.run()
+    at.selectbox(key="ia_preset").set_value("demo")
+    at.run()
+    assert not at.exception and at.number_input(key="ia_B").value == 20  # Lab-meeting demo: B = 20
