@@ -26,7 +26,35 @@ MODEL_HELP = (
 )
 
 
+# The comparison's presets (paper B: 10 repeats of 3-fold CV), named as the home page's.
+EPI_PRESETS = {
+    "quick": ("Quick look", 3, 1),
+    "demo": ("Lab-meeting demo", 3, 3),
+    "paper": ("Paper protocol", 3, 10),
+}
+
+
+def _apply_preset() -> None:
+    name = st.session_state.get("epi_preset")
+    if name in EPI_PRESETS:
+        _, folds, repeats = EPI_PRESETS[name]
+        st.session_state.update(epi_folds=folds, epi_repeats=repeats)
+
+
 def params_form(has_pathways: bool):
+    st.selectbox(
+        "Preset",
+        [None, *EPI_PRESETS],
+        format_func=lambda n: (
+            "— my own settings —"
+            if n is None
+            else f"{EPI_PRESETS[n][0]} ({EPI_PRESETS[n][2]} × {EPI_PRESETS[n][1]}-fold CV)"
+        ),
+        key="epi_preset",
+        on_change=_apply_preset,
+        help="Quick look: one repeat of 3-fold CV (seconds); Lab-meeting demo: 3 repeats (the default); Paper "
+        "protocol: paper B's 10 repeats of 3-fold CV. Fills the form; every knob stays yours.",
+    )
     with st.form("epistasis"):
         analysis = st.radio(
             "Analysis", list(ANALYSIS_LABELS), format_func=ANALYSIS_LABELS.get, horizontal=True, key="epi_analysis"

@@ -44,3 +44,13 @@ def test_small_comparison_runs_in_the_background(cc_cohort):
     assert list(table["model"]) == ["logreg", "dense", "l2"]
     assert table["AUC mean"].between(0, 1).all() and (table["parameters"] > 0).all()
     assert not at.error
+
+
+def test_epistasis_presets_fill_the_cv_settings(cc_cohort):
+    at = _page(cc_cohort[0])
+    at.selectbox(key="epi_preset").set_value("paper")
+    at.run()
+    assert (at.number_input(key="epi_folds").value, at.number_input(key="epi_repeats").value) == (3, 10)
+    at.selectbox(key="epi_preset").set_value("quick")
+    at.run()
+    assert at.number_input(key="epi_repeats").value == 1 and not at.exception
