@@ -53,13 +53,13 @@ else:
     table = pd.DataFrame(
         [
             {
-                "label": m.get("label"),
-                "source": m.get("source"),
-                "samples": m.get("summary", {}).get("n_samples"),
+                "Cohort": m.get("label"),
+                "Source": m.get("source"),
+                "Individuals": m.get("summary", {}).get("n_samples"),
                 "SNPs": m.get("summary", {}).get("n_snps"),
-                "genes": m.get("summary", {}).get("n_genes"),
-                "created": m.get("created"),
-                "key": m.get("key"),
+                "Genes": m.get("summary", {}).get("n_genes"),
+                "Created": widgets.when(m.get("created")),
+                "Key": str(m.get("key", ""))[:10],
             }
             for m in entries
         ]
@@ -87,14 +87,14 @@ else:
         pd.DataFrame(
             [
                 {
-                    "cohort": m.get("label"),
-                    "ensemble": m.get("params", {}).get("ensemble"),
+                    "Cohort": m.get("label"),
+                    "Networks (E)": m.get("params", {}).get("ensemble"),
                     "λ": m.get("l1_used"),
-                    "R² ensemble": m.get("metrics", {}).get("r2_ensemble"),
-                    "R² main": m.get("metrics", {}).get("r2_main"),
-                    "device": m.get("device"),
-                    "created": m.get("created"),
-                    "key": m.get("key"),
+                    "Test R², interaction ensemble": m.get("metrics", {}).get("r2_ensemble"),
+                    "Test R², main-effect network": m.get("metrics", {}).get("r2_main"),
+                    "Device": m.get("device"),
+                    "Created": widgets.when(m.get("created")),
+                    "Key": str(m.get("key", ""))[:10],
                 }
                 for m in all_runs
             ]

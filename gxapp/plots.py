@@ -287,7 +287,7 @@ def gene_partners_chart(scores: np.ndarray, names, gene: str, true_pairs=(), top
         alt.Chart(df, title=f"{gene}: interaction score with each partner")
         .mark_bar()
         .encode(
-            y=alt.Y("partner:N", sort=None, title=None, axis=alt.Axis(labelLimit=200)),
+            y=alt.Y("partner:N", sort=None, title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False)),
             x=alt.X("score:Q", title="score"),
             color=alt.Color(
                 "planted:N",
@@ -416,12 +416,14 @@ def pr_curves(curves: dict) -> alt.Chart:
     ]
     df = pd.concat(frames, ignore_index=True)
     return (
+        # step-before over ascending recall: between two recalls the precision reached at the next one, the
+        # area AP sums (step-after drew a constant score as precision 1 up to recall 1)
         alt.Chart(df, title="Precision-recall against the planted pairs")
-        .mark_line(interpolate="step-after", point=True)
+        .mark_line(interpolate="step-before", point=True)
         .encode(
             x=alt.X("recall:Q", scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("method:N", title=None),
+            color=alt.Color("method:N", title=None, legend=alt.Legend(labelLimit=260)),
             tooltip=["method:N", alt.Tooltip("recall:Q", format=".2f"), alt.Tooltip("precision:Q", format=".2f")],
         )
         .properties(width=WIDTH, height=300)
@@ -692,7 +694,12 @@ def bump_chart(ranks: pd.DataFrame, order: list) -> alt.Chart:
     enc = dict(
         x=alt.X("run:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=200)),
         y=alt.Y("rank:Q", scale=alt.Scale(reverse=True, domain=[1, max(n, 2)]), title="rank"),
-        color=alt.Color("pair:N", title="gene pair", legend=alt.Legend(columns=1, labelLimit=200)),
+        color=alt.Color(
+            "pair:N",
+            title="gene pair",
+            scale=alt.Scale(scheme="category20"),
+            legend=alt.Legend(columns=1, labelLimit=200, symbolLimit=0),
+        ),
         tooltip=["pair:N", "run:N", "rank:Q"],
     )
     n_pairs = ranks["pair"].nunique() if len(ranks) else 1

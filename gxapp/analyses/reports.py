@@ -56,7 +56,7 @@ h1{font-size:1.7rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px s
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem}
 th{background:#f4f6f8;text-align:left}tr:nth-child(even) td{background:#fafbfc}
 .meta{color:#666;font-size:.85rem}.chart{margin:1rem 0}.chart svg{max-width:100%;height:auto}
-code{background:#f4f6f8;padding:0 .25rem}.grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+code{background:#f4f6f8;padding:0 .25rem}.grid{display:block}
 """
 
 
@@ -68,7 +68,7 @@ def _table(df: pd.DataFrame, fmt: str = "{:.3g}") -> str:
             return "yes" if v else ""
         return v
 
-    return df.map(cell).to_html(index=False, escape=True, border=0)
+    return f"<div style='overflow-x:auto'>{df.map(cell).to_html(index=False, escape=True, border=0)}</div>"
 
 
 def _kv(d: dict) -> str:
@@ -81,6 +81,17 @@ def _chart(chart, caption: str = "") -> str:
     cap = f"<div class='meta'>{html.escape(caption)}</div>" if caption else ""
     return f"<div class='chart'>{svg}{cap}</div>"
 
+
+_TIMING_NAMES = {
+    "observed_s": "scoring the ensemble",
+    "heldout_s": "held-out test",
+    "permutations_s": "permutations (Perm I)",
+    "peers_s": "classical tests",
+    "perm_peers_s": "Lasso and boosted-tree tests",
+    "lasso_s": "Lasso peers",
+    "xgb_s": "boosted-tree peers",
+    "total_s": "total",
+}
 
 _COLUMNS = {
     "gene_a": "gene A",
@@ -245,7 +256,16 @@ def build_html(res, run, cohort_meta: dict, params: ReportParams, progress=None,
     # ---- provenance
     report(progress, 0.95, "report: provenance")
     parts.append("<h2>Timings and provenance</h2>")
-    parts.append(_kv({f"analysis: {k}": v for k, v in (res.meta.get("timings") or {}).items()}))
+    parts.append(
+        _kv(
+            {
+                _TIMING_NAMES.get(k, k.replace("_s", "").replace("_", " ")): f"{v:.1f} s"
+                for k, v in (res.meta.get("timings") or {}).items()
+                if isinstance(v, (int, float))
+            }
+        )
+    )
+    parts.append("<h3>Provenance (parameters and versions of each step)</h3>")
     prov = {  # no server paths in a file meant to be shared: input files by name only
         "cohort": {
             **{k: cohort_meta.get(k) for k in ("key", "created", "origin") if k in cohort_meta},

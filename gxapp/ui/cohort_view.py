@@ -83,6 +83,27 @@ def show(key: str, cohort: Cohort) -> None:
             )
 
 
+PREPROCESSING_NAMES = {
+    "trait": "Trait",
+    "covariates_used": "Covariates regressed out",
+    "covariates_dropped_constant": "Covariates dropped (constant)",
+    "covariates_fit_on": "Covariate coefficients fitted on",
+    "covariates_available": "Covariates in the file",
+    "inverse_normal": "Rank-based inverse-normal transform",
+    "phenotype_transform": "Phenotype as the model sees it",
+    "split_seed": "Split seed",
+    "test_fraction": "Test fraction",
+    "train_fraction": "Training fraction",
+    "stratified": "Split stratified by case/control",
+    "n_train": "Training individuals",
+    "n_test": "Test individuals",
+    "snp_means_from": "SNP means taken from",
+    "genotype_values": "Genotype values",
+    "n_missing_imputed": "Missing genotypes imputed",
+    "case_fraction_train": "Case fraction (training)",
+    "case_fraction_test": "Case fraction (test)",
+}
+
 # What each planted interaction type is (paper A Eqs. 1-2, paper B Fig. 3; docs/method.md#simulators).
 INTERACTION_TYPES = {
     "max": "max(g_A, g_B): the stronger of the two genes acts",
@@ -156,7 +177,7 @@ def _preprocessing(key: str, cohort: Cohort) -> None:
         charts.phenotype_chart(y, cohort.trait).properties(title="Phenotype as the model sees it"), width="stretch"
     )
     with c2:
-        widgets.facts(rep, {"n_train": "Training individuals", "n_test": "Test individuals"})
+        widgets.facts(rep, PREPROCESSING_NAMES)
 
 
 def _pruning(meta: dict) -> None:
@@ -243,7 +264,8 @@ def _genes(cohort: Cohort) -> None:
             for g in gs:
                 member.setdefault(g, []).append(pw)
         df["pathways"] = df["gene"].map(lambda g: ", ".join(member.get(g, [])))
-    st.dataframe(df, hide_index=True, width="stretch")
+    names = {"gene": "Gene", "chrom": "Chromosome", "start": "Start", "end": "End", "snps": "SNPs"}
+    st.dataframe(df.rename(columns={**names, "pathways": "Pathways"}), hide_index=True, width="stretch")
     if cohort.variants is not None:
         tensor = gene_centric_tensor(cohort.variants, cohort.samples["iid"], cohort.gene_names)
         used = [j for j in range(len(CLASSES)) if tensor[:, :, j].any()]

@@ -61,12 +61,19 @@ def params_form(has_pathways: bool):
         )
         models = st.multiselect("Models", list(epi.MODELS), default=list(D.models), key="epi_models", help=MODEL_HELP)
         c1, c2, c3, c4 = st.columns(4)
-        folds = c1.number_input("Folds k", 2, 10, D.folds, key="epi_folds", help="Stratified k-fold CV (paper: 3).")
+        folds = c1.number_input(
+            "Folds k",
+            2,
+            10,
+            None if "epi_folds" in st.session_state else D.folds,
+            key="epi_folds",
+            help="Stratified k-fold CV (paper: 3).",
+        )
         repeats = c2.number_input(
             "Repeats R",
             1,
             20,
-            D.repeats,
+            None if "epi_repeats" in st.session_state else D.repeats,
             key="epi_repeats",
             help="Repeats of the k-fold split (paper: 10); same splits for every model.",
         )

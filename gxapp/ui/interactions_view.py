@@ -32,9 +32,9 @@ _NN_COLUMNS = {
         "pairs, as many as genes, at least 10); blank for the other pairs, whose p still stands on its own.",
     ),
     "slope": (
-        "replication slope",
-        "Slope of the test individuals' phenotype on the learned interaction pattern (1: the pattern's full "
-        "size replicates; near 0: it does not).",
+        "held-out slope",
+        "Slope of the test individuals' phenotype on the interaction pattern learned on the training "
+        "individuals (1: the pattern's full size holds in new individuals; near 0: it does not).",
     ),
     "p_global": ("p global (Perm I)", GLOBAL_LINE),
     "q_global": ("q global (Perm I)", "Perm I's FDR estimate (valid under the global null only)."),
@@ -158,7 +158,7 @@ def params_form():
             "Permutations B",
             0,
             1000,
-            UI_PERMUTATIONS,
+            None if "ia_B" in st.session_state else UI_PERMUTATIONS,
             key="ia_B",
             help="Paper A's permutation test (Perm I): ensembles retrained on B phenotypes without "
             "interactions, for a global p, q and max-T (paper: 50; each costs as much as the run). 0 skips it: "
@@ -249,7 +249,16 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
     cfg["score"] = st.column_config.ProgressColumn(
         "score", format="%.4g", min_value=0.0, max_value=float(df["score"].max() or 1.0)
     )
-    st.dataframe(shown.iloc[start : start + int(top)], hide_index=True, width="stretch", column_config=cfg)
+    page_df = shown.iloc[start : start + int(top)]
+    page_df = page_df.drop(columns=[c for c in page_df.columns if df[c].isna().all()])  # e.g. Perm I at B = 0
+    cfg["gene_a"] = st.column_config.TextColumn("gene A")
+    cfg["gene_b"] = st.column_config.TextColumn("gene B")
+    if "type" in page_df:
+        cfg["type"] = st.column_config.TextColumn("planted type", width="medium")
+    cfg["true"] = st.column_config.CheckboxColumn("planted")
+    # empty cells say "—" (a pair outside the held-out candidates has no q), never "None"
+    styled = page_df.style.format(na_rep="—", precision=3, subset=page_df.select_dtypes("number").columns)
+    st.dataframe(styled, hide_index=True, width="stretch", column_config=cfg)
     n_sig = int((df["q"] < fdr).sum())
     held = res.meta.get("heldout_rows", {})
     st.caption(

@@ -69,13 +69,13 @@ def params_form():
             "Ensemble size",
             1,
             200,
-            D.ensemble,
+            None if "tr_ensemble" in st.session_state else D.ensemble,
             key="tr_ensemble",
             help="Networks differing only in initialisation; scores are averaged. Paper: 50.",
         )
         l1_text = c2.text_input(
             "Sparsity λ (L1)",
-            f"{D.l1:g}",
+            None if "tr_l1" in st.session_state else f"{D.l1:g}",
             key="tr_l1",
             help="L1 penalty on all weights, typed (e.g. 3e-4; 0 = none): larger λ zeroes more SNP and gene "
             "weights. To try several values at once use the sparsity what-if below.",
@@ -107,7 +107,7 @@ def params_form():
             "Max epochs",
             1,
             5000,
-            D.max_epochs,
+            None if "tr_epochs" in st.session_state else D.max_epochs,
             key="tr_epochs",
             help="Each member stops early after `patience` epochs without validation gain.",
         )
@@ -115,7 +115,7 @@ def params_form():
             "Patience",
             1,
             500,
-            D.patience,
+            None if "tr_patience" in st.session_state else D.patience,
             key="tr_patience",
             help="Epochs without improvement of the validation loss before a member stops.",
         )
@@ -213,17 +213,17 @@ def runs_table(cohort_key: str):
         p, met = m.get("params", {}), m.get("metrics", {})
         rows.append(
             {
-                "created": m.get("created"),
-                "E": p.get("ensemble"),
+                "Created": widgets.when(m.get("created")),
+                "Networks (E)": p.get("ensemble"),
                 "λ": m.get("l1_used"),
-                "h": p.get("gene_hidden"),
-                "H": p.get("head_hidden"),
-                "seed": p.get("seed"),
+                "Gene layer width": p.get("gene_hidden"),
+                "Head width": p.get("head_hidden"),
+                "Seed": p.get("seed"),
                 "R² ensemble": met.get("r2_ensemble"),
                 "R² main": met.get("r2_main"),
-                "device": m.get("device"),
-                "seconds": m.get("timings", {}).get("total_s"),
-                "key": m["key"],
+                "Device": m.get("device"),
+                "Seconds": m.get("timings", {}).get("total_s"),
+                "Key": m["key"][:10],
             }
         )
     st.dataframe(
