@@ -97,6 +97,7 @@ _PEER_COLUMNS = {
 # The page starts without Perm I: the held-out test gives every pair its p and q in seconds; B > 0 adds
 # paper A's global permutation test (B × E more networks).
 UI_PERMUTATIONS = 0
+TYPE_WORDS = {"max": "max(g_A, g_B)", "sqdiff": "(g_A − g_B)²", "product": "g_A · g_B"}  # planted types
 JOB_KEY = "ia_job_id"
 SURF_JOB, SURF_RESULT = "surface_job_id", "surface_result"
 RESULT_KEY = "ia_result_key"
@@ -338,6 +339,11 @@ def plots(res: ia.InteractionResult) -> None:
                 ),
                 "heatmap",
             )
+            st.caption(
+                f"Outlined: white = the {int(top)} highest-scoring pairs"
+                + ("; red = the planted pairs (simulation)" if truth.get("pairs") else "")
+                + ". The diagonal (a gene with itself) is left blank."
+            )
         else:
             chart_with_downloads(charts.gene_partners_chart(res.observed, names, zoom, truth.get("pairs", [])), "gene")
     with tabs[1]:
@@ -419,7 +425,7 @@ def _truth(res, truth) -> None:
             "method": m,
             "AP": v["AP"],
             "AUROC": v["AUROC"],
-            **{f"AP {t}": a for t, a in (v.get("AP_by_type") or {}).items()},
+            **{f"AP, {TYPE_WORDS.get(t, t)} pairs": a for t, a in (v.get("AP_by_type") or {}).items()},
         }
         for m, v in metrics.items()
     ]
