@@ -411,7 +411,16 @@ def surface_chart(grid: pd.DataFrame, points: pd.DataFrame, gene_a: str, gene_b:
 def pr_curves(curves: dict) -> alt.Chart:
     """Precision-recall curves of several methods against the planted pairs."""
     frames = [
-        pd.DataFrame({"recall": c["recall"], "precision": c["precision"], "method": f"{name} (AP {c['ap']:.2f})"})
+        pd.DataFrame(
+            {
+                "recall": c["recall"],
+                "precision": c["precision"],
+                "method": f"{name} (AP {c['ap']:.2f})",
+                # the path in threshold order (sklearn lists recall decreasing): ties in recall keep their
+                # order instead of being re-sorted by x, which drew spikes
+                "step": np.arange(len(c["recall"]))[::-1],
+            }
+        )
         for name, c in curves.items()
     ]
     df = pd.concat(frames, ignore_index=True)
@@ -424,6 +433,7 @@ def pr_curves(curves: dict) -> alt.Chart:
             x=alt.X("recall:Q", scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("method:N", title=None, legend=alt.Legend(labelLimit=260)),
+            order=alt.Order("step:Q"),
             tooltip=["method:N", alt.Tooltip("recall:Q", format=".2f"), alt.Tooltip("precision:Q", format=".2f")],
         )
         .properties(width=WIDTH, height=300)
