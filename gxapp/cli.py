@@ -917,7 +917,7 @@ def build_parser() -> argparse.ArgumentParser:
     rpt.add_argument("--top", type=int, default=50, help="ranked pairs listed (default %(default)s)")
     rpt.add_argument("--fdr", type=float, default=0.1, help="FDR threshold the report calls pairs at")
     rpt.add_argument("--p", type=float, default=0.05, help="p threshold")
-    rpt.set_defaults(func=cmd_report)
+    rpt.set_defaults(func=cmd_report, out_is_file=True)  # --out names the report file, not a folder
 
     f = sub.add_parser("surface", help="the interaction surface h − h_a − h_b of one gene pair (paper A Fig. 7b)")
     _add_train_source(f)
@@ -950,7 +950,7 @@ def _check_outputs(a) -> None:
         if path:
             _writable(flag, Path(path), folder=False)
     if getattr(a, "out", None):
-        _writable("--out", Path(a.out), folder=getattr(a, "func", None) is not cmd_report)  # report: a file
+        _writable("--out", Path(a.out), folder=not getattr(a, "out_is_file", False))
 
 
 def _writable(flag: str, path: Path, folder: bool) -> None:

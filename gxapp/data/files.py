@@ -21,6 +21,7 @@ from gxapp.params import InstanceOf, Integral, Interval, Options, Params, Real
 from gxapp.progress import check_cancel, report, sub_progress
 
 FORMATS = ("plink", "pgen", "bgen", "vcf", "table")
+PLINK_EXTS = (".bed", ".bim", ".fam")
 
 
 @dataclass
@@ -65,18 +66,14 @@ class FileSpec(Params):
         return fmt
 
     def plink_prefix(self) -> str:
-        p = str(self.genotypes)
-        for ext in (".bed", ".bim", ".fam"):
-            if p.endswith(ext):
-                return p[: -len(ext)]
-        return p
+        return _strip(self.genotypes, PLINK_EXTS)
 
     def pgen_prefix(self) -> str:
-        p = str(self.genotypes)
-        for ext in (".pgen", ".pvar", ".psam"):
-            if p.endswith(ext):
-                return p[: -len(ext)]
-        return p
+        return _strip(self.genotypes, (".pgen", ".pvar", ".psam"))
+
+    def pca_prefix(self) -> Optional[str]:
+        """The genome-wide PLINK set the PCs come from, as a prefix (None: the loaded SNPs)."""
+        return _strip(self.pca_bfile, PLINK_EXTS) if self.pca_bfile else None
 
     def input_files(self) -> list:
         fmt = self.resolved_format()
@@ -90,7 +87,7 @@ class FileSpec(Params):
             if p:
                 files.append(p)
         if self.pca_bfile:
-            files += [_strip(self.pca_bfile, (".bed", ".bim", ".fam")) + e for e in (".bed", ".bim", ".fam")]
+            files += [self.pca_prefix() + e for e in PLINK_EXTS]
         if self.genes.lower() not in ("grch37", "grch38", "hg19", "hg38"):
             files.append(self.genes)
         return files
@@ -124,7 +121,7 @@ def detect_format(path) -> str:
 
 def digest_inputs(spec: FileSpec) -> dict:
     out = {}
-    sampled = {_strip(spec.pca_bfile, (".bed", ".bim", ".fam")) + ".bed"} if spec.pca_bfile else set()
+    sampled = {spec.pca_prefix() + ".bed"} if spec.pca_bfile else set()
     for f in spec.input_files():
         if not Path(f).is_file():
             raise InputFormatError(f"{f}: file not found")
@@ -226,9 +223,8 @@ def read_cohort_files(spec: FileSpec, qc: QCParams, progress, cancel) -> Cohort:
     cohort, _ = prune_cohort(
         cohort, qc.prune_params(), progress=sub_progress(progress, 0.85, 0.9), cancel=cancel, in_place=True
     )
-    pca_bfile = _strip(spec.pca_bfile, (".bed", ".bim", ".fam")) if spec.pca_bfile else None
     cohort = population_structure(
-        cohort, qc.pca_params(), pca_bfile, progress=sub_progress(progress, 0.9, 0.99), cancel=cancel
+        cohort, qc.pca_params(), spec.pca_prefix(), progress=sub_progress(progress, 0.9, 0.99), cancel=cancel
     )
     if spec.truth:
         from gxapp.data.io.truth import check_truth_genes, read_truth

@@ -27,13 +27,12 @@ import numpy as np
 import pandas as pd
 
 from gxapp.data.cohort import Cohort, validate
+from gxapp.data.ld import LD_ROWS, TOL, ld_subset, standardised, take_block
 from gxapp.errors import ParameterError
 from gxapp.params import Integral, Interval, Options, Params, Real
 from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 
 METHODS = ("none", "variance", "r2")
-LD_ROWS = 20_000
-_TOL = 1e-10
 
 
 @dataclass
@@ -71,39 +70,6 @@ class PruneParams(Params):
         return "no LD pruning"
 
 
-def ld_subset(n: int, rows: Optional[int] = LD_ROWS):
-    """Row positions LD is estimated on: all ``n`` rows, or ``rows`` evenly spaced ones."""
-    if rows is None or n <= rows:
-        return slice(None)
-    return np.linspace(0, n - 1, rows).round().astype(np.int64)
-
-
-def _take(genotypes: np.ndarray, sub, cols) -> np.ndarray:
-    if isinstance(sub, slice):
-        return genotypes if cols is None else genotypes[:, cols]
-    return genotypes[sub] if cols is None else genotypes[np.ix_(sub, np.asarray(cols))]
-
-
-def standardised(genotypes: np.ndarray, rows: Optional[int] = LD_ROWS) -> np.ndarray:
-    """Columns of an int8 block (-1 missing) or float dosages (NaN missing), mean-imputed, centred and
-    scaled to unit norm, float64, over at most ``rows`` evenly spaced individuals. Constant columns
-    are all zero."""
-    g = np.asarray(genotypes)
-    g = _take(g, ld_subset(g.shape[0], rows), None)
-    x = g.astype(np.float64)
-    miss = (g < 0) if np.issubdtype(g.dtype, np.integer) else ~np.isfinite(x)
-    if miss.any():
-        x[miss] = np.nan
-        mean = np.nan_to_num(np.nanmean(np.where(miss.all(axis=0), 0.0, x), axis=0))
-        x = np.where(miss, mean[None, :], x)
-    x -= x.mean(axis=0)
-    norm = np.sqrt((x * x).sum(axis=0))
-    ok = norm > _TOL * max(1.0, np.sqrt(x.shape[0]))
-    x[:, ok] /= norm[ok]
-    x[:, ~ok] = 0.0
-    return x
-
-
 def keep_variance(
     genotypes: np.ndarray, fraction: float = 0.9, rows: Optional[int] = LD_ROWS, return_share: bool = False
 ):
@@ -118,7 +84,7 @@ def keep_variance(
     kept, explained = [], 0.0
     while explained < fraction * total * (1 - 1e-9) and len(kept) < p:
         d = np.diag(c).copy()
-        ok = d > _TOL * total
+        ok = d > TOL * total
         if not ok.any():
             break
         score = np.where(ok, (c * c).sum(axis=0) / np.where(ok, d, 1.0), -1.0)
@@ -145,7 +111,7 @@ def r2_band(genotypes: np.ndarray, window: int, rows: Optional[int] = LD_ROWS, c
     offs = np.arange(window)[None, :]
     for s in range(0, p, _BAND_BLOCK):
         e, e2 = min(s + _BAND_BLOCK, p), min(s + _BAND_BLOCK + window - 1, p)
-        z = standardised(_take(g, sub, cols[s:e2]), None)
+        z = standardised(take_block(g, sub, cols[s:e2]), None)
         r = z[:, : e - s].T @ z
         i = np.arange(e - s)[:, None]
         j = i + offs
@@ -154,23 +120,26 @@ def r2_band(genotypes: np.ndarray, window: int, rows: Optional[int] = LD_ROWS, c
     return band
 
 
-def minor_allele_freq(genotypes: np.ndarray, rows: Optional[int] = None, cols=None, block: int = 1024) -> np.ndarray:
-    """MAF of ``genotypes[:, cols]`` over called values (int8 with -1 missing, or dosages with NaN), in
-    column blocks (no float copy of the whole matrix)."""
+def allele_freq(genotypes: np.ndarray, rows: Optional[int] = None, cols=None, block: int = 1024) -> np.ndarray:
+    """Frequency of allele ``a1`` in ``genotypes[:, cols]`` over called values (int8 with -1 missing, or
+    dosages with NaN), in column blocks (no float copy of the whole matrix)."""
     g = np.asarray(genotypes)
     cols = np.arange(g.shape[1]) if cols is None else np.asarray(cols, dtype=np.int64)
     sub = ld_subset(g.shape[0], rows)
     out = np.zeros(cols.size)
     for s in range(0, cols.size, block):
-        b = _take(g, sub, cols[s : s + block])
-        if np.issubdtype(b.dtype, np.integer):
-            called = b >= 0
-            f = np.where(called, b, 0).sum(axis=0, dtype=np.int64) / np.maximum(2 * called.sum(axis=0), 1)
-        else:
-            called = np.isfinite(b)
-            f = np.where(called, b, 0).sum(axis=0, dtype=np.float64) / np.maximum(2 * called.sum(axis=0), 1)
-        out[s : s + block] = np.minimum(f, 1 - f)
+        b = take_block(g, sub, cols[s : s + block])
+        integer = np.issubdtype(b.dtype, np.integer)
+        called = b >= 0 if integer else np.isfinite(b)
+        total = np.where(called, b, 0).sum(axis=0, dtype=np.int64 if integer else np.float64)
+        out[s : s + block] = total / np.maximum(2 * called.sum(axis=0), 1)
     return out
+
+
+def minor_allele_freq(genotypes: np.ndarray, rows: Optional[int] = None, cols=None, block: int = 1024) -> np.ndarray:
+    """MAF of ``genotypes[:, cols]`` (see :func:`allele_freq`)."""
+    f = allele_freq(genotypes, rows, cols, block)
+    return np.minimum(f, 1 - f)
 
 
 def keep_r2(

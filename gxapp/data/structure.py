@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from gxapp.data.cohort import Cohort, validate
-from gxapp.data.prune import LD_ROWS, keep_r2, minor_allele_freq
+from gxapp.data.ld import LD_ROWS
+from gxapp.data.prune import allele_freq, keep_r2, minor_allele_freq
 from gxapp.errors import DuplicateIdError, EmptyDataError, SampleMismatchError
 from gxapp.params import Integral, Interval, Params, Real
 from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
@@ -105,15 +106,7 @@ class StandardisedGenotypes:
             for s in range(0, cols.size, self.block):
                 self.g[:, s : s + self.block] = genotypes[:, cols[s : s + self.block]]
             self.cols = np.arange(cols.size)
-        self.p = np.zeros(self.cols.size)
-        for s, b in self._raw_blocks():
-            if np.issubdtype(b.dtype, np.integer):
-                called = b >= 0
-                total = np.where(called, b, 0).sum(axis=0, dtype=np.int64)
-            else:
-                called = np.isfinite(b)
-                total = np.where(called, b, 0).sum(axis=0, dtype=np.float64)
-            self.p[s : s + b.shape[1]] = total / np.maximum(2 * called.sum(axis=0), 1)
+        self.p = allele_freq(self.g, None, self.cols, self.block)
         self.sd = np.sqrt(np.maximum(2 * self.p * (1 - self.p), 1e-12))
 
     @property

@@ -9,6 +9,7 @@ import streamlit as st
 from gxapp import epistasis as epi
 from gxapp import plots as charts
 from gxapp.analyses import comparisons as cmp
+from gxapp.ui import widgets
 from gxapp.ui.widgets import chart_with_downloads
 
 JOB_KEY = "epi_job_id"
@@ -65,7 +66,7 @@ def params_form(has_pathways: bool):
             "Folds k",
             2,
             10,
-            None if "epi_folds" in st.session_state else D.folds,
+            widgets.preset_default("epi_folds", D.folds),
             key="epi_folds",
             help="Stratified k-fold CV (paper: 3).",
         )
@@ -73,7 +74,7 @@ def params_form(has_pathways: bool):
             "Repeats R",
             1,
             20,
-            None if "epi_repeats" in st.session_state else D.repeats,
+            widgets.preset_default("epi_repeats", D.repeats),
             key="epi_repeats",
             help="Repeats of the k-fold split (paper: 10); same splits for every model.",
         )

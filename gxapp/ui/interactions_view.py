@@ -159,7 +159,7 @@ def params_form():
             "Permutations B",
             0,
             1000,
-            None if "ia_B" in st.session_state else UI_PERMUTATIONS,
+            widgets.preset_default("ia_B", UI_PERMUTATIONS),
             key="ia_B",
             help="Paper A's permutation test (Perm I): ensembles retrained on B phenotypes without "
             "interactions, for a global p, q and max-T (paper: 50; each costs as much as the run). 0 skips it: "

@@ -69,13 +69,13 @@ def params_form():
             "Ensemble size",
             1,
             200,
-            None if "tr_ensemble" in st.session_state else D.ensemble,
+            widgets.preset_default("tr_ensemble", D.ensemble),
             key="tr_ensemble",
             help="Networks differing only in initialisation; scores are averaged. Paper: 50.",
         )
         l1_text = c2.text_input(
             "Sparsity λ (L1)",
-            None if "tr_l1" in st.session_state else f"{D.l1:g}",
+            widgets.preset_default("tr_l1", f"{D.l1:g}"),
             key="tr_l1",
             help="L1 penalty on all weights, typed (e.g. 3e-4; 0 = none): larger λ zeroes more SNP and gene "
             "weights. To try several values at once use the sparsity what-if below.",
@@ -107,7 +107,7 @@ def params_form():
             "Max epochs",
             1,
             5000,
-            None if "tr_epochs" in st.session_state else D.max_epochs,
+            widgets.preset_default("tr_epochs", D.max_epochs),
             key="tr_epochs",
             help="Each member stops early after `patience` epochs without validation gain.",
         )
@@ -115,7 +115,7 @@ def params_form():
             "Patience",
             1,
             500,
-            None if "tr_patience" in st.session_state else D.patience,
+            widgets.preset_default("tr_patience", D.patience),
             key="tr_patience",
             help="Epochs without improvement of the validation loss before a member stops.",
         )

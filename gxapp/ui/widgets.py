@@ -148,3 +148,9 @@ def _fact(v) -> str:
     if isinstance(v, (list, tuple)):
         return ", ".join(map(str, v[:20])) + (f" (+{len(v) - 20} more)" if len(v) > 20 else "") if v else "none"
     return str(v)
+
+
+def preset_default(key: str, default):
+    """A widget's default, or None when a preset already put its value in the session state (Streamlit
+    warns when a widget gets both)."""
+    return None if key in st.session_state else default

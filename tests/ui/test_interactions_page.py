@@ -31,6 +31,17 @@ def _page(cohort_key):
     return open_page("pages/3_Interactions.py", cohort_key)
 
 
+def _scored_page(cohort_key):
+    """The Interactions page after a quick scoring (B = 0, 40 individuals) has finished."""
+    at = _page(cohort_key)
+    at.number_input(key="ia_B").set_value(0)
+    at.number_input(key="ia_rows").set_value(40)
+    at.button(key="ia_submit").click()
+    at.run()
+    run_until(at, lambda a: any(h.value == "Ranked gene pairs" for h in a.header), 120, "the scoring job")
+    return at
+
+
 def test_score_with_permutations_then_explore(trained):
     at = _page(trained)
     at.number_input(key="ia_B").set_value(3)
@@ -102,12 +113,7 @@ def test_the_page_says_what_b_can_reach():
 
 
 def test_find_genes_filters_the_ranked_table_and_zoom_shows_partners(trained):
-    at = _page(trained)
-    at.number_input(key="ia_B").set_value(0)
-    at.number_input(key="ia_rows").set_value(40)
-    at.button(key="ia_submit").click()
-    at.run()
-    run_until(at, lambda a: any(h.value == "Ranked gene pairs" for h in a.header), 120, "the scoring job")
+    at = _scored_page(trained)
     gene = at.selectbox(key="ia_heat_zoom").options[1]
     at.text_input(key="ia_find").set_value(gene)
     at.run()
@@ -120,12 +126,7 @@ def test_find_genes_filters_the_ranked_table_and_zoom_shows_partners(trained):
 
 
 def test_the_surface_fits_as_a_background_job(trained):
-    at = _page(trained)
-    at.number_input(key="ia_B").set_value(0)
-    at.number_input(key="ia_rows").set_value(40)
-    at.button(key="ia_submit").click()
-    at.run()
-    run_until(at, lambda a: any(h.value == "Ranked gene pairs" for h in a.header), 120, "the scoring job")
+    at = _scored_page(trained)
     at.button(key="surface_go").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
