@@ -24,11 +24,23 @@ trained for ``--train-epochs`` epochs on y = g1*g2 + g3 + noise; gene nodes come
 from random centred genotypes (``--snps`` per gene). Timings are wall-clock
 seconds (the best of ``--repeat`` runs); the 2-core development machine is
 shared, so the CPU seconds of this process are printed as well.
+
+**Many genes** (``--many-genes 14,65,100``): networks trained with gxapp's defaults
+(E = ``--members`` 10) on paper A's complex scenario (N = ``--n-samples`` 20,000,
+S/N 0.25, 40 SNPs per gene), scored like the Interactions page (2,000 test
+individuals). Per gene count: the normal approximation (the default above 14
+genes) timed on everything; the 64-draw Monte-Carlo estimator timed on
+``--mc-rows`` individuals and scaled; accuracy of both against the exact kernel
+(M <= 14, all scored individuals) or a ``--ref-perms``-draw Monte-Carlo run on
+``--ref-rows`` individuals of ``--ref-members`` members (M > 14): relative error of
+the reference's top-20 pair scores (mean, max), largest error over all pairs
+relative to the top score, top-20 overlap and Spearman correlation of all pairs.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import os
 import sys
@@ -145,6 +157,87 @@ def live_fraction(params, nodes, base) -> float:
     return float(live.float().mean())
 
 
+def trained_cohort(M, args):
+    """(params, net, gene nodes of the scored rows, baseline) of a default run."""
+    from gxapp.analyses import cohorts, runs
+    from gxapp.analyses.interactions import InteractionParams, _scored_rows
+    from gxapp.data.simulate import SimParams
+    from gxapp.genenet.shapley import baseline_nodes
+
+    root = Path(args.cache)
+    t0 = time.perf_counter()
+    h = cohorts.from_simulation(
+        SimParams(scenario="complex", n_samples=args.n_samples, n_genes=M, snr=0.25, seed=args.seed), root=root
+    )
+    run = runs.get(h.key, runs.RunParams(ensemble=args.members), root)
+    data = run.params.prepare(cohorts.open_cohort(run.cohort_key, root))
+    res = run.interaction
+    rows = _scored_rows(data.test_idx, InteractionParams())
+    base = baseline_nodes(res, data.X, data.train_idx)
+    nodes = torch.cat([n for _, n in res.node_batches(data.X, rows, 512, res.params)], 1)
+    print(f"  cohort + training: {time.perf_counter() - t0:.0f} s (cached after the first run)")
+    return res.params, res.net, nodes, base
+
+
+def accuracy(ref: np.ndarray, est: np.ndarray) -> dict:
+    """Global scores ``(M, M)``: the reference's top-20 pairs and all pairs."""
+    from scipy.stats import spearmanr
+
+    i, j = np.triu_indices(ref.shape[0], 1)
+    r, e = ref[i, j], est[i, j]
+    top = np.argsort(-r)[:20]
+    rel = np.abs(e[top] - r[top]) / r[top]
+    return {
+        "top20_mean": float(rel.mean()),
+        "top20_max": float(rel.max()),
+        "all_max_vs_top": float(np.abs(e - r).max() / r.max()),
+        "top20_overlap": len(set(top) & set(np.argsort(-e)[:20])),
+        "spearman": float(spearmanr(r, e)[0]),
+    }
+
+
+def many_genes(args) -> None:
+    from gxapp.genenet.shapley import mc_scores, normal_scores
+
+    print(f"many genes: N={args.n_samples}, E={args.members}, threads={resolve_threads(args.threads)}")
+    rows_out = []
+    for M in [int(v) for v in args.many_genes.split(",")]:
+        print(f"M = {M} genes")
+        params, net, nodes, base = trained_cohort(M, args)
+        K, B, _ = nodes.shape
+        with torch_threads(resolve_threads(args.threads)):
+            mr = min(args.mc_rows, B)
+            _, t_norm, c_norm = timed(functools.partial(normal_scores, params, net, nodes, base, args.index), 1)
+            _, t_mc, _ = timed(functools.partial(mc_scores, params, net, nodes[:, :mr], base, args.index, 64), 1)
+            t_mc *= B / mr
+            km, br = min(args.ref_members, K), min(args.ref_rows, B)
+            sub = {k: (v[:km] if not isinstance(v, list) else [t[:km] for t in v]) for k, v in params.items()}
+            sub_nodes, sub_base = nodes[:km, :br], base[:km]
+            if M <= 14:
+                ref = exact_scores(sub, net, sub_nodes, sub_base, args.index, reduce="mean_abs")
+                ref_name = "exact"
+            else:
+                t0 = time.perf_counter()
+                ref = mc_scores(sub, net, sub_nodes, sub_base, args.index, args.ref_perms, 7, reduce="mean_abs")[0]
+                ref_name = f"MC {args.ref_perms} draws ({time.perf_counter() - t0:.0f} s)"
+            approx = normal_scores(sub, net, sub_nodes, sub_base, args.index, reduce="mean_abs")
+            mc64 = mc_scores(sub, net, sub_nodes, sub_base, args.index, 64, 1, reduce="mean_abs")[0]
+        for name, est in (("normal", approx), ("MC 64", mc64)):
+            accs = [accuracy(ref[k].double().numpy(), est[k].double().numpy()) for k in range(km)]
+            acc = {key: float(np.mean([a[key] for a in accs])) for key in accs[0]}
+            print(
+                f"  {name:6s} vs {ref_name} on {km} members x {br} individuals: top-20 rel. error mean "
+                f"{acc['top20_mean']:.3f} max {acc['top20_max']:.3f}; all pairs max/top {acc['all_max_vs_top']:.3f}; "
+                f"top-20 overlap {acc['top20_overlap']:.1f}/20; Spearman {acc['spearman']:.4f}"
+            )
+        print(
+            f"  time for {K} members x {B} individuals: normal {t_norm:.1f} s ({c_norm:.1f} s CPU), "
+            f"MC 64 draws {t_mc:.0f} s (timed on {mr} individuals, scaled); ratio={t_mc / t_norm:.0f}"
+        )
+        rows_out.append((M, t_norm, t_mc))
+    print("summary: " + "; ".join(f"M={m}: normal_s={a:.1f} mc64_s={b:.0f} ratio={b / a:.0f}" for m, a, b in rows_out))
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--genes", type=int, default=10)
@@ -161,7 +254,19 @@ def main(argv=None) -> None:
     ap.add_argument("--pair-rows", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--many-genes", default=None, help="e.g. 14,65,100: the many-genes comparison (see above)")
+    ap.add_argument("--n-samples", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mc-rows", type=int, default=50)
+    ap.add_argument("--ref-perms", type=int, default=4096)
+    ap.add_argument("--cache", default=str(ROOT / "cache" / "bench-shapley"))
     args = ap.parse_args(argv)
+    if args.many_genes:
+        if args.members == 50:
+            args.members = 10
+        if args.ref_members == 10:
+            args.ref_members = 1
+        return many_genes(args)
     threads = resolve_threads(args.threads)
     params, net, nodes, base = make_networks(args)
     K, B, M = nodes.shape

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from gxapp.analyses.runs import RunParams
 from gxapp.data.cohort import Cohort
+from gxapp.genenet.models import NetConfig, init_params
 
 
 def make_cohort(G, genes=None, phenotype=None, trait="quantitative", covariates=None) -> Cohort:
@@ -144,3 +146,28 @@ def run_until(at, cond, timeout=120, what="the background job"):
         at.run()
         assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+# ---- small heads for the Shapley kernels (tests/genenet/test_shapley*.py)
+def random_net(M, K=2, B=3, H=7, seed=0):
+    """Random head (scaled up so that ReLU kinks fall among the coalitions),
+    random gene nodes and baseline."""
+    cfg = NetConfig(gene_hidden=0, head_hidden=H)
+    params = init_params([1] * M, K, cfg, list(range(seed, seed + K)))
+    gen = torch.Generator().manual_seed(seed)
+    params["Wh"] = params["Wh"] * 2
+    nodes = torch.randn(K, B, M, generator=gen)
+    base = torch.randn(K, M, generator=gen) * 0.3
+    return params, cfg, nodes, base
+
+
+def planted_net():
+    """Head y = relu(g0 + g1) + relu(g2) - relu(-g3) + 0.5 relu(g4): only genes 0
+    and 1 meet in a hidden unit."""
+    cfg = NetConfig(gene_hidden=0, head_hidden=5)
+    params = init_params([1] * 5, 1, cfg, [0])
+    Wh = torch.zeros(1, 5, 5)
+    Wh[0, 0, 0] = Wh[0, 1, 0] = 1
+    Wh[0, 2, 1], Wh[0, 3, 2], Wh[0, 4, 3] = 1, -1, 1
+    params.update(Wh=Wh, bh=torch.zeros(1, 5), wo=torch.tensor([[1.0, 1.0, -1.0, 0.5, 0.0]]), bo=torch.zeros(1))
+    return params, cfg

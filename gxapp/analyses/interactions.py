@@ -37,8 +37,9 @@ from gxapp.progress import check_cancel, report, sub_progress
 KIND = "interactions"
 NULL_KIND = "nullscores"
 # Version of the scores themselves (observed and null chunks): 2 = the ensemble's score,
-# members averaged per individual before |·| (docs/method.md#shapley).
-SCORE_VERSION = 2
+# members averaged per individual before |·| (docs/method.md#shapley); 3 = method "auto" uses
+# the normal approximation beyond 14 genes (was Monte-Carlo).
+SCORE_VERSION = 3
 HELDOUT_FIELDS = ("p", "q", "t", "slope")
 # Smallest automatic candidate set of the held-out test (bench/README.md, "Honest per-pair FDR").
 MIN_CANDIDATES = 10
@@ -59,7 +60,7 @@ NN_ONLY_FDR, NN_ONLY_P = 0.1, 0.05
 @dataclass(frozen=True)
 class InteractionParams(Params):
     """``permutations`` B (0: scores and baselines only); ``perm_method`` I/R/T;
-    ``index`` SII/BII/STII; ``method`` auto/exact/mc (``mc_permutations`` draws);
+    ``index`` SII/BII/STII; ``method`` auto/exact/normal/mc (``mc_permutations`` draws);
     ``max_rows``: score at most this many test individuals (a recorded random
     sample; None = all); ``chunk``: permutations trained (and cached) together;
     ``peer_perm_method`` R/T: the permutation scheme of the Lasso and boosted-tree
@@ -490,7 +491,7 @@ class Interactions(OnRun):
     kind = KIND
     job_kind = "interactions"
     params_type = InteractionParams
-    version = SCORE_VERSION  # 2: the ensemble's score; Lasso and boosted-tree peers, nn_only column
+    version = SCORE_VERSION  # 3: normal approximation beyond 14 genes; 2: the ensemble's score, peers
 
     def describe(self, params: InteractionParams) -> str:
         return f"interactions {params.index}, B={params.permutations} (Perm {params.perm_method})"

@@ -29,20 +29,8 @@ from gxapp.genenet.shapley import (
 )
 from gxapp.genenet.train import TrainConfig, train_ensemble
 
+from helpers import planted_net, random_net
 from reference.shapley import masked_head, reference_scores
-
-
-def random_net(M, K=2, B=3, H=7, seed=0):
-    """Random head (scaled up so that ReLU kinks fall among the coalitions),
-    random gene nodes and baseline."""
-    cfg = NetConfig(gene_hidden=0, head_hidden=H)
-    params = init_params([1] * M, K, cfg, list(range(seed, seed + K)))
-    gen = torch.Generator().manual_seed(seed)
-    params["Wh"] = params["Wh"] * 2
-    nodes = torch.randn(K, B, M, generator=gen)
-    base = torch.randn(K, M, generator=gen) * 0.3
-    return params, cfg, nodes, base
-
 
 # ---------------------------------------------------------------- weights
 
@@ -182,18 +170,6 @@ def test_additive_relu_head_gives_zero_scores():
         assert exact_scores(params, cfg, nodes, base, index).abs().max() < 1e-6
         mean, _ = mc_scores(params, cfg, nodes, base, index, n_permutations=8)
         assert mean.abs().max() < 1e-6
-
-
-def planted_net():
-    """Head y = relu(g0 + g1) + relu(g2) - relu(-g3) + 0.5 relu(g4): only genes 0
-    and 1 meet in a hidden unit."""
-    cfg = NetConfig(gene_hidden=0, head_hidden=5)
-    params = init_params([1] * 5, 1, cfg, [0])
-    Wh = torch.zeros(1, 5, 5)
-    Wh[0, 0, 0] = Wh[0, 1, 0] = 1
-    Wh[0, 2, 1], Wh[0, 3, 2], Wh[0, 4, 3] = 1, -1, 1
-    params.update(Wh=Wh, bh=torch.zeros(1, 5), wo=torch.tensor([[1.0, 1.0, -1.0, 0.5, 0.0]]), bo=torch.zeros(1))
-    return params, cfg
 
 
 def test_planted_interaction_by_hand():

@@ -144,7 +144,9 @@ def weight_matrix(
     pairs ``i < j`` in ``numpy.triu_indices(M, 1)`` order, ``(2^M, M(M−1)/2)``."""
     M, index = check_players(n_players), check_index(index)
     if M > MAX_EXACT_GENES:
-        raise ParameterError(f"method='exact' supports at most {MAX_EXACT_GENES} genes, got {M}: use method='mc'")
+        raise ParameterError(
+            f"method='exact' supports at most {MAX_EXACT_GENES} genes, got {M}: use method='normal' or 'mc'"
+        )
     W = torch.tensor(_pair_weight_table(M, index), dtype=dtype, device=device)  # a copy of the cache
     return W if pairs_only else pairs_to_square(W, M).view(2**M, M * M)
 
@@ -374,7 +376,9 @@ def exact_scores(
     index, reduce = check_index(index), check_reduce(reduce)
     K, B, M = check_inputs(params, cfg, gene_nodes, baseline)
     if M > MAX_EXACT_GENES:
-        raise ParameterError(f"method='exact' supports at most {MAX_EXACT_GENES} genes, got {M}: use method='mc'")
+        raise ParameterError(
+            f"method='exact' supports at most {MAX_EXACT_GENES} genes, got {M}: use method='normal' or 'mc'"
+        )
     dtype = params["wo"].dtype
     shape = (K, M, M) if reduce else (K, B, M, M)
     out = torch.zeros(shape, dtype=dtype, device=gene_nodes.device)

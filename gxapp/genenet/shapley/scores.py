@@ -2,8 +2,9 @@
 
 ``I_ij(x)`` is SII (default), BII or STII of one network's head with gene nodes
 outside a coalition set to that network's baseline, the mean gene node over
-``baseline_rows`` (training rows). Exact for up to 14 genes by default,
-Monte-Carlo beyond. Two global scores per pair, over the individuals ``rows``:
+``baseline_rows`` (training rows). Exact for up to 14 genes by default, the
+normal approximation of the coalition sum beyond (:mod:`.normal`); Monte-Carlo
+sampling (:mod:`.montecarlo`) on request. Two global scores per pair, over the individuals ``rows``:
 
 * per model, ``mean_x |I_ij(x)|``;
 * per ensemble (the members of one target), ``mean_x |mean_e I_ij,e(x)|``: the
@@ -26,6 +27,7 @@ from gxapp.errors import InputFormatError, ParameterError
 from gxapp.genenet.models import map_params
 from gxapp.genenet.shapley.exact import MAX_EXACT_GENES, exact_scores
 from gxapp.genenet.shapley.montecarlo import DEFAULT_PERMUTATIONS, mc_scores
+from gxapp.genenet.shapley.normal import normal_scores
 from gxapp.genenet.shapley.weights import check_index
 from gxapp.params import check_int
 from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
@@ -33,7 +35,7 @@ from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report
 AUTO_EXACT_MAX_GENES = 14
 # Bytes of per-individual indices held at once while averaging the members of an ensemble.
 _GROUP_BYTES = 256 * 2**20
-METHODS = ("auto", "exact", "mc")
+METHODS = ("auto", "exact", "normal", "mc")
 
 
 @dataclass
@@ -123,9 +125,9 @@ def _check_method(method, M: int) -> str:
     if method not in METHODS:
         raise ParameterError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
     if method == "auto":
-        return "exact" if M <= AUTO_EXACT_MAX_GENES else "mc"
+        return "exact" if M <= AUTO_EXACT_MAX_GENES else "normal"
     if method == "exact" and M > MAX_EXACT_GENES:
-        raise ParameterError(f"method='exact' supports at most {MAX_EXACT_GENES} genes, got {M}: use 'mc'")
+        raise ParameterError(f"method='exact' supports at most {MAX_EXACT_GENES} genes, got {M}: use 'normal' or 'mc'")
     return method
 
 
@@ -162,7 +164,8 @@ def score_pairs(
     ``X (N, P)``: the genotypes the networks were trained on (all columns);
     ``rows``: the individuals to explain (test rows); ``baseline_rows``: the rows
     whose mean gene node is the baseline (training rows). ``index``: "SII", "BII"
-    or "STII"; ``method``: "exact", "mc" or "auto" (exact up to 14 genes).
+    or "STII"; ``method``: "exact", "normal" (the normal approximation of
+    :mod:`.normal`), "mc" (Monte-Carlo) or "auto" (exact up to 14 genes, normal beyond).
     ``n_permutations``/``random_state``: Monte-Carlo draws per individual and seed
     (each individual's draws depend on its row id only). ``batch_rows``:
     individuals per step (progress and cancel granularity; fewer when the
@@ -208,8 +211,9 @@ def score_pairs(
         n_batches = math.ceil(rows.size / batch_rows)
         for b, (pos, nodes) in enumerate(result.node_batches(X, rows, batch_rows, params)):
             check_cancel(cancel)
-            if method == "exact":
-                ind = exact_scores(params, result.net, nodes, base, index, cancel=cancel).to(torch.float64)
+            if method in ("exact", "normal"):
+                fn = exact_scores if method == "exact" else normal_scores
+                ind = fn(params, result.net, nodes, base, index, cancel=cancel).to(torch.float64)
                 se = None
             else:
                 ind, se = mc_scores(
@@ -232,7 +236,7 @@ def score_pairs(
                 progress, (b + 1) / n_batches, f"{index} scores: {min(pos.stop, rows.size)} of {rows.size} individuals"
             )
     n = rows.size
-    mc = method != "exact"
+    mc = method == "mc"
     return PairScores(
         genes=genes,
         index=index,
