@@ -4,7 +4,8 @@ networks (gxapp's defaults) and the classical peers, varying one knob at a time 
     python bench/power_study.py --seeds 3 --ensemble 10 --out bench/figures
 
 Base: N 20,000, 10 genes, S/N 0.25, 50 % causal, M/I 1; then N in {5k, 10k, 20k, 40k}, S/N in
-{0.1, 0.25, 0.5}, causal fraction in {0.1, 0.5, 1}, M/I in {0.25, 1, 4} (``--vary`` chooses), for
+{0.1, 0.25, 0.5}, causal fraction in {0.1, 0.5, 1}, M/I in {0.25, 1, 4} (``--vary`` chooses), and
+on request genes in {10, 30, 65, 100} (paper A Suppl. 2.4-2.5: ``--vary n_genes --tag genes``), for
 the complex and simple scenarios. B = 0: AP / AUROC of every method, and the NN's held-out test
 (which needs no permutations): its false discovery proportion and power at q < 0.1 / 0.2 and its
 false-positive rate at p < 0.05, pooled over seeds (``power_study_heldout.csv``,
@@ -29,15 +30,16 @@ from gxapp.analyses import cohorts, runs  # noqa: E402
 from gxapp.analyses import interactions as ia  # noqa: E402
 from gxapp.data.simulate import SimParams  # noqa: E402
 
-BASE = {"n_samples": 20_000, "snr": 0.25, "prop_causal": 0.5, "mi": 1.0}
+BASE = {"n_samples": 20_000, "snr": 0.25, "prop_causal": 0.5, "mi": 1.0, "n_genes": 10}
 GRID = {
     "n_samples": [5_000, 10_000, 20_000, 40_000],
+    "n_genes": [10, 30, 65, 100],
     "snr": [0.1, 0.25, 0.5],
     "prop_causal": [0.1, 0.5, 1.0],
     "mi": [0.25, 1.0, 4.0],
 }
 LEVELS = (0.1, 0.2)  # FDR levels at which the held-out test's calls are counted
-LABEL = {"n_samples": "N", "snr": "S/N", "prop_causal": "causal fraction", "mi": "M/I"}
+LABEL = {"n_samples": "N", "snr": "S/N", "prop_causal": "causal fraction", "mi": "M/I", "n_genes": "genes"}
 
 
 def conditions(vary):
@@ -53,7 +55,9 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=100)
     ap.add_argument("--ensemble", type=int, default=10)
     ap.add_argument("--scenarios", nargs="+", default=["complex", "simple"])
-    ap.add_argument("--vary", nargs="+", default=list(GRID), choices=list(GRID))
+    ap.add_argument("--vary", nargs="+", default=[k for k in GRID if k != "n_genes"], choices=list(GRID))
+    ap.add_argument("--values", nargs="+", type=float, default=None, help="only these values of the knobs varied")
+    ap.add_argument("--tag", default="", help="suffix of the output files (e.g. genes: power_study_genes.csv)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "figures"))
     a = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="gxapp-power-"))
@@ -63,11 +67,13 @@ def main() -> None:
     t_all = time.perf_counter()
     for scenario in a.scenarios:
         for knob, value, c in conditions(a.vary):
+            if a.values is not None and value not in a.values:
+                continue
             for seed in range(a.first_seed, a.first_seed + a.seeds):
                 key = (scenario, tuple(sorted(c.items())), seed)
                 if key not in done:
                     t0 = time.perf_counter()
-                    h = cohorts.from_simulation(SimParams(scenario=scenario, n_genes=10, seed=seed, **c), root=root)
+                    h = cohorts.from_simulation(SimParams(scenario=scenario, seed=seed, **c), root=root)
                     r = runs.get(h.key, runs.RunParams(ensemble=a.ensemble, seed=seed), root)
                     res = ia.get(r.key, ia.InteractionParams(), root)
                     m = res.meta["metrics"]
@@ -100,10 +106,11 @@ def main() -> None:
                         }
                     )
     df = pd.DataFrame(rows)
-    df.to_csv(out / "power_study.csv", index=False)
+    sfx = f"_{a.tag}" if a.tag else ""
+    df.to_csv(out / f"power_study{sfx}.csv", index=False)
     summary = df.groupby(["scenario", "knob", "value", "method"])["AP"].agg(["mean", "std"]).round(3)
     print(
-        f"\nAP of the 45 gene pairs (6 planted; random 0.133), E={a.ensemble}, {a.seeds} seeds "
+        f"\nAP of the gene pairs (6 planted; random 0.133 at 10 genes), E={a.ensemble}, {a.seeds} seeds "
         f"from {a.first_seed}, defaults otherwise; {time.perf_counter() - t_all:.0f} s"
     )
     print(summary.unstack("method").to_string())
@@ -120,9 +127,9 @@ def main() -> None:
         "\nheld-out test of the NN (pooled over seeds): FDP and power at q < 0.1 / 0.2, false-positive rate at p < 0.05"
     )
     print(g[[c for c in g.columns if c.startswith(("FDP", "power", "false-positive"))]].to_string())
-    g.reset_index().to_csv(out / "power_study_heldout.csv", index=False)
-    _figures(df, out)
-    _heldout_figure(g.reset_index(), out)
+    g.reset_index().to_csv(out / f"power_study_heldout{sfx}.csv", index=False)
+    _figures(df, out, sfx)
+    _heldout_figure(g.reset_index(), out, f"heldout_fdp_power{sfx}.png")
 
 
 def _heldout_figure(g: pd.DataFrame, out: Path, name: str = "heldout_fdp_power.png") -> None:
@@ -154,7 +161,7 @@ def _heldout_figure(g: pd.DataFrame, out: Path, name: str = "heldout_fdp_power.p
     (out / name).write_bytes(vlc.vegalite_to_png(chart.to_json(), scale=2))
 
 
-def _figures(df: pd.DataFrame, out: Path) -> None:
+def _figures(df: pd.DataFrame, out: Path, sfx: str = "") -> None:
     import altair as alt
     import vl_convert as vlc
 
@@ -174,7 +181,7 @@ def _figures(df: pd.DataFrame, out: Path) -> None:
             .resolve_scale(x="independent")
             .properties(title=f"{scenario} scenario: AP by knob (mean ± sd over seeds)")
         )
-        (out / f"power_{scenario}.png").write_bytes(vlc.vegalite_to_png(chart.to_json(), scale=2))
+        (out / f"power_{scenario}{sfx}.png").write_bytes(vlc.vegalite_to_png(chart.to_json(), scale=2))
 
 
 if __name__ == "__main__":

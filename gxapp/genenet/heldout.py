@@ -133,6 +133,122 @@ def _slope_test(D: np.ndarray, y: np.ndarray) -> tuple:
     return float(beta[-1]), float(t), float(stats.t.sf(t, df))
 
 
+# Exponents (of gene a, of gene b) of the columns of additive_basis then mixed_basis.
+_TERMS = ((0, 0), (1, 0), (2, 0), (3, 0), (0, 1), (0, 2), (0, 3), (1, 1), (2, 1), (1, 2), (2, 2))
+_PAIR_CHUNK = 256  # pairs per block: the test rows' design columns of a block stay ~30 MB
+_MAX_COND = 1e10  # a test design worse conditioned than this goes through lstsq/pinv (_slope_test)
+
+
+def _moments(X: np.ndarray, needed, weight=None) -> dict:
+    """``{(p, q): (M, M)}`` with ``[i, j] = Σ_x w_x X_xi^p X_xj^q`` (``w = 1`` without
+    ``weight``) for the exponent pairs ``needed``: one product per unordered pair, the
+    swapped one is its transpose."""
+    powers = {0: np.ones_like(X), 1: X}
+
+    def pw(e):  # by products: X**e with a float exponent is ~10x slower
+        if e not in powers:
+            powers[e] = pw(e - 1) * X
+        return powers[e]
+
+    out = {}
+    for p, q in needed:
+        if (p, q) not in out:
+            left = pw(p) if weight is None else pw(p) * weight[:, None]
+            out[(p, q)] = left.T @ pw(q)
+            out[(q, p)] = out[(p, q)].T  # Σ w X_i^q X_j^p = [j, i] of the (p, q) product
+    return out
+
+
+def _gram(mom: dict, terms, gi, gj) -> np.ndarray:
+    """``(pairs, n, n)``: the Gram matrix of the columns ``X_i^p X_j^q`` (``(p, q)`` in ``terms``)."""
+    G = np.empty((gi.size, len(terms), len(terms)))
+    for u, (pu, qu) in enumerate(terms):
+        for v, (pv, qv) in enumerate(terms):
+            G[:, u, v] = mom[(pu + pv, qu + qv)][gi, gj]
+    return G
+
+
+_FIT_GRAM = {(pu + pv, qu + qv) for pu, qu in _TERMS for pv, qv in _TERMS}
+_TEST_GRAM = {(pu + pv, qu + qv) for pu, qu in _TERMS[:_N_ADD] for pv, qv in _TERMS[:_N_ADD]}
+
+
+def _patterns(fit, y_fit, test, fit_moments, gi, gj) -> np.ndarray:
+    """``(n_test, pairs)``: each pair's mixed surface part, fitted per member on the fitting rows
+    (OLS on the 11 cubic-surface columns, from the moments ``fit_moments[k]`` = ``(Gram
+    moments, phenotype moments)``), averaged over members on the test rows."""
+    K = fit.shape[0]
+    pattern = np.zeros((test.shape[1], gi.size))
+    for k in range(K):
+        mom, ymom = fit_moments[k]
+        G = _gram(mom, _TERMS, gi, gj)
+        r = np.stack([ymom[t][gi, gj] for t in _TERMS], 1)
+        try:
+            coef = np.linalg.solve(G, r[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # a singular surface: pair by pair, least squares where needed (_ols)
+            coef = np.stack(
+                [
+                    _ols(
+                        np.column_stack(
+                            [additive_basis(fit[k, :, i], fit[k, :, j]), mixed_basis(fit[k, :, i], fit[k, :, j])]
+                        ),
+                        y_fit,
+                    )
+                    for i, j in zip(gi, gj)
+                ]
+            )
+        a, b = test[k][:, gi], test[k][:, gj]
+        for t, (pa, pb) in enumerate(_TERMS[_N_ADD:]):
+            pattern += a**pa * b**pb * coef[:, _N_ADD + t]
+    return pattern / K
+
+
+def _slope_tests(mean_test, pattern, y, test_moments, gi, gj) -> tuple:
+    """Per pair ``(slope, t, p)`` of :func:`_slope_test` with the design ``additive(ā_i, ā_j)
+    + pattern`` on the test rows, batched: the Gram matrix from moments, the HC3 variance of
+    the slope as ``Σ_x w_x (d_x · v)²`` with ``v`` the inverse Gram's last column. Pairs
+    without a pattern get NaN; ill-conditioned designs go through :func:`_slope_test`."""
+    n, P = pattern.shape
+    add = _TERMS[:_N_ADD]
+    mom, ymom = test_moments
+    a, b = mean_test[:, gi], mean_test[:, gj]
+    cols = [np.ones((n, 1)) if (pa, pb) == (0, 0) else a**pa * b**pb for pa, pb in add] + [pattern]
+    m = len(cols)
+    G = np.empty((P, m, m))
+    G[:, :-1, :-1] = _gram(mom, add, gi, gj)
+    for u in range(m - 1):
+        G[:, u, -1] = G[:, -1, u] = (cols[u] * pattern).sum(0)
+    G[:, -1, -1] = (pattern * pattern).sum(0)
+    r = np.stack([ymom[t][gi, gj] for t in add] + [(pattern * y[:, None]).sum(0)], 1)
+    slope, t, p = (np.full(P, np.nan) for _ in range(3))
+    has = pattern.std(0) > 0  # a gene with a constant node (all weights shrunk to 0) has no pattern
+    with np.errstate(all="ignore"):
+        good = has & (np.linalg.cond(G) < _MAX_COND)
+    if good.any():
+        g = np.flatnonzero(good)
+        bread = np.linalg.inv(G[g])
+        beta = np.einsum("puv,pv->pu", bread, r[g])
+        fitted = sum(c[:, g] * beta[:, u] if c.shape[1] > 1 else c * beta[:, u] for u, c in enumerate(cols))
+        resid = y[:, None] - fitted
+        lev = np.zeros((n, g.size))
+        for u in range(m):
+            cu = cols[u] if cols[u].shape[1] == 1 else cols[u][:, g]
+            for v in range(u, m):
+                cv = cols[v] if cols[v].shape[1] == 1 else cols[v][:, g]
+                lev += (1 if u == v else 2) * bread[:, u, v] * cu * cv
+        w = (resid / np.clip(1 - lev, 1e-8, None)) ** 2
+        s = sum((c if c.shape[1] == 1 else c[:, g]) * bread[:, u, -1] for u, c in enumerate(cols))
+        var = (w * s * s).sum(0)
+        ok = np.isfinite(var) & (var > 0)
+        tt = np.where(ok, beta[:, -1] / np.sqrt(np.where(ok, var, 1)), np.nan)
+        slope[g] = np.where(ok, beta[:, -1], np.nan)
+        t[g] = tt
+        p[g] = np.where(ok, stats.t.sf(tt, n - m), np.nan)
+    for q in np.flatnonzero(has & ~good):
+        D = np.column_stack([additive_basis(a[:, q], b[:, q]), pattern[:, q]])
+        slope[q], t[q], p[q] = _slope_test(D, y)
+    return slope, t, p
+
+
 def pair_test(
     nodes_fit: np.ndarray,
     y_fit: np.ndarray,
@@ -180,23 +296,18 @@ def pair_test(
     fit, test = _standardise(nodes_fit, nodes_test)
     mean_test = _aligned_mean(test)
     out = {k: np.full((M, M), np.nan) for k in ("p", "t", "slope")}
-    pairs = [(i, j) for i in range(M) for j in range(i + 1, M)]
-    for n, (i, j) in enumerate(pairs):
+    gi, gj = iu
+    fit_moments = [(_moments(fit[k], _FIT_GRAM), _moments(fit[k], _TERMS, y_fit)) for k in range(K)]
+    test_moments = (_moments(mean_test, _TEST_GRAM), _moments(mean_test, _TERMS[:_N_ADD], y_test))
+    for c0 in range(0, gi.size, _PAIR_CHUNK):
         check_cancel(cancel)
-        pattern = np.zeros(test.shape[1])
-        for k in range(K):
-            a, b = fit[k, :, i], fit[k, :, j]
-            D = np.column_stack([additive_basis(a, b), mixed_basis(a, b)])
-            coef = _ols(D, y_fit)
-            pattern += mixed_basis(test[k, :, i], test[k, :, j]) @ coef[_N_ADD:]
-        pattern /= K
-        if pattern.std() > 0:  # a gene with a constant node (all weights shrunk to 0) has no pattern: NaN
-            D = np.column_stack([additive_basis(mean_test[:, i], mean_test[:, j]), pattern])
-            slope, t, p = _slope_test(D, y_test)
-            for key, v in (("p", p), ("t", t), ("slope", slope)):
-                out[key][i, j] = out[key][j, i] = v
-        if (n + 1) % 16 == 0 or n + 1 == len(pairs):
-            report(progress, (n + 1) / len(pairs), f"held-out test: {n + 1} of {len(pairs)} pairs")
+        ci, cj = gi[c0 : c0 + _PAIR_CHUNK], gj[c0 : c0 + _PAIR_CHUNK]
+        pattern = _patterns(fit, y_fit, test, fit_moments, ci, cj)
+        slope, t, p = _slope_tests(mean_test, pattern, y_test, test_moments, ci, cj)
+        for key, v in (("p", p), ("t", t), ("slope", slope)):
+            out[key][ci, cj] = out[key][cj, ci] = v
+        done = min(c0 + _PAIR_CHUNK, gi.size)
+        report(progress, done / gi.size, f"held-out test: {done} of {gi.size} pairs")
     qv = np.full(iu[0].size, np.nan)
     qv[chosen] = bh_qvalues(out["p"][iu][chosen])
     q = np.full((M, M), np.nan)

@@ -7,8 +7,8 @@ every column centred and scaled to unit variance::
 
     y ~ Σ_i β_i r_i + Σ_{i<j} γ_ij (r_i·r_j)        (L1 penalty α on β and γ)
 
-α is chosen once by K-fold cross-validation (scikit-learn ``LassoCV``, shuffled
-folds with ``random_state``) on the observed phenotype; the pair score is the
+α is chosen once by K-fold cross-validation (as scikit-learn's ``LassoCV``, shuffled
+folds with ``random_state``, from shared Gram matrices) on the observed phenotype; the pair score is the
 size of its product coefficient, ``|γ_ij|`` (per standard deviation of the
 product, in phenotype units). p-values: B permuted phenotypes (Perm R or Perm T,
 :mod:`gxapp.genenet.peer_perm`) are fitted with the SAME α and design;
@@ -28,7 +28,7 @@ from typing import Optional
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import Lasso, LassoCV
+from sklearn.linear_model import Lasso
 from sklearn.model_selection import KFold
 
 from gxapp.genenet.peer_perm import (
@@ -95,14 +95,15 @@ def interaction_design(R: np.ndarray) -> tuple:
     gene_ok = np.ptp(R, axis=0) > 0
     Rc = np.where(gene_ok, R - R.mean(axis=0), 0.0)
     i, j = pair_index(M)
-    W = Rc[:, i] * Rc[:, j]
-    Z = np.concatenate([Rc, W - W.mean(axis=0)], axis=1)
-    sd = Z.std(axis=0)
-    sd_gene = Rc.std(axis=0)
+    Z = np.empty((R.shape[0], M + i.size))  # filled in place: at 65 genes it is 16k x 2,145
+    Z[:, :M] = Rc
+    np.multiply(Rc[:, i], Rc[:, j], out=Z[:, M:])
+    Z[:, M:] -= Z[:, M:].mean(axis=0)
+    sd = np.sqrt(np.einsum("ij,ij->j", Z, Z) / Z.shape[0])  # the columns are centred
+    sd_gene = sd[:M]
     # a product column counts as constant relative to the size of its factors
     ok = np.concatenate([gene_ok, sd[M:] > 1e-9 * sd_gene[i] * sd_gene[j]])
-    Z[:, ~ok] = 0.0
-    Z[:, ok] /= sd[ok]
+    Z *= np.where(ok, 1.0 / np.where(ok, sd, 1.0), 0.0)
     return Z, ok[M:]
 
 
@@ -111,14 +112,38 @@ def _alpha_grid(Z: np.ndarray, yc: np.ndarray, n_alphas: int) -> np.ndarray:
     return alpha_max * np.logspace(0, np.log10(_ALPHA_RANGE), n_alphas)
 
 
-def _choose_alpha(Z, yc, p: LassoPeerParams) -> float:
-    cv = KFold(p.cv, shuffle=True, random_state=p.random_state)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # the smallest α of the grid may stop early
-        fit = LassoCV(
-            alphas=_alpha_grid(Z, yc, p.n_alphas), cv=cv, fit_intercept=True, max_iter=p.max_iter, tol=p.tol
-        ).fit(Z, yc)
-    return float(fit.alpha_)
+def _choose_alpha(Z, yc, p: LassoPeerParams) -> tuple:
+    """``(α, G)``: the α of the grid with the lowest mean held-out squared error over
+    ``p.cv`` shuffled folds (as scikit-learn's ``LassoCV`` with ``fit_intercept=True``:
+    each training fold centred on its own means), and the full Gram matrix ``Zᵀ Z``.
+
+    The Gram matrices are computed once: each fold's own ``Z_fᵀ Z_f`` (together one
+    ``n p²`` product), their sum is the full Gram, and a training fold's centred Gram
+    is ``G − G_f − n_t m_t m_tᵀ`` — a quarter of the products ``LassoCV`` and a separate
+    full Gram cost (bench/README.md, "Shapley interactions at many genes")."""
+    from sklearn.linear_model import lasso_path
+
+    folds = [test for _, test in KFold(p.cv, shuffle=True, random_state=p.random_state).split(Z)]
+    parts = [(Z[f].T @ Z[f], Z[f].sum(0), Z[f].T @ yc[f], yc[f].sum()) for f in folds]
+    G = sum(g for g, *_ in parts)
+    col, zy, ysum = Z.sum(0), Z.T @ yc, yc.sum()
+    alphas = _alpha_grid(Z, yc, p.n_alphas)
+    mse = np.zeros(alphas.size)
+    for f, (gf, sf, zyf, yf) in zip(folds, parts):
+        n_t = len(yc) - f.size
+        m, ym = (col - sf) / n_t, (ysum - yf) / n_t
+        gram = G - gf - n_t * np.outer(m, m)
+        xy = zy - zyf - n_t * m * ym
+        train = np.ones(len(yc), dtype=bool)
+        train[f] = False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # the smallest α of the grid may stop early
+            _, coefs, _ = lasso_path(
+                Z[train] - m, yc[train] - ym, alphas=alphas, precompute=gram, Xy=xy, max_iter=p.max_iter, tol=p.tol
+            )
+        pred = (Z[f] - m) @ coefs + ym  # (fold rows, alphas)
+        mse += ((pred - yc[f, None]) ** 2).mean(0)
+    return float(alphas[int(np.argmin(mse))]), G
 
 
 def _fit(Z, G, Y, alpha, p: LassoPeerParams) -> np.ndarray:
@@ -171,8 +196,7 @@ def lasso_interaction_test(
         Z, valid = interaction_design(Rr)
         yc = yr - yr.mean()
         check_cancel(cancel)
-        alpha = _choose_alpha(Z, yc, p)
-        G = Z.T @ Z
+        alpha, G = _choose_alpha(Z, yc, p)
         Y, seeds = null_phenotypes(Rr, yr, p.perm_method, B, p.random_state)
         Y = Y - Y.mean(axis=0)
         coef = [_fit(Z, G, yc[:, None], alpha, p)]

@@ -89,6 +89,35 @@ def test_lasso_design_is_standardised_products_of_centred_columns():
     np.testing.assert_allclose(Z[:, 4 + 4], (w - w.mean()) / w.std())  # pair (1, 3) is the 5th pair
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lasso_penalty_is_the_one_lasso_cv_chooses(seed):
+    """The shared-Gram cross-validation picks the α scikit-learn's LassoCV picks on the same
+    folds and grid, with the same held-out error curve."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LassoCV
+    from sklearn.model_selection import KFold
+
+    rng = np.random.default_rng(seed)
+    R = rng.standard_normal((300, 6))
+    y = R[:, 0] * R[:, 1] + 0.5 * R[:, 2] + rng.standard_normal(300)
+    Z, _ = lasso_peer.interaction_design(R)
+    yc = y - y.mean()
+    p = lasso_peer.LassoPeerParams(random_state=seed)
+    alpha, G = lasso_peer._choose_alpha(Z, yc, p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = LassoCV(
+            alphas=lasso_peer._alpha_grid(Z, yc, p.n_alphas),
+            cv=KFold(p.cv, shuffle=True, random_state=seed),
+            max_iter=p.max_iter,
+            tol=p.tol,
+        ).fit(Z, yc)
+    assert alpha == pytest.approx(ref.alpha_, rel=1e-12)
+    np.testing.assert_allclose(G, Z.T @ Z, rtol=1e-10, atol=1e-8)
+
+
 def test_lasso_constant_gene_pairs_are_nan():
     R, y = _product_design(0, n=400)
     R[:, 2] = 1.0
