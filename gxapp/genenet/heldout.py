@@ -139,24 +139,18 @@ _PAIR_CHUNK = 256  # pairs per block: the test rows' design columns of a block s
 _MAX_COND = 1e10  # a test design worse conditioned than this goes through lstsq/pinv (_slope_test)
 
 
-def _moments(X: np.ndarray, needed, weight=None) -> dict:
-    """``{(p, q): (M, M)}`` with ``[i, j] = Σ_x w_x X_xi^p X_xj^q`` (``w = 1`` without
-    ``weight``) for the exponent pairs ``needed``: one product per unordered pair, the
-    swapped one is its transpose."""
-    powers = {0: np.ones_like(X), 1: X}
-
-    def pw(e):  # by products: X**e with a float exponent is ~10x slower
-        if e not in powers:
-            powers[e] = pw(e - 1) * X
-        return powers[e]
-
-    out = {}
-    for p, q in needed:
-        if (p, q) not in out:
-            left = pw(p) if weight is None else pw(p) * weight[:, None]
-            out[(p, q)] = left.T @ pw(q)
-            out[(q, p)] = out[(p, q)].T  # Σ w X_i^q X_j^p = [j, i] of the (p, q) product
-    return out
+def _moments(X: np.ndarray, max_exp: int, weight=None) -> dict:
+    """``{(p, q): (M, M)}`` for ``p, q <= max_exp`` with ``[i, j] = Σ_x w_x X_xi^p X_xj^q``
+    (``w = 1`` without ``weight``): ONE product of the stacked powers ``[X^0 .. X^max_exp]``
+    (at 65 genes a 455-column product is ~3x faster than 25 separate 65-column ones)."""
+    n, M = X.shape
+    P = np.empty((n, (max_exp + 1) * M))
+    P[:, :M] = 1.0
+    P[:, M : 2 * M] = X
+    for e in range(2, max_exp + 1):
+        np.multiply(P[:, (e - 1) * M : e * M], X, out=P[:, e * M : (e + 1) * M])
+    G = (P if weight is None else P * weight[:, None]).T @ P
+    return {(p, q): G[p * M : (p + 1) * M, q * M : (q + 1) * M] for p in range(max_exp + 1) for q in range(max_exp + 1)}
 
 
 def _gram(mom: dict, terms, gi, gj) -> np.ndarray:
@@ -166,10 +160,6 @@ def _gram(mom: dict, terms, gi, gj) -> np.ndarray:
         for v, (pv, qv) in enumerate(terms):
             G[:, u, v] = mom[(pu + pv, qu + qv)][gi, gj]
     return G
-
-
-_FIT_GRAM = {(pu + pv, qu + qv) for pu, qu in _TERMS for pv, qv in _TERMS}
-_TEST_GRAM = {(pu + pv, qu + qv) for pu, qu in _TERMS[:_N_ADD] for pv, qv in _TERMS[:_N_ADD]}
 
 
 def _patterns(fit, y_fit, test, fit_moments, gi, gj) -> np.ndarray:
@@ -297,8 +287,8 @@ def pair_test(
     mean_test = _aligned_mean(test)
     out = {k: np.full((M, M), np.nan) for k in ("p", "t", "slope")}
     gi, gj = iu
-    fit_moments = [(_moments(fit[k], _FIT_GRAM), _moments(fit[k], _TERMS, y_fit)) for k in range(K)]
-    test_moments = (_moments(mean_test, _TEST_GRAM), _moments(mean_test, _TERMS[:_N_ADD], y_test))
+    fit_moments = [(_moments(fit[k], 6), _moments(fit[k], 3, y_fit)) for k in range(K)]
+    test_moments = (_moments(mean_test, 6), _moments(mean_test, 3, y_test))
     for c0 in range(0, gi.size, _PAIR_CHUNK):
         check_cancel(cancel)
         ci, cj = gi[c0 : c0 + _PAIR_CHUNK], gj[c0 : c0 + _PAIR_CHUNK]

@@ -387,3 +387,15 @@ def test_per_type_ap():
 def test_metrics_errors(call, match):
     with pytest.raises(ParameterError, match=match):
         call()
+
+
+def test_snp_pair_centred_once_equals_centred_per_block(small, monkeypatch):
+    """All SNPs centred once (the default when they fit in memory) and each block centred
+    when needed (large cohorts) give the same tests, partner groups split or not."""
+    X, y, blocks, rows = small["X"], small["y"], small["blocks"], small["rows"]
+    once = peers.snp_pair_test(X, y, blocks, rows)
+    monkeypatch.setattr(peers, "_CENTRED_BYTES", 0)
+    monkeypatch.setattr(peers, "_CHUNK_COLS", 7)
+    per_block = peers.snp_pair_test(X, y, blocks, rows)
+    for key in once:
+        np.testing.assert_array_equal(once[key], per_block[key])
