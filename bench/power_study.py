@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--vary", nargs="+", default=[k for k in GRID if k != "n_genes"], choices=list(GRID))
     ap.add_argument("--values", nargs="+", type=float, default=None, help="only these values of the knobs varied")
     ap.add_argument("--tag", default="", help="suffix of the output files (e.g. genes: power_study_genes.csv)")
+    ap.add_argument("--head-hidden", type=int, default=None, help="head width (default: gxapp's)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "figures"))
     a = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="gxapp-power-"))
@@ -74,7 +75,8 @@ def main() -> None:
                 if key not in done:
                     t0 = time.perf_counter()
                     h = cohorts.from_simulation(SimParams(scenario=scenario, seed=seed, **c), root=root)
-                    r = runs.get(h.key, runs.RunParams(ensemble=a.ensemble, seed=seed), root)
+                    width = {} if a.head_hidden is None else {"head_hidden": a.head_hidden}
+                    r = runs.get(h.key, runs.RunParams(ensemble=a.ensemble, seed=seed, **width), root)
                     res = ia.get(r.key, ia.InteractionParams(), root)
                     m = res.meta["metrics"]
                     t = res.table
