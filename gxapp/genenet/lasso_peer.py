@@ -51,6 +51,7 @@ __all__ = ["LassoPeerParams", "interaction_design", "lasso_interaction_test"]
 _TARGETS_PER_CALL = 10
 # Ratio of the smallest to the largest α of the cross-validated grid (scikit-learn's eps).
 _ALPHA_RANGE = 1e-3
+_ALPHA_RANGE_WIDE = 1e-2
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,13 @@ def interaction_design(R: np.ndarray) -> tuple:
 
 
 def _alpha_grid(Z: np.ndarray, yc: np.ndarray, n_alphas: int) -> np.ndarray:
+    """``n_alphas`` penalties from the smallest that zeroes every coefficient down to
+    ``_ALPHA_RANGE`` of it; ``_ALPHA_RANGE_WIDE`` when the design has at least as many
+    columns as rows (65 genes: 2,145 columns): there the smallest penalties have no unique
+    solution and cost minutes of coordinate descent (bench/README.md, "Paper A at 65 genes")."""
     alpha_max = float(np.max(np.abs(Z.T @ yc))) / len(yc)
-    return alpha_max * np.logspace(0, np.log10(_ALPHA_RANGE), n_alphas)
+    low = _ALPHA_RANGE_WIDE if Z.shape[1] >= Z.shape[0] else _ALPHA_RANGE
+    return alpha_max * np.logspace(0, np.log10(low), n_alphas)
 
 
 def _choose_alpha(Z, yc, p: LassoPeerParams) -> tuple:
@@ -128,6 +134,9 @@ def _choose_alpha(Z, yc, p: LassoPeerParams) -> tuple:
     G = sum(g for g, *_ in parts)
     col, zy, ysum = Z.sum(0), Z.T @ yc, yc.sum()
     alphas = _alpha_grid(Z, yc, p.n_alphas)
+    # more columns than rows: coordinate descent to scikit-learn's default tolerance (1e-4) while
+    # choosing α — on a 1,200 x 2,145 design it chose the same α as 1e-6 in 3 s instead of 67 s
+    tol = max(p.tol, 1e-4) if Z.shape[1] >= Z.shape[0] else p.tol
     mse = np.zeros(alphas.size)
     for f, (gf, sf, zyf, yf) in zip(folds, parts):
         n_t = len(yc) - f.size
@@ -139,7 +148,7 @@ def _choose_alpha(Z, yc, p: LassoPeerParams) -> tuple:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # the smallest α of the grid may stop early
             _, coefs, _ = lasso_path(
-                Z[train] - m, yc[train] - ym, alphas=alphas, precompute=gram, Xy=xy, max_iter=p.max_iter, tol=p.tol
+                Z[train] - m, yc[train] - ym, alphas=alphas, precompute=gram, Xy=xy, max_iter=p.max_iter, tol=tol
             )
         pred = (Z[f] - m) @ coefs + ym  # (fold rows, alphas)
         mse += ((pred - yc[f, None]) ** 2).mean(0)
