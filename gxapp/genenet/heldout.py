@@ -217,16 +217,14 @@ def _slope_tests(mean_test, pattern, y, test_moments, gi, gj) -> tuple:
         g = np.flatnonzero(good)
         bread = np.linalg.inv(G[g])
         beta = np.einsum("puv,pv->pu", bread, r[g])
-        fitted = sum(c[:, g] * beta[:, u] if c.shape[1] > 1 else c * beta[:, u] for u, c in enumerate(cols))
-        resid = y[:, None] - fitted
+        cg = [c if c.shape[1] == 1 else c[:, g] for c in cols]  # the intercept (n, 1) broadcasts
+        resid = y[:, None] - sum(c * beta[:, u] for u, c in enumerate(cg))
         lev = np.zeros((n, g.size))
         for u in range(m):
-            cu = cols[u] if cols[u].shape[1] == 1 else cols[u][:, g]
             for v in range(u, m):
-                cv = cols[v] if cols[v].shape[1] == 1 else cols[v][:, g]
-                lev += (1 if u == v else 2) * bread[:, u, v] * cu * cv
+                lev += (1 if u == v else 2) * bread[:, u, v] * cg[u] * cg[v]
         w = (resid / np.clip(1 - lev, 1e-8, None)) ** 2
-        s = sum((c if c.shape[1] == 1 else c[:, g]) * bread[:, u, -1] for u, c in enumerate(cols))
+        s = sum(c * bread[:, u, -1] for u, c in enumerate(cg))
         var = (w * s * s).sum(0)
         ok = np.isfinite(var) & (var > 0)
         tt = np.where(ok, beta[:, -1] / np.sqrt(np.where(ok, var, 1)), np.nan)

@@ -31,11 +31,11 @@ def _page(cohort_key):
     return open_page("pages/3_Interactions.py", cohort_key)
 
 
-def _scored_page(cohort_key):
-    """The Interactions page after a quick scoring (B = 0, 40 individuals) has finished."""
+def _scored_page(cohort_key, B=0, rows=40):
+    """The Interactions page after a quick scoring (B permutations, ``rows`` individuals) has finished."""
     at = _page(cohort_key)
-    at.number_input(key="ia_B").set_value(0)
-    at.number_input(key="ia_rows").set_value(40)
+    at.number_input(key="ia_B").set_value(B)
+    at.number_input(key="ia_rows").set_value(rows)
     at.button(key="ia_submit").click()
     at.run()
     run_until(at, lambda a: any(h.value == "Ranked gene pairs" for h in a.header), 120, "the scoring job")
@@ -43,12 +43,7 @@ def _scored_page(cohort_key):
 
 
 def test_score_with_permutations_then_explore(trained):
-    at = _page(trained)
-    at.number_input(key="ia_B").set_value(3)
-    at.number_input(key="ia_rows").set_value(50)
-    at.button(key="ia_submit").click()
-    at.run()
-    run_until(at, lambda a: any(h.value == "Ranked gene pairs" for h in a.header), 120, "the scoring job")
+    at = _scored_page(trained, B=3, rows=50)
     assert any("Scoring finished" in s.value for s in at.success)
     table = at.dataframe[0].value
     assert len(table) == 6 and {"score", "p", "q", "p_global", "q_global", "p_maxt", "p_topsnp", "true"} <= set(
