@@ -849,7 +849,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--models",
         default="logreg,biosparse,dense,linear,l2",
-        help="comma-separated: logreg, biosparse, dense, linear, ensemble, l2, l1",
+        help="comma-separated: logreg, biosparse, dense, linear, ensemble, l2, l1 (per-gene features), "
+        "l2-snps, l1-snps (every SNP's dosage)",
     )
     e.add_argument("--folds", type=int, default=_D.comparison.folds)
     e.add_argument("--repeats", type=int, default=10)

@@ -472,12 +472,14 @@ MODEL_COLOURS = {
     "ensemble": "#e45756",
     "l2": "#72b7b2",
     "l1": "#9d755d",
+    "l2-snps": "#439894",
+    "l1-snps": "#d67195",
 }
 
 
 def _model_scale(models) -> alt.Scale:
     extra = [m for m in dict.fromkeys(models) if m not in MODEL_COLOURS]
-    spare = ["#bab0ac", "#eeca3b", "#ff9da6", "#79706e", "#d67195", "#439894"]
+    spare = ["#bab0ac", "#eeca3b", "#ff9da6", "#79706e", "#8cd17d", "#b6992d"]
     domain = list(MODEL_COLOURS) + extra
     return alt.Scale(
         domain=domain, range=list(MODEL_COLOURS.values()) + [spare[i % len(spare)] for i in range(len(extra))]

@@ -287,6 +287,14 @@ def test_epistasis_json_from_variants_and_from_plink(tmp_path, cache_dir, capsys
     )
     assert json.loads(js.read_text())["n_samples"] == 300
     assert "epistasis: 3 models" in capsys.readouterr().out
+    # paper B's dosage-level baselines read the PLINK genotypes: one coefficient per SNP
+    snps = ["--models", "l1-snps,l2-snps", "--folds", "2", "--repeats", "1", "--quiet", "--json", str(js)]
+    assert main(["epistasis", *_files(out), *snps]) == 0
+    dos = json.loads(js.read_text())["models"]
+    assert list(dos) == ["l1-snps", "l2-snps"] and dos["l1-snps"]["n_params"] == 12 * 4 + 1
+    # a variant table has no genotypes: the message says what to use instead
+    assert main(["epistasis", *variants, *snps]) == 2
+    assert "use the per-gene baselines l2 / l1" in capsys.readouterr().err
     assert (
         main(
             [

@@ -126,6 +126,12 @@ class VariantTableComparisons(Comparisons):
                 f"analysis: a variant table supports 'compare' only, got {params.analysis!r}; "
                 "load it as a cohort for learning curves and sweeps"
             )
+        snp_models = [m for m in params.models if m in epi.SNP_MODELS]
+        if snp_models:
+            raise ParameterError(
+                f"models: {', '.join(snp_models)} fit every SNP's dosage, and a variant table has no genotypes; "
+                "use the per-gene baselines l2 / l1, or load the genotypes (PLINK, BGEN, VCF)"
+            )
         ph, trait = pheno.read_pheno(source["pheno"], column=source.get("pheno_column"))
         if trait != "binary":
             raise ParameterError("phenotype: the architecture comparison needs a case/control phenotype (1/2 or 0/1)")

@@ -1,10 +1,17 @@
 """Additive baselines of the architecture comparison (paper B, "Baseline additive ... models").
 
-L2- and L1-penalised logistic regression on the flattened per-gene features (G x C
-columns), standardised per fold on the fold's training rows (docs/method.md#gene-centric-encoding). Paper B fits them on
-the individual variants with a fixed penalty (SGDClassifier, alpha 1 for L2, 0.01 for L1);
-we fit them on the same per-gene features the networks see, and choose the inverse penalty
-``C`` from ``Cs`` by an inner stratified 3-fold CV on the training rows (ROC AUC), so the
+L2- and L1-penalised logistic regression, on either input (docs/method.md#additive-baselines):
+
+* the flattened per-gene features the networks see (``X`` of shape (N, G, C): G x C columns),
+  standardised per class on each fold's training rows (docs/method.md#gene-centric-encoding) —
+  models "l2" / "l1";
+* every SNP's dosage (``X`` of shape (N, P)), each column standardised on each fold's training
+  rows — models "l2-snps" / "l1-snps", paper B's own baselines (it fits them on the individual
+  variants). They show what a per-gene summary loses: a strong single SNP in a gene of many
+  SNPs is one column here and a share of a burden count there.
+
+Paper B uses a fixed penalty (SGDClassifier, alpha 1 for L2, 0.01 for L1); we choose the inverse
+penalty ``C`` from ``Cs`` by an inner stratified 3-fold CV on the training rows (ROC AUC), so the
 baseline is tuned rather than handicapped.
 """
 
@@ -25,6 +32,8 @@ from gxapp.nn.count import count_params
 from gxapp.progress import check_cancel, report
 
 PENALTIES = ("l2", "l1")
+#: dosage-level models -> their penalty
+SNP_MODELS = {"l2-snps": "l2", "l1-snps": "l1"}
 DEFAULT_CS = (1e-3, 1e-2, 1e-1, 1.0)
 
 
@@ -55,6 +64,18 @@ def choose_c(penalty: str, x: np.ndarray, y: np.ndarray, Cs: Sequence[float], se
     return float(Cs[int(np.argmax(scores))])
 
 
+def _standardised(X: np.ndarray, rows: np.ndarray, n_train: int) -> np.ndarray:
+    """``X[rows]`` as a 2-D design standardised on its first ``n_train`` rows (the fold's training
+    rows): per class over all (sample, gene) cells for a (N, G, C) tensor, per column for (N, P)
+    dosages (a column constant on the training rows is only centred)."""
+    if X.ndim == 3:
+        return standardise_counts(X[rows], np.arange(n_train)).reshape(rows.size, -1)
+    x = np.asarray(X[rows], dtype=np.float64)
+    mean = x[:n_train].mean(axis=0)
+    sd = x[:n_train].std(axis=0)
+    return (x - mean) / np.where(sd > 0, sd, 1.0)
+
+
 def fit_additive(
     X: np.ndarray,
     y: np.ndarray,
@@ -66,7 +87,11 @@ def fit_additive(
     cancel=None,
 ) -> tuple:
     """Fit the baseline on every group's training rows; return ``(probs, chosen_Cs)``:
-    ``probs[j]`` is the case probability of group j's test rows."""
+    ``probs[j]`` is the case probability of group j's test rows. ``X``: (N, G, C) per-gene features
+    or (N, P) SNP dosages (see the module doc)."""
+    X = np.asarray(X)
+    if X.ndim not in (2, 3):
+        raise ParameterError(f"X: expected (N, G, C) gene features or (N, P) dosages, got shape {X.shape}")
     if penalty not in PENALTIES:
         raise ParameterError(f"penalty: expected one of {PENALTIES}, got {penalty!r}")
     Cs = [float(c) for c in Cs]
@@ -78,14 +103,19 @@ def fit_additive(
         train = np.asarray(g.train, np.int64)
         test = np.asarray(g.test, np.int64)
         rows = np.concatenate([train, test])
-        xs = standardise_counts(X[rows], np.arange(train.size)).reshape(rows.size, -1)
+        xs = _standardised(X, rows, train.size)
         xtr, xte = xs[: train.size], xs[train.size :]
         ytr = y[train].astype(int)
         C = choose_c(penalty, xtr, ytr, Cs, seed + j)
         m = _fit(penalty, C, xtr, ytr)
         probs.append(m.predict_proba(xte)[:, 1])
         chosen.append(C)
-        report(progress, (j + 1) / len(groups), f"{penalty} logistic regression: split {j + 1}/{len(groups)}")
+        what = "SNP dosages" if X.ndim == 2 else "gene features"
+        report(
+            progress,
+            (j + 1) / len(groups),
+            f"{penalty.upper()} logistic regression on {what}: split {j + 1}/{len(groups)}",
+        )
     return probs, chosen
 
 

@@ -3,7 +3,8 @@
 * :func:`make_splits` - R repeats of stratified k-fold (sklearn ``RepeatedStratifiedKFold``
   with a recorded seed); the SAME splits serve every model of a comparison.
 * :func:`compare` - the networks (logreg, biosparse, dense, linear, ensemble: ONE batched
-  training run over all splits) and the additive baselines (l2, l1) on the same splits;
+  training run over all splits) and the additive baselines (l2, l1 on the per-gene features;
+  l2-snps, l1-snps on every SNP's dosage) on the same splits;
   ROC AUC per split, mean +- sd, parameter counts, corrected resampled t-tests.
 * :func:`learning_curve` - the same comparison on nested stratified random subsets
   (paper B, Fig. 2).
@@ -28,7 +29,7 @@ from gxapp.data.cohort import Cohort
 from gxapp.data.io.gmt import restrict_pathways
 from gxapp.epistasis import additive
 from gxapp.epistasis import models as M
-from gxapp.epistasis.features import binary_phenotype, gene_features
+from gxapp.epistasis.features import binary_phenotype, gene_features, snp_dosages
 from gxapp.epistasis.results import (
     ComparisonResult,
     LearningCurve,
@@ -42,7 +43,8 @@ from gxapp.params import check_int
 from gxapp.progress import check_cancel, report, sub_progress
 
 NETWORKS = ("logreg", "biosparse", "dense", "linear", "ensemble")
-ADDITIVE = ("l2", "l1")
+SNP_MODELS = tuple(additive.SNP_MODELS)  # the dosage-level baselines (docs/method.md#additive-baselines)
+ADDITIVE = ("l2", "l1") + SNP_MODELS
 MODELS = NETWORKS + ADDITIVE
 WIRINGS = ("pathway", "random")
 # Paper B found random wiring as good as KEGG pathways: without gene sets, "pathway" wiring runs as
@@ -67,6 +69,7 @@ __all__ = [
     "MODELS",
     "NETWORKS",
     "ADDITIVE",
+    "SNP_MODELS",
     "WIRINGS",
 ]
 
@@ -251,6 +254,7 @@ def _run(
     cancel,
     subset=0,
     extra_specs=None,
+    dosages=None,
 ) -> ComparisonResult:
     """The comparison on arrays (shared by compare / learning_curve / sparsity_sweep)."""
     t0 = time.perf_counter()
@@ -323,9 +327,21 @@ def _run(
         check_cancel(cancel)
         lo = 0.9 + 0.1 * i / len(adds) if specs else i / len(adds)
         hi = 0.9 + 0.1 * (i + 1) / len(adds) if specs else (i + 1) / len(adds)
-        probs, cs = additive.fit_additive(X, y, groups, m, additive_cs, seed, sub_progress(progress, lo, hi), cancel)
+        if m in additive.SNP_MODELS:
+            if dosages is None:
+                raise ParameterError(
+                    f"models: '{m}' fits every SNP's dosage; pass dosages=(N, P) to compare_arrays (compare reads "
+                    "them from the cohort)"
+                )
+            xa, penalty, n_par = dosages, additive.SNP_MODELS[m], dosages.shape[1] + 1
+        else:
+            xa, penalty, n_par = X, m, additive.n_params(G, C)
+        probs, cs = additive.fit_additive(
+            xa, y, groups, penalty, additive_cs, seed, sub_progress(progress, lo, hi), cancel
+        )
         aucs = [_auc(y[g.test], p) for g, p in zip(groups, probs)]
-        results[m] = model_result(m, "additive", aucs, additive.n_params(G, C), {"C": cs})
+        details = {"C": cs} if xa is X else {"C": cs, "n_snps": int(xa.shape[1])}
+        results[m] = model_result(m, "additive", aucs, n_par, details)
     results = {name: results[name] for name in order}
     n_train = float(np.mean([len(s[2]) for s in splits]))
     n_test = float(np.mean([len(s[3]) for s in splits]))
@@ -350,13 +366,17 @@ def _run(
     )
 
 
-def _prepare(cohort: Cohort, source: str):
+def _prepare(cohort: Cohort, source: str, models=()):
+    """(features, y, genes, classes, dosages) of the rows with a phenotype; dosages only when a
+    dosage-level baseline is asked for (else None)."""
     X, genes, classes = gene_features(cohort, source)
     y = binary_phenotype(cohort)
+    dos = snp_dosages(cohort)[0] if any(m in additive.SNP_MODELS for m in models) else None
     keep = np.isfinite(y)
     if not keep.all():
         X, y = X[keep], y[keep]
-    return X, y, genes, classes
+        dos = None if dos is None else dos[keep]
+    return X, y, genes, classes, dos
 
 
 def _check_settings(models, sparsity, wiring, config, seed) -> tuple:
@@ -406,7 +426,7 @@ def compare(
     wirings averaged. config: training settings (EpiTrainConfig; its seed is used for the
     networks, ``seed`` for the splits and wirings). Missing phenotypes are dropped."""
     models, cfg = _check_settings(models, sparsity, wiring, config, seed)
-    X, y, genes, classes = _prepare(cohort, source)
+    X, y, genes, classes, dos = _prepare(cohort, source, models)
     return _compare_checked(
         X,
         y,
@@ -427,6 +447,7 @@ def compare(
         ensemble_size=ensemble_size,
         n_neurons=n_neurons,
         additive_cs=additive_cs,
+        dosages=dos,
     )
 
 
@@ -450,10 +471,12 @@ def compare_arrays(
     ensemble_size: int = 10,
     n_neurons: Optional[int] = None,
     additive_cs: Sequence[float] = additive.DEFAULT_CS,
+    dosages: Optional[np.ndarray] = None,
 ) -> ComparisonResult:
     """:func:`compare` on arrays: ``X`` (N, G, C) per-gene counts of each class (raw; they are
     standardised per training fold), ``y`` (N,) case/control as 0/1, ``genes`` the G gene names
-    (matched to ``pathways``), ``classes`` the C class names. Same models, splits and outputs."""
+    (matched to ``pathways``), ``classes`` the C class names; ``dosages`` (N, P) SNP dosages for
+    the "l2-snps" / "l1-snps" baselines. Same models, splits and outputs."""
     X = np.asarray(X)
     y = np.asarray(y, dtype=float)
     if X.ndim != 3 or X.shape[1] != len(genes) or X.shape[2] != len(classes):
@@ -461,6 +484,13 @@ def compare_arrays(
     if y.shape != (X.shape[0],) or not np.isin(y, (0.0, 1.0)).all() or len(np.unique(y)) < 2:
         raise ParameterError(f"y: expected {X.shape[0]} case/control values 0/1 with both classes present")
     models, cfg = _check_settings(models, sparsity, wiring, config, seed)
+    if dosages is not None:
+        dosages = np.asarray(dosages, dtype=np.float32)
+        if dosages.ndim != 2 or dosages.shape[0] != X.shape[0] or not np.isfinite(dosages).all():
+            raise ParameterError(
+                f"dosages: expected a finite (N={X.shape[0]}, P) array of SNP dosages (impute missing values), "
+                f"got shape {dosages.shape}"
+            )
     return _compare_checked(
         X,
         y,
@@ -481,6 +511,7 @@ def compare_arrays(
         ensemble_size=ensemble_size,
         n_neurons=n_neurons,
         additive_cs=additive_cs,
+        dosages=dosages,
     )
 
 
@@ -537,7 +568,7 @@ def learning_curve(
         models, kw.get("sparsity", 1.0), kw.get("wiring", "pathway"), kw.pop("config", None), seed
     )
     source = kw.pop("source", "auto")
-    X, y, genes, classes = _prepare(cohort, source)
+    X, y, genes, classes, dos = _prepare(cohort, source, models)
     subsets = nested_subsets(y, fr, seed)
     results = {}
     weights = np.array(fr) / sum(fr)
@@ -570,6 +601,7 @@ def learning_curve(
             progress=sub_progress(progress, start, start + weights[i]),
             cancel=cancel,
             subset=i,
+            dosages=None if dos is None else dos[rows],
         )
         start += weights[i]
     report(progress, 1.0, "learning curve done")
@@ -608,7 +640,7 @@ def sparsity_sweep(
     if any(a not in ADDITIVE for a in adds):
         raise ParameterError(f"baselines: expected a subset of {ADDITIVE}")
     cfg = _config(config, seed)
-    X, y, genes, classes = _prepare(cohort, source)
+    X, y, genes, classes, dos = _prepare(cohort, source, adds)
     pw, _ = _pathway_neurons(genes, pathways, cohort.pathways, "pathway" in wirings)
     sweep_note = None
     if pw is None and "pathway" in wirings:  # no gene sets: the pathway-wired curve cannot be drawn
@@ -649,6 +681,7 @@ def sparsity_sweep(
         progress=progress,
         cancel=cancel,
         extra_specs=extra,
+        dosages=dos,
     )
     if sweep_note:
         res.settings["wiring_note"] = sweep_note

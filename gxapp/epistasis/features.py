@@ -36,6 +36,7 @@ MAF_BINS = ("maf<1%", "maf1-5%", "maf5-20%", "maf>=20%")
 
 __all__ = [
     "gene_features",
+    "snp_dosages",
     "binary_phenotype",
     "class_stats",
     "RowMoments",
@@ -116,6 +117,35 @@ def gene_features(cohort: Cohort, source: str = "auto", classes: Optional[tuple]
         tensor = gene_centric_tensor(cohort.variants, list(cohort.samples["iid"]), genes, cls, dtype=np.float32)
         return tensor, genes, cls
     return _snp_features(cohort), genes, list(MAF_BINS)
+
+
+def snp_dosages(cohort: Cohort) -> tuple:
+    """``(dosages float32 (N, P), snp_ids list)``: the dosage of every SNP that sits in a gene
+    (each once, in genotype order), for the dosage-level baselines ("l2-snps" / "l1-snps"; paper
+    B's additive models on the individual variants). Imputed dosages when the cohort has them
+    (BGEN), else hard calls; a missing value is the SNP's mean over the called samples."""
+    validate(cohort)
+    cols = sorted({int(c) for g in cohort.gene_names for c in np.asarray(cohort.gene_snps[g]).ravel()})
+    if not cols:
+        raise ParameterError(
+            "models: the SNP-dosage baselines (l2-snps, l1-snps) need genotyped SNPs inside genes; this cohort has "
+            "none (an annotated variant table only) - use the per-gene baselines l2 / l1"
+        )
+    idx = np.asarray(cols, dtype=np.int64)
+    if cohort.dosages is not None:
+        d = np.asarray(cohort.dosages[:, idx], dtype=np.float32)
+        miss = ~np.isfinite(d)
+    else:
+        g = cohort.genotypes[:, idx]
+        miss = g < 0
+        d = g.astype(np.float32)
+    if miss.any():
+        d[miss] = 0.0
+        called = np.maximum((~miss).sum(axis=0), 1)
+        mean = (d.sum(axis=0) / called).astype(np.float32)
+        d = np.where(miss, mean, d)
+    ids = cohort.snps["snp"].astype(str).to_numpy()[idx].tolist()
+    return np.ascontiguousarray(d), ids
 
 
 class RowMoments:

@@ -23,7 +23,8 @@ ANALYSIS_LABELS = {
 MODEL_HELP = (
     "logreg: gene neurons → output (additive). biosparse: genes → their pathway neuron (tanh) → output. "
     "dense: genes → fully connected hidden layer. linear: biosparse without nonlinearity (control). "
-    "ensemble: K randomly wired biosparse nets. l2/l1: penalised logistic regression on the features."
+    "ensemble: K randomly wired biosparse nets. l2/l1: penalised logistic regression on the per-gene features. "
+    "l2-snps/l1-snps: the same on every SNP's dosage (paper B's baselines; slower)."
 )
 
 
