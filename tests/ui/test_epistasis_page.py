@@ -34,15 +34,16 @@ def test_quantitative_cohort_is_explained(cc_cohort):
 
 def test_small_comparison_runs_in_the_background(cc_cohort):
     at = _page(cc_cohort[0])
-    at.multiselect(key="epi_models").set_value(["logreg", "dense", "l2"])
+    at.multiselect(key="epi_models").set_value(["logreg", "dense", "l2", "l1-snps"])
     at.number_input(key="epi_folds").set_value(2)
     at.number_input(key="epi_repeats").set_value(1)
     at.button(key="epi_submit").click()
     at.run()
     run_until(at, lambda a: any("highest mean AUC" in m.value for m in a.markdown), 180, "the comparison")
     table = at.dataframe[0].value
-    assert list(table["model"]) == ["logreg", "dense", "l2"]
+    assert list(table["model"]) == ["logreg", "dense", "l2", "l1-snps"]
     assert table["AUC mean"].between(0, 1).all() and (table["parameters"] > 0).all()
+    assert table.set_index("model").loc["l1-snps", "parameters"] == 12 * 4 + 1  # one per SNP dosage
     assert not at.error
 
 
