@@ -464,6 +464,7 @@ def cmd_interactions(a) -> int:
         },
         "heldout_rows": res.meta.get("heldout_rows"),
         "candidates": res.meta.get("candidates"),
+        "heldout_caution": ia.heldout_caution(len(res.gene_names)),
         "pairs": pairs,
         "metrics": res.meta.get("metrics"),
         "timings": {**res.meta.get("timings", {}), "wall_s": round(time.perf_counter() - t0, 3)},
@@ -477,6 +478,8 @@ def cmd_interactions(a) -> int:
         f"top {top['gene_a']}×{top['gene_b']} score {top['score']:.4g}; {sig} at FDR < 0.1 (held-out test) "
         f"{'(cached) ' if res.cached else ''}in {out['timings']['wall_s']:.1f} s"
     )
+    if out["heldout_caution"]:
+        print(f"note: {out['heldout_caution']}")
     return 0
 
 

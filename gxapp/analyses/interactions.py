@@ -57,6 +57,22 @@ PEER_P_COLUMNS = ("p_topsnp", "p_pca", "p_snppair") + tuple(f"p_{k}" for k in PE
 NN_ONLY_FDR, NN_ONLY_P = 0.1, 0.05
 
 
+#: Widest cohort on which the held-out q was validated (docs/method.md#held-out-test, "many genes").
+HELDOUT_VALIDATED_GENES = 10
+
+
+def heldout_caution(n_genes: int) -> Optional[str]:
+    """A caution for the held-out q on cohorts wider than it was validated on (None when it was)."""
+    if n_genes <= HELDOUT_VALIDATED_GENES:
+        return None
+    return (
+        f"The held-out q was validated on {HELDOUT_VALIDATED_GENES}-gene cohorts (false discovery proportion 0.13 "
+        f"at q < 0.1 over ten simulated cohorts); this run has {n_genes} genes, and in gxapp's own simulations the "
+        "proportion grew with the number of genes (0.20 at 30 genes, 0.64 at 65, three cohorts each). Read the "
+        "q-values as a screen and confirm pairs by replication in other individuals (Replication tab)."
+    )
+
+
 @dataclass(frozen=True)
 class InteractionParams(Params):
     """``permutations`` B (0: scores and baselines only); ``perm_method`` I/R/T;

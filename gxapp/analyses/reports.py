@@ -145,6 +145,9 @@ def build_html(res, run, cohort_meta: dict, params: ReportParams, progress=None,
         f"(main-effect network {run.metrics.get('r2_main', float('nan')):.3f}, top-SNP OLS "
         f"{run.metrics.get('r2_topsnp_ols', float('nan')):.3f}).",
     ]
+    caution = ia.heldout_caution(len(res.gene_names))
+    if caution:
+        lines.append(f"<b>Caution.</b> {html.escape(caution)}")
     metrics = res.meta.get("metrics") or {}
     if metrics.get("NN"):
         peers_ap = {k: v["AP"] for k, v in metrics.items() if k != "NN"}
@@ -306,6 +309,7 @@ def ia_lines(res, params: ReportParams) -> str:
 class Reports(Analysis):
     kind = KIND
     job_kind = "report"
+    version = 2  # 2: the held-out caution beyond the validated number of genes
     params_type = ReportParams
 
     def fingerprint(self, analysis_key: str, root) -> str:

@@ -266,6 +266,9 @@ def ranked_table(res: ia.InteractionResult, fdr: float, p: float, top: int) -> p
         f"**{n_sig} pair(s) at FDR < {fdr:g}** by the held-out test ({held.get('n_test', '?')} test individuals, "
         f"q over the top {res.meta.get('candidates', len(df))} pairs). " + HELDOUT_LINE
     )
+    caution = ia.heldout_caution(len(res.gene_names))
+    if caution:
+        st.warning(caution)
     B = res.null.shape[0]
     st.caption(reachable_line(B, len(df), res.meta.get("candidates", len(df))))
     if B:

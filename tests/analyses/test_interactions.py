@@ -137,3 +137,10 @@ def test_candidate_pairs_of_the_heldout_fdr():
     assert ia.InteractionParams().n_candidates(65) == 65
     assert ia.InteractionParams(candidates=0).n_candidates(10) == 45
     assert ia.InteractionParams(candidates=3).n_candidates(10) == 3
+
+
+def test_heldout_caution_beyond_the_validated_width():
+    """No caution where the held-out q was validated; beyond it the caution names the width and what to do."""
+    assert ia.heldout_caution(2) is None and ia.heldout_caution(ia.HELDOUT_VALIDATED_GENES) is None
+    text = ia.heldout_caution(65)
+    assert "65 genes" in text and "replication" in text and "screen" in text

@@ -343,3 +343,5 @@ def test_interactions_page_at_65_genes(server, page, wide_analysis):
     # the ranked table holds all 2,080 pairs, 50 a page
     assert page.get_by_text("Page (of 42)", exact=False).count() >= 1, "2,080 pairs at 50 a page"
     assert page.get_by_role("textbox", name="Find genes").count() == 1
+    # beyond the widths the held-out q was validated on, the page says how to read it
+    assert page.get_by_text("validated on 10-gene cohorts", exact=False).count() >= 1
