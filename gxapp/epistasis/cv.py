@@ -329,10 +329,7 @@ def _run(
         hi = 0.9 + 0.1 * (i + 1) / len(adds) if specs else (i + 1) / len(adds)
         if m in additive.SNP_MODELS:
             if dosages is None:
-                raise ParameterError(
-                    f"models: '{m}' fits every SNP's dosage; pass dosages=(N, P) to compare_arrays (compare reads "
-                    "them from the cohort)"
-                )
+                raise ParameterError(f"dosages: '{m}' fits every SNP's dosage; pass dosages=(N, P)")
             xa, penalty, n_par = dosages, additive.SNP_MODELS[m], dosages.shape[1] + 1
         else:
             xa, penalty, n_par = X, m, additive.n_params(G, C)
@@ -484,6 +481,10 @@ def compare_arrays(
     if y.shape != (X.shape[0],) or not np.isin(y, (0.0, 1.0)).all() or len(np.unique(y)) < 2:
         raise ParameterError(f"y: expected {X.shape[0]} case/control values 0/1 with both classes present")
     models, cfg = _check_settings(models, sparsity, wiring, config, seed)
+    if dosages is None and any(m in SNP_MODELS for m in models):  # say so before any network trains
+        raise ParameterError(
+            f"dosages: {', '.join(m for m in models if m in SNP_MODELS)} fit every SNP's dosage; pass dosages=(N, P)"
+        )
     if dosages is not None:
         dosages = np.asarray(dosages, dtype=np.float32)
         if dosages.ndim != 2 or dosages.shape[0] != X.shape[0] or not np.isfinite(dosages).all():
