@@ -68,8 +68,8 @@ def heldout_caution(n_genes: int) -> Optional[str]:
     return (
         f"The held-out q was validated on {HELDOUT_VALIDATED_GENES}-gene cohorts (false discovery proportion 0.13 "
         f"at q < 0.1 over ten simulated cohorts); this run has {n_genes} genes, and in gxapp's own simulations the "
-        "proportion grew with the number of genes (0.20 at 30 genes, 0.64 at 65, three cohorts each). Read the "
-        "q-values as a screen and confirm pairs by replication in other individuals (Replication tab)."
+        "proportion grew with the number of genes (0.20 at 30 genes over three cohorts, 0.43 at 65 over nine). "
+        "Read the q-values as a screen and confirm pairs by replication in other individuals (Replication tab)."
     )
 
 
