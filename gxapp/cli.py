@@ -190,6 +190,7 @@ def cmd_simulate(a) -> int:
         genotype_model=a.genotype_model,
         snps_per_gene=a.snps_per_gene,
         case_fraction=a.case_fraction,
+        effect=a.effect,
     )
     if a.bfile:
         from gxapp.analyses.cohorts import FileSpec
@@ -770,6 +771,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--genotype-model", choices=("coalescent", "binomial"), default="coalescent")
     s.add_argument("--snps-per-gene", type=int, default=_D.sim.snps_per_gene)
     s.add_argument("--case-fraction", type=float, default=_D.sim.case_fraction, help="casecontrol: fraction of cases")
+    s.add_argument(
+        "--effect",
+        type=float,
+        default=_D.sim.effect,
+        help="casecontrol: |log-odds| of every planted term (default %(default)s)",
+    )
     s.add_argument("--bfile", metavar="PREFIX", help="simulate on these genotypes instead of coalescent ones")
     s.add_argument("--genes", default="grch37", metavar="FILE|grch37|grch38", help="with --bfile: gene table")
     _add_qc_flags(s)
