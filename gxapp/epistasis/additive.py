@@ -98,6 +98,7 @@ def fit_additive(
     if not Cs or any(not np.isfinite(c) or c <= 0 for c in Cs):
         raise ParameterError(f"Cs: expected positive inverse penalties, got {Cs!r}")
     probs, chosen = [], []
+    what = "SNP dosages" if X.ndim == 2 else "gene features"
     for j, g in enumerate(groups):
         check_cancel(cancel)
         train = np.asarray(g.train, np.int64)
@@ -110,7 +111,6 @@ def fit_additive(
         m = _fit(penalty, C, xtr, ytr)
         probs.append(m.predict_proba(xte)[:, 1])
         chosen.append(C)
-        what = "SNP dosages" if X.ndim == 2 else "gene features"
         report(
             progress,
             (j + 1) / len(groups),

@@ -327,9 +327,7 @@ def _run(
         check_cancel(cancel)
         lo = 0.9 + 0.1 * i / len(adds) if specs else i / len(adds)
         hi = 0.9 + 0.1 * (i + 1) / len(adds) if specs else (i + 1) / len(adds)
-        if m in additive.SNP_MODELS:
-            if dosages is None:
-                raise ParameterError(f"dosages: '{m}' fits every SNP's dosage; pass dosages=(N, P)")
+        if m in additive.SNP_MODELS:  # dosages: from the cohort (_prepare) or checked in compare_arrays
             xa, penalty, n_par = dosages, additive.SNP_MODELS[m], dosages.shape[1] + 1
         else:
             xa, penalty, n_par = X, m, additive.n_params(G, C)
