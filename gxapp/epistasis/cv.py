@@ -135,10 +135,6 @@ def make_splits(y: np.ndarray, folds: int = 3, repeats: int = 10, seed: int = 0)
     return out
 
 
-def _groups(splits, subset: int = 0) -> list:
-    return [RowGroup(key=(subset, r, f), train=tr, test=te) for r, f, tr, te in splits]
-
-
 # ------------------------------------------------------------------ wiring
 
 
@@ -176,17 +172,15 @@ def _auc(y, p) -> float:
     return float(roc_auc_score(y, p))
 
 
-def _network_aucs(fit, y, names_to_specs: dict) -> dict:
-    """name -> per-split AUCs; an ensemble averages its members' probabilities."""
+def _network_aucs(fit, y, names_to_specs: dict, js=None) -> dict:
+    """name -> per-split AUCs over the fit's groups ``js`` (default all); an ensemble averages its
+    members' probabilities."""
     index = {s.name: i for i, s in enumerate(fit.specs)}
+    js = range(len(fit.groups)) if js is None else js
     out = {}
     for name, spec_names in names_to_specs.items():
         ids = [index[n] for n in spec_names]
-        aucs = []
-        for j, g in enumerate(fit.groups):
-            p = fit.test_prob[j][ids].mean(0)
-            aucs.append(_auc(y[g.test], p))
-        out[name] = aucs
+        out[name] = [_auc(y[fit.groups[j].test], fit.test_prob[j][ids].mean(0)) for j in js]
     return out
 
 
@@ -232,13 +226,18 @@ def merge_fits(fits: list) -> FitResult:
     )
 
 
-def _run(
+def _run(X, y, genes, classes, models, splits, **kw) -> ComparisonResult:
+    """The comparison on arrays, every row (shared by compare / sparsity_sweep)."""
+    return _run_subsets(X, y, genes, classes, models, [(None, splits)], **kw)[0]
+
+
+def _run_subsets(
     X,
     y,
     genes,
     classes,
     models,
-    splits,
+    parts,
     *,
     wiring,
     sparsity,
@@ -252,11 +251,13 @@ def _run(
     additive_cs,
     progress,
     cancel,
-    subset=0,
     extra_specs=None,
     dosages=None,
-) -> ComparisonResult:
-    """The comparison on arrays (shared by compare / learning_curve / sparsity_sweep)."""
+) -> list:
+    """One comparison per part ``(rows, splits)`` (rows None: every row; splits index into the
+    part's rows), the networks of EVERY part trained as one batched model (a learning curve's
+    sizes x folds x heads: one run, docs/method.md#learning-curve). Part i's groups are keyed
+    ``(i, repeat, fold)``, so a part trained alone is the same computation."""
     t0 = time.perf_counter()
     G, C = X.shape[1], X.shape[2]
     nets = [m for m in models if m in NETWORKS]
@@ -302,63 +303,89 @@ def _run(
         specs += sp
         groups_of[name] = [s.name for s in sp]
     order = list(groups_of) + adds if extra_specs else models
-    groups = _groups(splits, subset)
-    results = {}
+    all_rows = np.arange(len(y))
+    part_rows = [all_rows if rows is None else np.asarray(rows, np.int64) for rows, _ in parts]
+    part_groups = [
+        [RowGroup(key=(i, r, f), train=rows[tr], test=rows[te]) for r, f, tr, te in splits]
+        for i, (rows, (_, splits)) in enumerate(zip(part_rows, parts))
+    ]
+    results = [{} for _ in parts]
+    fit = None
     if specs:
         fit = fit_through_executor(
-            X, y, groups, specs, config, progress=sub_progress(progress, 0.0, 0.9 if adds else 1.0), cancel=cancel
+            X,
+            y,
+            [g for gs in part_groups for g in gs],
+            specs,
+            config,
+            progress=sub_progress(progress, 0.0, 0.9 if adds else 1.0),
+            cancel=cancel,
         )
-        aucs = _network_aucs(fit, y, groups_of)
         by_name = {s.name: s for s in specs}
         index = {s.name: i for i, s in enumerate(specs)}
-        for name, members in groups_of.items():
-            n_par = sum(M.n_params(by_name[s], G, C) for s in members)
-            be = fit.best_epoch[:, [index[s] for s in members]]
-            details = {"best_epoch_mean": float(be.mean()), "epochs_run": fit.epochs_run, "n_networks": len(members)}
-            s0 = by_name[members[0]]
-            if s0.head == "sparse":
-                details["n_connections"] = int(np.mean([by_name[s].n_connections for s in members]))
-                details["n_neurons"] = int(np.mean([len(by_name[s].used_neurons()) for s in members]))
-            if s0.head == "dense":
-                details["n_hidden"] = s0.n_neurons
-            results[name] = model_result(name, "network", aucs[name], n_par, details)
-        settings["train_seconds"] = fit.seconds
-    for i, m in enumerate(adds):
+        offset = 0
+        for i, gs in enumerate(part_groups):
+            js = list(range(offset, offset + len(gs)))
+            offset += len(gs)
+            aucs = _network_aucs(fit, y, groups_of, js)
+            for name, members in groups_of.items():
+                n_par = sum(M.n_params(by_name[s], G, C) for s in members)
+                be = fit.best_epoch[np.ix_(js, [index[s] for s in members])]
+                details = {
+                    "best_epoch_mean": float(be.mean()),
+                    "epochs_run": fit.epochs_run,
+                    "n_networks": len(members),
+                }
+                s0 = by_name[members[0]]
+                if s0.head == "sparse":
+                    details["n_connections"] = int(np.mean([by_name[s].n_connections for s in members]))
+                    details["n_neurons"] = int(np.mean([len(by_name[s].used_neurons()) for s in members]))
+                if s0.head == "dense":
+                    details["n_hidden"] = s0.n_neurons
+                results[i][name] = model_result(name, "network", aucs[name], n_par, details)
+    steps = [(i, m) for i in range(len(parts)) for m in adds]
+    for k, (i, m) in enumerate(steps):
         check_cancel(cancel)
-        lo = 0.9 + 0.1 * i / len(adds) if specs else i / len(adds)
-        hi = 0.9 + 0.1 * (i + 1) / len(adds) if specs else (i + 1) / len(adds)
+        lo = 0.9 + 0.1 * k / len(steps) if specs else k / len(steps)
+        hi = 0.9 + 0.1 * (k + 1) / len(steps) if specs else (k + 1) / len(steps)
         if m in additive.SNP_MODELS:  # dosages: from the cohort (_prepare) or checked in compare_arrays
             xa, penalty, n_par = dosages, additive.SNP_MODELS[m], dosages.shape[1] + 1
         else:
             xa, penalty, n_par = X, m, additive.n_params(G, C)
-        probs, cs = additive.fit_additive(
-            xa, y, groups, penalty, additive_cs, seed, sub_progress(progress, lo, hi), cancel
-        )
-        aucs = [_auc(y[g.test], p) for g, p in zip(groups, probs)]
+        gs = part_groups[i]
+        probs, cs = additive.fit_additive(xa, y, gs, penalty, additive_cs, seed, sub_progress(progress, lo, hi), cancel)
+        aucs = [_auc(y[g.test], p) for g, p in zip(gs, probs)]
         details = {"C": cs} if xa is X else {"C": cs, "n_snps": int(xa.shape[1])}
-        results[m] = model_result(m, "additive", aucs, n_par, details)
-    results = {name: results[name] for name in order}
-    n_train = float(np.mean([len(s[2]) for s in splits]))
-    n_test = float(np.mean([len(s[3]) for s in splits]))
-    folds = 1 + max(s[1] for s in splits)
-    repeats = 1 + max(s[0] for s in splits)
+        results[i][m] = model_result(m, "additive", aucs, n_par, details)
     report(progress, 1.0, "comparison done")
-    return ComparisonResult(
-        models=results,
-        splits=[(s[0], s[1]) for s in splits],
-        folds=folds,
-        repeats=repeats,
-        seed=seed,
-        n_samples=int(len(y)),
-        n_cases=int((y == 1).sum()),
-        n_controls=int((y == 0).sum()),
-        n_train=n_train,
-        n_test=n_test,
-        n_genes=G,
-        classes=list(classes),
-        settings=settings,
-        seconds=time.perf_counter() - t0,
-    )
+    seconds = time.perf_counter() - t0
+    out = []
+    for i, (rows, (_, splits)) in enumerate(zip(part_rows, parts)):
+        yy = y[rows]
+        part_settings = dict(settings)
+        if fit is not None:
+            part_settings["train_seconds"] = fit.seconds
+            if len(parts) > 1:
+                part_settings["trained_with_sizes"] = len(parts)  # one batched run for every size
+        out.append(
+            ComparisonResult(
+                models={name: results[i][name] for name in order},
+                splits=[(s[0], s[1]) for s in splits],
+                folds=1 + max(s[1] for s in splits),
+                repeats=1 + max(s[0] for s in splits),
+                seed=seed,
+                n_samples=int(len(yy)),
+                n_cases=int((yy == 1).sum()),
+                n_controls=int((yy == 0).sum()),
+                n_train=float(np.mean([len(s[2]) for s in splits])),
+                n_test=float(np.mean([len(s[3]) for s in splits])),
+                n_genes=G,
+                classes=list(classes),
+                settings=part_settings,
+                seconds=seconds,
+            )
+        )
+    return out
 
 
 def _prepare(cohort: Cohort, source: str, models=()):
@@ -569,40 +596,36 @@ def learning_curve(
     source = kw.pop("source", "auto")
     X, y, genes, classes, dos = _prepare(cohort, source, models)
     subsets = nested_subsets(y, fr, seed)
-    results = {}
-    weights = np.array(fr) / sum(fr)
-    start = 0.0
-    for i, f in enumerate(fr):
-        check_cancel(cancel)
+    parts = []
+    for f in fr:
         rows = subsets[f]
-        yy = y[rows]
         try:
-            splits = make_splits(yy, folds, repeats, seed)
+            parts.append((rows, make_splits(y[rows], folds, repeats, seed)))
         except ParameterError as exc:
             raise ParameterError(f"fractions: at {f:g} of the samples ({rows.size} rows): {exc}") from None
-        results[f] = _run(
-            X[rows],
-            yy,
-            genes,
-            classes,
-            models,
-            splits,
-            wiring=kw.get("wiring", "pathway"),
-            sparsity=float(kw.get("sparsity", 1.0)),
-            seed=seed,
-            pathways=kw.get("pathways"),
-            cohort_pathways=cohort.pathways,
-            config=cfg,
-            dense_hidden=kw.get("dense_hidden"),
-            ensemble_size=kw.get("ensemble_size", 10),
-            n_neurons=kw.get("n_neurons"),
-            additive_cs=kw.get("additive_cs", additive.DEFAULT_CS),
-            progress=sub_progress(progress, start, start + weights[i]),
-            cancel=cancel,
-            subset=i,
-            dosages=None if dos is None else dos[rows],
-        )
-        start += weights[i]
+    # every size's networks in ONE batched run (sizes x folds x heads), then each size's baselines
+    done = _run_subsets(
+        X,
+        y,
+        genes,
+        classes,
+        models,
+        parts,
+        wiring=kw.get("wiring", "pathway"),
+        sparsity=float(kw.get("sparsity", 1.0)),
+        seed=seed,
+        pathways=kw.get("pathways"),
+        cohort_pathways=cohort.pathways,
+        config=cfg,
+        dense_hidden=kw.get("dense_hidden"),
+        ensemble_size=kw.get("ensemble_size", 10),
+        n_neurons=kw.get("n_neurons"),
+        additive_cs=kw.get("additive_cs", additive.DEFAULT_CS),
+        progress=progress,
+        cancel=cancel,
+        dosages=dos,
+    )
+    results = dict(zip(fr, done))
     report(progress, 1.0, "learning curve done")
     return LearningCurve(fractions=fr, results=results, seed=seed)
 

@@ -115,13 +115,13 @@ class GeneModuleKernel:
         self.parts = [p for p in (_Part(0, n_tanh, True), _Part(n_tanh, S, False)) if p.S]
         self._bufs = {}
 
-    def _tiling(self, n: int) -> tuple:
+    def _tiling(self, n: int, J: int) -> tuple:
         """(groups per chunk, cells per block) for n cells per group: each group gets at least
         min(n, min_cells) cells per block (wide GEMMs beat many tiny batched ones), and as many
         groups as then fit in the activation budget are batched together."""
         per_group = max(1, min(n, self.min_cells))
         sh = self.S * self.H
-        jc = max(1, min(self.J, self.budget // (per_group * sh)))
+        jc = max(1, min(J, self.budget // (per_group * sh)))
         return jc, max(1, self.budget // (jc * sh))
 
     def _buffer(self, part: _Part, jn: int, k: int, dtype, device) -> torch.Tensor:
@@ -167,8 +167,9 @@ class GeneModuleKernel:
     # -- forward: gene neurons only ----------------------------------------
     @torch.no_grad()
     def forward(self, X, cells, W_eff, b_eff, w2, b2) -> torch.Tensor:
-        """Gene neurons ``(J, n, S)``. W_eff (J, C, S*H), b_eff (J, S*H), w2 (J*S, H), b2 (J*S,)."""
-        J, S, H = self.J, self.S, self.H
+        """Gene neurons ``(J, n, S)``. W_eff (J, C, S*H), b_eff (J, S*H), w2 (J*S, H), b2 (J*S,);
+        J: any number of the groups (a step may leave out groups with nothing to train)."""
+        J, S, H = W_eff.shape[0], self.S, self.H
         w2 = w2.view(J, S, H)
         const = b2.view(J, S).clone()
         n = cells.shape[1]
@@ -182,7 +183,7 @@ class GeneModuleKernel:
                 c = 2 * c
             bd = _blockdiag(c) if part.S <= _BLOCKDIAG_MAX_S else None
             prep.append((part, Wk, bk, c, bd))
-        jc, blk = self._tiling(n)
+        jc, blk = self._tiling(n, J)
         for j0 in range(0, J, jc):
             j1 = min(J, j0 + jc)
             for s in range(0, n, blk):
@@ -199,7 +200,7 @@ class GeneModuleKernel:
     def backward(self, X, cells, W_eff, b_eff, w2, dg):
         """Gradients ``(dW_eff (J, C, S*H), db_eff (J, S*H), dw2 (J*S, H), db2 (J*S,))`` given
         ``dg`` (J, n, S), the loss gradient of every gene neuron."""
-        J, S, H = self.J, self.S, self.H
+        J, S, H = W_eff.shape[0], self.S, self.H
         w2 = w2.view(J, S, H)
         dW = torch.zeros_like(W_eff)
         db = torch.zeros_like(b_eff)
@@ -210,7 +211,7 @@ class GeneModuleKernel:
             f = w2[:, part.s0 : part.s1] * (4.0 if part.tanh else 1.0)  # d tanh(u)/du = 4 sig (1 - sig)
             prep.append((part, Wk, bk, f.reshape(J, 1, part.S * H)))
         n = cells.shape[1]
-        jc, blk = self._tiling(n)
+        jc, blk = self._tiling(n, J)
         for j0 in range(0, J, jc):
             j1 = min(J, j0 + jc)
             for s in range(0, n, blk):

@@ -59,7 +59,7 @@ import torch.nn.functional as F
 
 from gxapp.epistasis import genemodule
 from gxapp.epistasis.features import RowMoments
-from gxapp.epistasis.models import NetSpec, head_forward, init_gene_module, init_head, stack_heads
+from gxapp.epistasis.models import HeadBank, NetSpec, head_forward, init_gene_module, init_head, stack_heads
 from gxapp.errors import InputFormatError, ParameterError
 from gxapp.nn.early_stopping import EarlyStopping
 from gxapp.nn.memory import TrainingMemoryError, memory_errors  # noqa: F401 (re-exported)
@@ -202,6 +202,19 @@ def _pad(rows_per_group: list, n: Optional[int] = None):
 # ---------------------------------------------------------------- the batched networks
 
 
+@dataclass
+class _Selection:
+    """The networks of some row groups for one step: ``groups`` (None: all J), their count, the
+    head banks restricted to them (kind, spec positions, model ids r, bank), r -> row in its bank,
+    and the groups' case weights."""
+
+    groups: Optional[torch.Tensor]
+    J: int
+    kinds: list
+    local: dict
+    w_case: torch.Tensor
+
+
 class _Batch:
     """All J x S networks: parameters, kernel and forward pieces."""
 
@@ -276,69 +289,109 @@ class _Batch:
     def first_layer(self):
         return genemodule.effective_first_layer(self.W1, self.b1, self.mean, self.scale, self.J, self.S)
 
-    def dropout_masks(self, b: int, active: torch.Tensor):
-        """Per-network inverted-dropout masks for the gene neurons (J, S, b, G) and for each
-        head kind's hidden neurons; inactive networks draw nothing and get ones."""
+    def select(self, groups: Optional[torch.Tensor]) -> "_Selection":
+        """The networks of some row groups (None: all), for one training step."""
+        if groups is None or groups.numel() == self.J:
+            return _Selection(None, self.J, self.kinds, self._local, self.w_case)
+        S = self.S
+        kinds, local = [], {}
+        for kind, pos, _, bank in self.kinds:
+            n = len(pos)
+            idx = (groups[:, None] * n + torch.arange(n)).reshape(-1)  # the bank's rows of these groups
+            rs = (groups[:, None] * S + torch.tensor(pos)).reshape(-1)
+            sub = HeadBank(
+                head=bank.head,
+                params={k: v[idx] for k, v in bank.params.items()},  # indexed: gradients flow back
+                linear=None if bank.linear is None else bank.linear[idx],
+                index=None if bank.index is None else bank.index[idx],
+                neuron_mask=None if bank.neuron_mask is None else bank.neuron_mask[idx],
+            )
+            kinds.append((kind, pos, rs, sub))
+            local.update({int(r): i for i, r in enumerate(rs.tolist())})
+        return _Selection(groups, int(groups.numel()), kinds, local, self.w_case[groups])
+
+    def dropout_masks(self, b: int, active: torch.Tensor, sel: "_Selection"):
+        """Per-network inverted-dropout masks for the gene neurons (J', S, b, G) of the selected
+        groups and for each head kind's hidden neurons; inactive networks draw nothing and get ones."""
         p = self.cfg.dropout
         if p <= 0:
             return None, {}
         keep = 1.0 - p
         G, S = self.G, self.S
-        gmask = torch.ones(self.J, S, b, G)
-        hid = {kind: torch.ones(len(rs), b, bank.n_hidden) for kind, _, rs, bank in self.kinds if bank.n_hidden}
+        gmask = torch.ones(sel.J, S, b, G)
+        hid = {kind: torch.ones(len(rs), b, bank.n_hidden) for kind, _, rs, bank in sel.kinds if bank.n_hidden}
+        where = {j: i for i, j in enumerate(range(self.J) if sel.groups is None else sel.groups.tolist())}
         for r in torch.nonzero(active).flatten().tolist():
             j, s = divmod(r, S)
             gen = self.drop_gen[r]
-            gmask[j, s] = (torch.rand(b, G, generator=gen) < keep).float().div_(keep)
+            gmask[where[j], s] = (torch.rand(b, G, generator=gen) < keep).float().div_(keep)
             kind = self._kind_of[s]
             if kind in hid:
                 H = hid[kind].shape[2]
-                hid[kind][self._local[r]] = (torch.rand(b, H, generator=gen) < keep).float().div_(keep)
+                hid[kind][sel.local[r]] = (torch.rand(b, H, generator=gen) < keep).float().div_(keep)
         return gmask, hid
 
-    def heads(self, gl: torch.Tensor, params_by_kind: list, gmask=None, hid=None) -> torch.Tensor:
-        """Logits (J, S, b) from gene neurons gl (J, S, b, G)."""
-        J, S = self.J, self.S
+    def heads(self, gl: torch.Tensor, kinds: list, gmask=None, hid=None) -> torch.Tensor:
+        """Logits (J', S, b) from gene neurons gl (J', S, b, G) of the groups of ``kinds``."""
+        J, S = gl.shape[0], self.S
         b = gl.shape[2]
         out = [None] * S
         if gmask is not None:
             gl = gl * gmask
-        for (kind, pos, _rs, bank), params in zip(self.kinds, params_by_kind):
+        for kind, pos, _rs, bank in kinds:
             gk = gl if len(pos) == S else gl[:, pos]
-            z = head_forward(bank, params, gk.reshape(J * len(pos), b, self.G), None if hid is None else hid.get(kind))
+            z = head_forward(
+                bank, bank.params, gk.reshape(J * len(pos), b, self.G), None if hid is None else hid.get(kind)
+            )
             z = z.view(J, len(pos), b)
             for i, s in enumerate(pos):
                 out[s] = z[:, i]
         return torch.stack(out, 1)
 
-    def params_by_kind(self):
-        return [bank.params for _, _, _, bank in self.kinds]
-
-    def alpha_t(self, yb: torch.Tensor) -> torch.Tensor:
+    def alpha_t(self, yb: torch.Tensor, w_case: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(J, b) focal weights: 1 - freq(class of the row) in the group's training rows."""
-        wc = self.w_case[:, None]
+        wc = (self.w_case if w_case is None else w_case)[:, None]
         return torch.where(yb > 0.5, wc, 1 - wc)
 
     # -- one optimisation step -----------------------------------------------------
     def step(self, rows: torch.Tensor, wts: torch.Tensor, active: torch.Tensor, opt: StackedAdam) -> None:
+        """One step of the ``active`` networks on their groups' ``rows``; only the groups with an
+        active network are computed (a learning curve's small subsets run out of batches before
+        the large ones, folds stop early: they cost nothing)."""
         J, S, G = self.J, self.S, self.G
+        busy = active.view(J, S).any(1)
+        if not bool(busy.any()):
+            return
+        sel = self.select(None if bool(busy.all()) else torch.nonzero(busy).flatten())
+        if sel.groups is not None:
+            rows, wts = rows[sel.groups], wts[sel.groups]
         b = rows.shape[1]
         cells = self.cells(rows)
         W_eff, b_eff = self.first_layer()
-        g = self.kernel.forward(self.X, cells, W_eff.detach(), b_eff.detach(), self.w2.detach(), self.b2.detach())
-        gl = g.view(J, b, G, S).permute(0, 3, 1, 2).contiguous().requires_grad_()
-        gmask, hid = self.dropout_masks(b, active)
-        z = self.heads(gl, self.params_by_kind(), gmask, hid)  # (J, S, b)
+        w2, b2 = self.w2.detach(), self.b2.detach()
+        if sel.groups is not None:
+            W_eff, b_eff = W_eff[sel.groups], b_eff[sel.groups]
+            w2 = w2.view(J, S, -1)[sel.groups].reshape(sel.J * S, -1)
+            b2 = b2.view(J, S)[sel.groups].reshape(-1)
+        g = self.kernel.forward(self.X, cells, W_eff.detach(), b_eff.detach(), w2, b2)
+        gl = g.view(sel.J, b, G, S).permute(0, 3, 1, 2).contiguous().requires_grad_()
+        gmask, hid = self.dropout_masks(b, active, sel)
+        z = self.heads(gl, sel.kinds, gmask, hid)  # (J', S, b)
         yb = self.y[rows]
-        fl = _focal(z, yb[:, None, :], self.alpha_t(yb)[:, None, :], self.cfg.gamma)
+        fl = _focal(z, yb[:, None, :], self.alpha_t(yb, sel.w_case)[:, None, :], self.cfg.gamma)
         den = wts.sum(1).clamp(min=1.0)
         loss = ((fl * wts[:, None, :]).sum(2) / den[:, None]).sum()
         loss.backward()
-        dg = gl.grad.permute(0, 2, 3, 1).reshape(J, b * G, S)
-        dW, db, dw2, db2 = self.kernel.backward(self.X, cells, W_eff.detach(), b_eff.detach(), self.w2.detach(), dg)
+        dg = gl.grad.permute(0, 2, 3, 1).reshape(sel.J, b * G, S)
+        dW, db, dw2, db2 = self.kernel.backward(self.X, cells, W_eff.detach(), b_eff.detach(), w2, dg)
         torch.autograd.backward([W_eff, b_eff], [dW, db])
-        self.w2.grad = dw2
-        self.b2.grad = db2
+        if sel.groups is None:
+            self.w2.grad, self.b2.grad = dw2, db2
+        else:
+            self.w2.grad = torch.zeros_like(self.w2)
+            self.w2.grad.view(J, S, -1)[sel.groups] = dw2.view(sel.J, S, -1)
+            self.b2.grad = torch.zeros_like(self.b2)
+            self.b2.grad.view(J, S)[sel.groups] = db2.view(sel.J, S)
         opt.step(active, zero_grad=True)
 
     # -- prediction ----------------------------------------------------------------
@@ -356,7 +409,7 @@ class _Batch:
             k = rc.shape[1]
             g = self.kernel.forward(self.X, self.cells(rc), W_eff, b_eff, self.w2, self.b2)
             gl = g.view(J, k, G, S).permute(0, 3, 1, 2)
-            out.append(self.heads(gl, self.params_by_kind()))
+            out.append(self.heads(gl, self.kinds))
         return torch.cat(out, 2) if out else torch.zeros(J, S, 0)
 
 

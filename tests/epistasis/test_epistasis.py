@@ -146,6 +146,39 @@ def test_batched_training_equals_one_model_at_a_time():
             np.testing.assert_allclose(alone.test_prob[0][0], batched.test_prob[j][s], atol=1e-5)
 
 
+def test_groups_with_nothing_to_train_are_left_out_of_a_step(monkeypatch):
+    """Row groups of very different sizes (a learning curve's subsets) and networks that stop
+    early: a step computes only the groups with an active network, and every network is still
+    the one trained alone."""
+    rng = np.random.default_rng(1)
+    N, G, C = 300, 6, 3
+    X = rng.poisson(1.0, (N, G, C)).astype(np.float32)
+    y = (rng.random(N) < 0.5).astype(float)
+    perm = rng.permutation(N)
+    groups = [
+        RowGroup(key=(0, 0, 0), train=np.sort(perm[:40]), test=np.sort(perm[40:60])),  # one batch per epoch
+        RowGroup(key=(1, 0, 0), train=np.sort(perm[60:260]), test=np.sort(perm[260:])),  # five batches
+    ]
+    specs = [M.logreg_spec(), M.dense_spec(3)]
+    cfg = EpiTrainConfig(max_epochs=8, lr=5e-2, patience=1, dropout=0.2, batch_size=32, threads=1)
+    seen = []
+    real = GeneModuleKernel.forward
+
+    def spy(self, X_, cells, W_eff, *a):
+        seen.append(W_eff.shape[0])
+        return real(self, X_, cells, W_eff, *a)
+
+    monkeypatch.setattr(GeneModuleKernel, "forward", spy)
+    batched = fit_networks(X, y, copy.deepcopy(groups), specs, cfg)
+    assert 1 in seen and 2 in seen  # the small group sat out the steps it had no rows for
+    monkeypatch.setattr(GeneModuleKernel, "forward", real)
+    for j, g in enumerate(groups):
+        alone = fit_networks(X, y, [copy.deepcopy(g)], specs, cfg)
+        np.testing.assert_array_equal(alone.best_epoch[0], batched.best_epoch[j])
+        for s in range(len(specs)):
+            np.testing.assert_allclose(alone.test_prob[0][s], batched.test_prob[j][s], atol=1e-5)
+
+
 def test_standardisation_stats_match_standardise_counts():
     rng = np.random.default_rng(1)
     X = rng.poisson(2.0, (50, 7, 3)).astype(np.float32)
@@ -267,13 +300,43 @@ def test_sweep_and_learning_curve_run_on_the_same_splits(monkeypatch):
     json.loads(lc.to_json())
     subsets = cvmod.nested_subsets(y, (0.5, 1.0), 0)
     assert np.isin(subsets[0.5], subsets[1.0]).all()
-    assert len(calls["nn"]) == 2 and len(calls["add"]) == 2
+    # every size's networks in ONE batched fit; one additive fit per size
+    assert len(calls["nn"]) == 1 and len(calls["add"]) == 2
+    nn_groups = calls["nn"][0]["groups"]
+    assert len(nn_groups) == 4
     for i, f in enumerate((0.5, 1.0)):
         # within one subset the network and the additive model see identical splits of that subset
-        ref = make_splits(y[subsets[f]], 2, 1, 0)
-        _same_groups(calls["nn"][i]["groups"], ref, subset=i)
+        rows = subsets[f]
+        ref = [(r, k, rows[tr], rows[te]) for r, k, tr, te in make_splits(y[rows], 2, 1, 0)]
+        _same_groups(nn_groups[2 * i : 2 * i + 2], ref, subset=i)
         _same_groups(calls["add"][i]["groups"], ref, subset=i)
         assert lc.results[f].splits == [(0, 0), (0, 1)]
+
+
+def test_learning_curve_batched_sizes_equal_each_size_trained_alone():
+    """The learning curve trains every size x fold x head as ONE batched model; each size's AUCs
+    are those of that size's networks trained alone (the reference: a plain fit per size on its
+    own rows, keyed as the curve keys them)."""
+    from sklearn.metrics import roc_auc_score
+
+    cohort = additive_cohort(n=240)
+    cfg = EpiTrainConfig(**{**FAST, "max_epochs": 4, "patience": 2, "dropout": 0.2})
+    fr = (0.5, 1.0)
+    lc = learning_curve(
+        cohort, fractions=fr, models=("logreg", "dense"), folds=2, repeats=1, config=cfg, dense_hidden=4
+    )
+    assert lc.results[1.0].settings["trained_with_sizes"] == 2
+    X, y, _, _, _ = cvmod._prepare(cohort, "auto")
+    subsets = cvmod.nested_subsets(y, fr, 0)
+    specs = [M.logreg_spec("logreg"), M.dense_spec(4, "dense")]
+    for i, f in enumerate(fr):
+        rows = subsets[f]
+        Xs, ys = X[rows], y[rows]
+        groups = [RowGroup(key=(i, r, k), train=tr, test=te) for r, k, tr, te in make_splits(ys, 2, 1, 0)]
+        alone = fit_networks(Xs, ys, groups, specs, cfg)
+        for s, name in enumerate(("logreg", "dense")):
+            ref = [roc_auc_score(ys[g.test], alone.test_prob[j][s]) for j, g in enumerate(groups)]
+            np.testing.assert_allclose(lc.results[f].models[name].aucs, ref, atol=1e-6)
 
 
 def test_ensemble_averages_random_wirings(monkeypatch):
