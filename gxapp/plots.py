@@ -546,8 +546,12 @@ def learning_curve_chart(table: pd.DataFrame) -> alt.Chart:
         x=alt.X("n_samples:Q", title="samples"),
         color=alt.Color("model:N", title=None, scale=_model_scale(df["model"])),
     )
+    dash = (  # networks solid, additive baselines dashed
+        {"strokeDash": alt.StrokeDash("kind:N", title=None, sort=["network", "additive"])} if "kind" in df else {}
+    )
     line = base.mark_line(point=True).encode(
         y=alt.Y("auc_mean:Q", scale=alt.Scale(zero=False), title="ROC AUC"),
+        **dash,
         tooltip=[
             "model:N",
             "n_samples:Q",

@@ -42,6 +42,8 @@ if cohort.trait != "binary":
     st.stop()
 
 jobs_panel.show_notice("epi")
+view.truth_panel(cohort.truth)
+view.demo_story(key)  # the case/control demo: its learning curve, computed once in the background
 # keyed and tracked: a toggle or a finished job in a tab keeps that tab open
 compare_tab, types_tab = st.tabs(["Compare architectures", "Epistasis types"], key="epi_tabs", on_change="rerun")
 with compare_tab:

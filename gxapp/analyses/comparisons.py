@@ -51,6 +51,13 @@ class ComparisonParams(Params):
                 raise ParameterError(f"{name}: expected a non-empty list of numbers in (0, 1], got {values!r}")
 
 
+# The case/control demo opens on paper B's story (docs/method.md#learning-curve): the learning curve of
+# the default models on 1 x 3-fold CV at five sizes, started on first open and cached — additive ahead
+# at a few hundred people, the networks at 2,000 (bench/README.md, "Learning curve", seeds 1-3; five
+# sizes, not the six of the form, keep it within a minute in the app beside the browser on 2 cores).
+DEMO_STORY = ComparisonParams(analysis="learning_curve", repeats=1, fractions=(0.1, 0.2, 0.4, 0.7, 1.0))
+
+
 @dataclass
 class Comparison(Result):
     """An architecture comparison, learning curve or sparsity sweep; ``data`` is its JSON

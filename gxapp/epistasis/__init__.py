@@ -36,6 +36,7 @@ from gxapp.epistasis.results import (  # noqa: F401
     ModelResult,
     SweepResult,
     corrected_ttest,
+    crossover,
 )
 from gxapp.epistasis.surfaces import Surfaces, decision_surfaces  # noqa: F401
 from gxapp.epistasis.train import EpiTrainConfig, FitResult, RowGroup, fit_networks  # noqa: F401
@@ -59,6 +60,7 @@ __all__ = [
     "ModelResult",
     "SweepResult",
     "corrected_ttest",
+    "crossover",
     "Surfaces",
     "decision_surfaces",
     "EpiTrainConfig",

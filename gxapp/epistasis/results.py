@@ -186,6 +186,7 @@ class LearningCurve:
                         "fraction": f,
                         "n_samples": res.n_samples,
                         "model": m.name,
+                        "kind": m.kind,
                         "auc_mean": m.auc_mean,
                         "auc_sd": m.auc_sd,
                         "n_params": m.n_params,
@@ -226,3 +227,32 @@ def model_result(name: str, kind: str, aucs, n_params: int, details: Optional[di
     return ModelResult(
         name=name, kind=kind, aucs=[float(a) for a in aucs], n_params=int(n_params), details=details or {}
     )
+
+
+def crossover(table) -> dict:
+    """Paper B's story read off a learning-curve table (rows: n_samples, model, kind, auc_mean):
+    the best model at the smallest and the largest size, and ``crossover_n``, the smallest size from
+    which the best network is ahead of the best additive model at every larger size (None when it
+    never is, or when one of the two kinds is missing)."""
+    t = pd.DataFrame(table)
+    sizes = sorted(t["n_samples"].unique())
+
+    def best(n, kind=None):
+        rows = t[(t["n_samples"] == n) & ((t["kind"] == kind) if kind else True)]
+        if rows.empty:
+            return None
+        r = rows.loc[rows["auc_mean"].idxmax()]
+        return {"model": str(r["model"]), "auc": float(r["auc_mean"]), "n": int(n)}
+
+    out = {"small": best(sizes[0]), "large": best(sizes[-1]), "crossover_n": None}
+    if {"network", "additive"} <= set(t["kind"]):
+        ahead = [best(n, "network")["auc"] > best(n, "additive")["auc"] for n in sizes]
+        if ahead[-1]:
+            i = len(sizes) - 1
+            while i > 0 and ahead[i - 1]:
+                i -= 1
+            out["crossover_n"] = int(sizes[i]) if i > 0 else None  # ahead everywhere: no crossover
+            out["networks_lead_everywhere"] = i == 0
+        out["large_network"], out["large_additive"] = best(sizes[-1], "network"), best(sizes[-1], "additive")
+        out["small_additive"], out["small_network"] = best(sizes[0], "additive"), best(sizes[0], "network")
+    return out

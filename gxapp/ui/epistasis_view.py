@@ -174,12 +174,103 @@ def show_compare(res: dict) -> None:
     )
 
 
+def story(table: pd.DataFrame) -> str:
+    """Paper B's story in one sentence, read off the curve (docs/method.md#learning-curve)."""
+    if "kind" not in table:  # a curve stored before the kind column
+        return ""
+    c = epi.crossover(table)
+    small, large = c["small"], c["large"]
+    head = (
+        f"At **{small['n']:,}** samples **{small['model']}** is best (AUC {small['auc']:.3f}); at "
+        f"**{large['n']:,}**, **{large['model']}** ({large['auc']:.3f})."
+    )
+    if "large_network" not in c:
+        return head
+    net, add = c["large_network"], c["large_additive"]
+    if c["crossover_n"]:
+        return (
+            head + f" **Additive wins small, the networks win large**: from {c['crossover_n']:,} samples on, a network "
+            f"is ahead of every additive model ({net['model']} {net['auc']:.3f} vs {add['model']} {add['auc']:.3f} "
+            "at the largest size) — paper B's crossover."
+        )
+    if c.get("networks_lead_everywhere"):
+        return head + " A network is ahead of every additive model at every size: no crossover within these sizes."
+    return (
+        head + f" No crossover within these sizes: the additive models stay ahead ({add['model']} {add['auc']:.3f} vs "
+        f"{net['model']} {net['auc']:.3f} at the largest size) — more samples, or a stronger interaction, are needed "
+        "for the networks to pay off."
+    )
+
+
 def show_learning_curve(res: dict) -> None:
     wiring_note(res)
     table = pd.DataFrame(res["table"])
+    sentence = story(table)
+    if sentence:
+        st.markdown(sentence)
     chart_with_downloads(charts.learning_curve_chart(table), "learning_curve")
     st.dataframe(table, hide_index=True, width="stretch")
     st.download_button("Download (CSV)", table.to_csv(index=False), file_name="learning_curve.csv", mime="text/csv")
+    largest = max(res["results"], key=float)  # the full cohort (or the largest subset): the comparison itself
+    st.subheader(f"The comparison at {res['results'][largest]['n_samples']:,} samples")
+    show_compare(res["results"][largest])
+
+
+TYPE_WORDS = {
+    "positive": "risk only when both genes are hit",
+    "negative": "protection only when both genes are hit",
+    "reciprocal": "each gene alone raises the risk, together they cancel (XOR-like)",
+    "additive": "the two genes add up",
+}
+
+
+def truth_panel(truth: dict) -> None:
+    """What the case/control simulator planted: the interacting pairs with their epistasis type
+    and log-odds, and the genes with additive effects (docs/method.md#simulators)."""
+    if not truth or truth.get("scenario") != "casecontrol":
+        return
+    with st.expander(f"Planted truth (simulation): {len(truth.get('pairs', []))} interacting gene pairs"):
+        rows = []
+        for a, b in truth.get("pairs", []):
+            k = f"{a}|{b}"
+            kind = truth.get("types", {}).get(k, "")
+            rows.append(
+                {
+                    "gene A": a,
+                    "gene B": b,
+                    "epistasis": kind,
+                    "what it means": TYPE_WORDS.get(kind, ""),
+                    "log-odds": truth.get("weights", {}).get(k),
+                    "pathway": truth.get("pair_pathways", {}).get(k, ""),
+                }
+            )
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        add = truth.get("additive_genes") or {}
+        if add:
+            st.caption(
+                "Additive genes: " + ", ".join(f"{g} (log-odds {w:g})" for g, w in add.items()) + ". A gene is "
+                "'hit' when its damaging-variant burden is above the threshold that hits ~30 % of people."
+            )
+
+
+def demo_story(cohort_key: str) -> None:
+    """The case/control demo opens on paper B's learning curve: started in the background on first
+    open (once per session), cached for everyone afterwards."""
+    from gxapp import cache
+    from gxapp.analyses import cohorts
+    from gxapp.ui import jobs_panel
+
+    if cohort_key != cohorts.demo_casecontrol_key() or st.session_state.get(JOB_KEY):
+        return
+    spec = cmp.job_spec(cohort_key, cmp.DEMO_STORY)
+    if cache.Store(cmp.KIND).exists(spec.key) or st.session_state.get("epi_story_started"):
+        return
+    st.session_state["epi_story_started"] = True
+    jobs_panel.start(spec, cmp.KIND, JOB_KEY, RESULT_KEY)
+    st.info(
+        "The case/control demo opens with paper B's learning curve (1 × 3-fold CV at five sample sizes, "
+        "under a minute, once: it is cached). Meanwhile, set up your own comparison below."
+    )
 
 
 def show_sweep(res: dict) -> None:

@@ -519,3 +519,26 @@ def test_progress_is_reported_and_cancel_stops_training():
         compare(
             additive_cohort(n=200), models=("logreg",), folds=2, repeats=1, config=EpiTrainConfig(**FAST), cancel=flag
         )
+
+
+@pytest.mark.parametrize(
+    "net_aucs, expected",
+    [
+        ((0.50, 0.55, 0.62, 0.70), 800),  # behind, behind, ahead, ahead: the crossover at the third size
+        ((0.50, 0.62, 0.58, 0.70), 1600),  # ahead at 400 but behind at 800: only from the last size on
+        ((0.50, 0.55, 0.58, 0.59), None),  # never ahead
+        ((0.65, 0.66, 0.67, 0.70), None),  # ahead everywhere: no crossover
+    ],
+)
+def test_crossover_reads_paper_b_story_off_the_curve(net_aucs, expected):
+    from gxapp.epistasis import crossover
+
+    sizes, add = (200, 400, 800, 1600), (0.55, 0.60, 0.61, 0.62)
+    rows = [{"n_samples": n, "model": "l2", "kind": "additive", "auc_mean": a} for n, a in zip(sizes, add)]
+    rows += [{"n_samples": n, "model": "dense", "kind": "network", "auc_mean": a} for n, a in zip(sizes, net_aucs)]
+    rows += [{"n_samples": n, "model": "logreg", "kind": "network", "auc_mean": 0.5} for n in sizes]
+    c = crossover(rows)
+    assert c["crossover_n"] == expected
+    assert c["small"]["n"] == 200 and c["large"]["n"] == 1600
+    assert c.get("networks_lead_everywhere", False) == (min(net_aucs) > 0.62)
+    assert c["large_additive"] == {"model": "l2", "auc": 0.62, "n": 1600}

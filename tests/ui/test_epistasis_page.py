@@ -40,7 +40,7 @@ def test_small_comparison_runs_in_the_background(cc_cohort):
     at.button(key="epi_submit").click()
     at.run()
     run_until(at, lambda a: any("highest mean AUC" in m.value for m in a.markdown), 180, "the comparison")
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "model" in d.value)  # the AUC table (after the truth's)
     assert list(table["model"]) == ["logreg", "dense", "l2", "l1-snps"]
     assert table["AUC mean"].between(0, 1).all() and (table["parameters"] > 0).all()
     assert table.set_index("model").loc["l1-snps", "parameters"] == 12 * 4 + 1  # one per SNP dosage
@@ -55,3 +55,31 @@ def test_epistasis_presets_fill_the_cv_settings(cc_cohort):
     at.selectbox(key="epi_preset").set_value("quick")
     at.run()
     assert at.number_input(key="epi_repeats").value == 1 and not at.exception
+
+
+def test_the_case_control_demo_opens_on_its_learning_curve(tmp_path, monkeypatch):
+    """The case/control demo starts paper B's learning curve by itself (once) and shows the story
+    sentence, the curve and the full-size comparison; here with a small stand-in demo and story."""
+    from gxapp.analyses import comparisons
+
+    small = SimParams(scenario="casecontrol", n_samples=400, n_genes=12, seed=3, genotype_model="binomial")
+    monkeypatch.setattr(cohorts, "DEMO_CASECONTROL", small)
+    story = comparisons.ComparisonParams(
+        analysis="learning_curve", models=("logreg", "l2"), folds=2, repeats=1, fractions=(0.5, 1.0)
+    )
+    monkeypatch.setattr(comparisons, "DEMO_STORY", story)
+    with app_cache(tmp_path):
+        key = cohorts.demo_casecontrol().key
+        assert cohorts.demo_casecontrol_key() == key
+        at = _page(key)
+        assert any("opens with paper B's learning curve" in i.value for i in at.info)
+        assert any(e.label.startswith("Planted truth (simulation): ") for e in at.expander)
+        truth = at.dataframe[0].value  # the planted pairs, with their epistasis type in words
+        assert set(truth["epistasis"]) == {"positive", "negative", "reciprocal"}
+        run_until(at, lambda a: any("The comparison at 400 samples" in h.value for h in a.subheader), 180, "the story")
+        assert any("At **200** samples" in m.value for m in at.markdown)
+        assert comparisons.COMPARISONS.exists(key, story)
+        at = _page(key)  # a new session: the cached story is shown, nothing is started again
+        assert not any("opens with paper B's learning curve" in i.value for i in at.info)
+        assert any("The comparison at 400 samples" in h.value for h in at.subheader)
+        assert not at.error
