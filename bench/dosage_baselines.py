@@ -3,6 +3,7 @@ regressions on every SNP's dosage (docs/method.md#additive-baselines).
 
     python bench/dosage_baselines.py                       # real genotypes + coalescent cohort
     python bench/dosage_baselines.py --seeds 1 2 3 --repeats 2
+    python bench/dosage_baselines.py --gene-pcs 0,3,5     # + each gene's first K PCs (gene_pcs)
 
 Two genotype sources, each with two simulated case/control phenotypes (no real case/control
 phenotype ships with the development data, so phenotypes are simulated on real genotypes, as
@@ -68,6 +69,11 @@ def main() -> None:
     ap.add_argument("--effect", type=float, default=0.4, help="log-odds per sd of a causal SNP's dosage")
     ap.add_argument("--models", default="logreg,biosparse,l2,l1,l2-snps,l1-snps")
     ap.add_argument("--sources", default="eur,coalescent")
+    ap.add_argument(
+        "--gene-pcs",
+        default="0",
+        help="comma-separated K: the gene-feature models again with each gene's first K PCs added (0: bins only)",
+    )
     a = ap.parse_args()
     models = tuple(a.models.split(","))
     root = Path(tempfile.mkdtemp(prefix="gxapp-dosage-"))
@@ -91,25 +97,29 @@ def main() -> None:
                 "gene-burden": cohorts.open_cohort(cc.key, root),
             }
             for pheno, cohort in phenos.items():
-                t0 = time.perf_counter()
-                res = epi.compare(cohort, models=models, folds=3, repeats=a.repeats, wiring="random", seed=seed)
-                aucs = {m: res.models[m].auc_mean for m in models}
-                rows.append((source, pheno, seed, aucs))
-                print(
-                    f"seed {seed} {source} / {pheno}: "
-                    + "  ".join(f"{m} {v:.3f}" for m, v in aucs.items())
-                    + f"  ({time.perf_counter() - t0:.0f} s)",
-                    flush=True,
-                )
+                for k in [int(v) for v in a.gene_pcs.split(",")]:
+                    # with K > 0 only the gene-feature models are refitted (the dosage ones do not change)
+                    ms = models if k == 0 else tuple(m for m in models if m not in epi.SNP_MODELS)
+                    t0 = time.perf_counter()
+                    res = epi.compare(
+                        cohort, models=ms, folds=3, repeats=a.repeats, wiring="random", seed=seed, gene_pcs=k
+                    )
+                    aucs = {m: res.models[m].auc_mean for m in ms}
+                    label = pheno if k == 0 else f"{pheno} +{k} PCs"
+                    rows.append((source, label, seed, aucs))
+                    print(
+                        f"seed {seed} {source} / {label}: "
+                        + "  ".join(f"{m} {v:.3f}" for m, v in aucs.items())
+                        + f"  ({time.perf_counter() - t0:.0f} s)",
+                        flush=True,
+                    )
     print(f"\nmean ROC AUC over seeds {a.seeds}, {a.repeats} x 3-fold CV:")
     for source in dict.fromkeys(r[0] for r in rows):
-        for pheno in ("snp-additive", "gene-burden"):
+        for pheno in dict.fromkeys(r[1] for r in rows if r[0] == source):
             sel = [r[3] for r in rows if r[0] == source and r[1] == pheno]
-            if sel:
-                print(
-                    f"  {source:>32} / {pheno:<12}: "
-                    + "  ".join(f"{m} {np.mean([s[m] for s in sel]):.3f}" for m in models)
-                )
+            print(
+                f"  {source:>32} / {pheno:<20}: " + "  ".join(f"{m} {np.mean([s[m] for s in sel]):.3f}" for m in sel[0])
+            )
 
 
 if __name__ == "__main__":

@@ -191,6 +191,7 @@ def cmd_simulate(a) -> int:
         snps_per_gene=a.snps_per_gene,
         case_fraction=a.case_fraction,
         effect=a.effect,
+        h2=a.h2,
     )
     if a.bfile:
         from gxapp.analyses.cohorts import FileSpec
@@ -528,7 +529,13 @@ def cmd_epistasis(a) -> int:
     t0 = time.perf_counter()
     models = tuple(m.strip() for m in a.models.split(",") if m.strip())
     params = cmp.ComparisonParams(
-        models=models, folds=a.folds, repeats=a.repeats, sparsity=a.sparsity, wiring=a.wiring, seed=a.seed
+        models=models,
+        folds=a.folds,
+        repeats=a.repeats,
+        sparsity=a.sparsity,
+        wiring=a.wiring,
+        seed=a.seed,
+        gene_pcs=a.gene_pcs,
     )
     if not a.pheno:
         raise GxError("--pheno is required: the comparison needs a case/control phenotype")
@@ -777,6 +784,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=_D.sim.effect,
         help="casecontrol: |log-odds| of every planted term (default %(default)s)",
     )
+    s.add_argument(
+        "--h2",
+        type=float,
+        default=None,
+        help="casecontrol: liability-scale heritability of the planted terms in (0, 1); sets every |log-odds| "
+        "(instead of --effect)",
+    )
     s.add_argument("--bfile", metavar="PREFIX", help="simulate on these genotypes instead of coalescent ones")
     s.add_argument("--genes", default="grch37", metavar="FILE|grch37|grch38", help="with --bfile: gene table")
     _add_qc_flags(s)
@@ -866,6 +880,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--repeats", type=int, default=10)
     e.add_argument("--sparsity", type=float, default=_D.comparison.sparsity, help="fraction of genes wired, in (0, 1]")
     e.add_argument("--wiring", choices=("pathway", "random"), default="pathway")
+    e.add_argument(
+        "--gene-pcs",
+        type=int,
+        default=_D.comparison.gene_pcs,
+        help="genotype files without annotated variants: each gene's first K principal components beside its "
+        "MAF-bin sums (default %(default)s)",
+    )
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", metavar="OUT", help="per model auc_mean, auc_sd, aucs, n_params; ttest")
     e.add_argument("--quiet", action="store_true")

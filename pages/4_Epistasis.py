@@ -47,7 +47,7 @@ view.demo_story(key)  # the case/control demo: its learning curve, computed once
 # keyed and tracked: a toggle or a finished job in a tab keeps that tab open
 compare_tab, types_tab = st.tabs(["Compare architectures", "Epistasis types"], key="epi_tabs", on_change="rerun")
 with compare_tab:
-    params = view.params_form(has_pathways=bool(cohort.pathways))
+    params = view.params_form(has_pathways=bool(cohort.pathways), has_variants=cohort.variants is not None)
     if params is not None:
         with widgets.user_errors("Starting the comparison"):
             jobs_panel.start(cmp.job_spec(key, params), cmp.KIND, view.JOB_KEY, view.RESULT_KEY)

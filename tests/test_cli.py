@@ -69,6 +69,12 @@ def test_simulate_casecontrol_writes_variants_and_pathways(tmp_path, cache_dir):
         == 0
     )
     assert (out / "variants.tsv").is_file() and (out / "pathways.gmt").is_file()
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["effect"] == 3.0 and truth["h2_target"] is None
+    flags = "--scenario casecontrol --n-samples 300 --n-genes 12 --genotype-model binomial --snps-per-gene 5 --h2 0.3"
+    assert _simulate(tmp_path / "h2", flags) == 0
+    truth = json.loads((tmp_path / "h2" / "truth.json").read_text())
+    assert truth["h2_target"] == 0.3 and truth["h2_liability"] == pytest.approx(0.3)
 
 
 def test_qc_json_on_the_simulated_files(tmp_path, cache_dir, capsys):

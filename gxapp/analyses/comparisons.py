@@ -32,6 +32,7 @@ class ComparisonParams(Params):
     seed: int = 0
     fractions: tuple = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
     degrees: tuple = (0.25, 0.5, 0.75, 1.0)
+    gene_pcs: int = epi.DEFAULT_GENE_PCS  # SNP cohorts: per-gene principal components beside the MAF bins
 
     _parameter_constraints = {
         "analysis": [Options(ANALYSES)],
@@ -41,6 +42,7 @@ class ComparisonParams(Params):
         "sparsity": [Interval(Real, 0, 1, closed="right")],
         "wiring": [Options(epi.WIRINGS)],
         "seed": [Interval(Integral, 0, None)],
+        "gene_pcs": [Interval(Integral, 0, 50)],
     }
 
     def _check(self) -> None:
@@ -84,7 +86,14 @@ class Comparisons(OnCohort):
         from gxapp.analyses import cohorts
 
         cohort = cohorts.open_cohort(cohort_key, root)
-        common = dict(folds=params.folds, repeats=params.repeats, seed=params.seed, progress=progress, cancel=cancel)
+        common = dict(
+            folds=params.folds,
+            repeats=params.repeats,
+            seed=params.seed,
+            progress=progress,
+            cancel=cancel,
+            gene_pcs=params.gene_pcs,
+        )
         if params.analysis == "compare":
             res = epi.compare(cohort, models=params.models, sparsity=params.sparsity, wiring=params.wiring, **common)
         elif params.analysis == "learning_curve":

@@ -17,6 +17,7 @@ heads), train (batched trainer), additive (L2/L1 baselines), results, cv, surfac
 
 from gxapp.epistasis.cv import (  # noqa: F401
     ADDITIVE,
+    DEFAULT_GENE_PCS,
     MODELS,
     NETWORKS,
     SNP_MODELS,
@@ -43,6 +44,7 @@ from gxapp.epistasis.train import EpiTrainConfig, FitResult, RowGroup, fit_netwo
 
 __all__ = [
     "ADDITIVE",
+    "DEFAULT_GENE_PCS",
     "MODELS",
     "NETWORKS",
     "SNP_MODELS",

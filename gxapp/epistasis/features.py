@@ -28,6 +28,7 @@ import numpy as np
 from gxapp.data.cohort import Cohort, validate
 from gxapp.data.io.variants import CLASSES, gene_centric_tensor, standardise_counts
 from gxapp.errors import ParameterError
+from gxapp.params import check_int
 
 SOURCES = ("auto", "variants", "snps")
 #: MAF bin edges of the SNP-based classes: [0, 0.01), [0.01, 0.05), [0.05, 0.2), [0.2, 0.5].
@@ -36,6 +37,7 @@ MAF_BINS = ("maf<1%", "maf1-5%", "maf5-20%", "maf>=20%")
 
 __all__ = [
     "gene_features",
+    "gene_pcs",
     "snp_dosages",
     "binary_phenotype",
     "class_stats",
@@ -93,12 +95,14 @@ def _snp_features(cohort: Cohort) -> np.ndarray:
     return out
 
 
-def gene_features(cohort: Cohort, source: str = "auto", classes: Optional[tuple] = None):
+def gene_features(cohort: Cohort, source: str = "auto", classes: Optional[tuple] = None, pcs: int = 0):
     """``(tensor float32 (N, G, C), genes list, classes list)`` of raw per-gene counts.
 
     ``source``: "auto" | "variants" | "snps" (see the module doc). ``classes`` restricts the
-    variant classes (default: all of ``CLASSES``). Also checks that the phenotype is a
-    case/control status with both classes (ParameterError otherwise).
+    variant classes (default: all of ``CLASSES``). ``pcs``: with the SNP summary, each gene's first
+    ``pcs`` principal-component scores are added as classes "PC1"... (:func:`gene_pcs`; the
+    annotated-variant encoding is paper B's and is left as it is). Also checks that the phenotype
+    is a case/control status with both classes (ParameterError otherwise).
     """
     validate(cohort)
     if source not in SOURCES:
@@ -116,7 +120,11 @@ def gene_features(cohort: Cohort, source: str = "auto", classes: Optional[tuple]
         cls = list(CLASSES if classes is None else classes)
         tensor = gene_centric_tensor(cohort.variants, list(cohort.samples["iid"]), genes, cls, dtype=np.float32)
         return tensor, genes, cls
-    return _snp_features(cohort), genes, list(MAF_BINS)
+    pcs = check_int("gene_pcs", pcs, 0)
+    if not pcs:
+        return _snp_features(cohort), genes, list(MAF_BINS)
+    tensor = np.concatenate([_snp_features(cohort), gene_pcs(cohort, pcs)], axis=2)
+    return tensor, genes, list(MAF_BINS) + [f"PC{i + 1}" for i in range(pcs)]
 
 
 def snp_dosages(cohort: Cohort) -> tuple:
@@ -146,6 +154,33 @@ def snp_dosages(cohort: Cohort) -> tuple:
         d = np.where(miss, mean, d)
     ids = cohort.snps["snp"].astype(str).to_numpy()[idx].tolist()
     return np.ascontiguousarray(d), ids
+
+
+def gene_pcs(cohort: Cohort, k: int) -> np.ndarray:
+    """(N, G, k) float32: each gene's first ``k`` principal-component scores of its SNP dosages
+    (every SNP standardised over all samples, missing calls at the SNP's mean; a gene with fewer
+    than k varying SNPs gets zeros for the rest). No phenotype is used, so computing them on every
+    sample leaks nothing into a CV split (docs/method.md#gene-centric-encoding). Signs are fixed:
+    each component's largest loading is positive. They keep what the MAF-bin sums dilute: a strong
+    single SNP, and LD-tagged signal."""
+    k = check_int("gene_pcs", k, 1)
+    validate(cohort)
+    d, _ = snp_dosages(cohort)
+    cols = sorted({int(c) for g in cohort.gene_names for c in np.asarray(cohort.gene_snps[g]).ravel()})
+    pos = {c: i for i, c in enumerate(cols)}
+    out = np.zeros((cohort.n_samples, cohort.n_genes, k), dtype=np.float32)
+    for gi, g in enumerate(cohort.gene_names):
+        x = d[:, [pos[int(c)] for c in np.asarray(cohort.gene_snps[g]).ravel()]].astype(np.float64)
+        sd = x.std(axis=0)
+        x = x[:, sd > 0]
+        if x.shape[1] == 0:
+            continue
+        x = (x - x.mean(axis=0)) / sd[sd > 0]
+        u, sv, vt = np.linalg.svd(x, full_matrices=False)
+        kk = min(k, int((sv > 1e-8 * max(sv[0], 1.0)).sum()))
+        sign = np.sign(vt[np.arange(kk), np.abs(vt[:kk]).argmax(axis=1)])
+        out[:, gi, :kk] = (u[:, :kk] * sv[:kk] * sign).astype(np.float32)
+    return out
 
 
 class RowMoments:

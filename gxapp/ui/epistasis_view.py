@@ -43,7 +43,7 @@ def _apply_preset() -> None:
         st.session_state.update(epi_folds=folds, epi_repeats=repeats)
 
 
-def params_form(has_pathways: bool):
+def params_form(has_pathways: bool, has_variants: bool = False):
     st.selectbox(
         "Preset",
         [None, *EPI_PRESETS],
@@ -95,7 +95,19 @@ def params_form(has_pathways: bool):
             key="epi_wiring",
             help="pathway: from the cohort's GMT; random: same number of connections, random.",
         )
-        seed = st.number_input("Seed", 0, 2**31 - 1, D.seed, key="epi_seed", help="Splits, wirings and initialisation.")
+        c1, c2 = st.columns(2)
+        seed = c1.number_input("Seed", 0, 2**31 - 1, D.seed, key="epi_seed", help="Splits, wirings and initialisation.")
+        gene_pcs = c2.number_input(
+            "Gene PCs",
+            0,
+            20,
+            D.gene_pcs,
+            key="epi_gene_pcs",
+            disabled=has_variants,
+            help="SNP genotypes without annotated variants: each gene's first K principal components of its SNP "
+            "dosages, beside its MAF-bin sums — they keep a strong single SNP that a bin sum dilutes. Computed on "
+            "every sample without the phenotype. Annotated variants keep paper B's class counts.",
+        )
         submitted = st.form_submit_button("Run", type="primary", key="epi_submit")
     if not submitted:
         return None
@@ -107,6 +119,7 @@ def params_form(has_pathways: bool):
         sparsity=float(sparsity),
         wiring=wiring,
         seed=int(seed),
+        gene_pcs=D.gene_pcs if has_variants else int(gene_pcs),
     )
 
 

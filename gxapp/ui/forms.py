@@ -49,14 +49,28 @@ def simulation_form(can_use_current: bool):
         )
         seed = c3.number_input("Seed", 0, 2**31 - 1, SIM.seed, key="sim_seed", help="Same seed, same cohort.")
         snr, mi, prop, case_fraction = SIM.snr, SIM.mi, SIM.prop_causal, SIM.case_fraction
+        effect, h2 = SIM.effect, SIM.h2
         c1, c2, c3 = st.columns(3)
         if binary:
             case_fraction = c1.slider(
                 "Case fraction", 0.05, 0.95, SIM.case_fraction, key="sim_cases", help="Share of cases expected."
             )
-            c2.caption(
-                "Case/control (paper B): pairs planted within pathways, each epistasis type with effect 1 on the "
-                "log-odds scale."
+            effect = c2.select_slider(
+                "Effect (log-odds)",
+                [0.5, 1.0, 2.0, 3.0, 4.0],
+                SIM.effect,
+                key="sim_effect",
+                help="|log-odds| of every planted term (pairs within pathways, additive genes). 3: every architecture "
+                "learns at 200 genes x 4,000 people; 1: barely above chance.",
+            )
+            h2 = c3.select_slider(
+                "Heritability (liability)",
+                [None, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8],
+                SIM.h2,
+                format_func=lambda v: "off (use the effect)" if v is None else f"{v:g}",
+                key="sim_h2",
+                help="Sets every effect so that the planted terms explain this share of the liability "
+                "(var(η) / (var(η) + π²/3)); off: the effect slider decides.",
             )
         else:
             snr = c1.select_slider(
@@ -112,6 +126,8 @@ def simulation_form(can_use_current: bool):
         genotype_model=model,
         snps_per_gene=int(spg),
         case_fraction=float(case_fraction),
+        effect=float(effect),
+        h2=None if h2 is None else float(h2),
     )
     return params, on_current
 

@@ -346,6 +346,33 @@ def test_casecontrol_direct_and_additive_only(cc_inputs):
     assert set(counts["class"]) == {"nonsynonymous", "intronic"}
 
 
+@pytest.mark.parametrize("h2", [0.05, 0.3, 0.8])
+def test_casecontrol_heritability_sets_every_effect(cc_inputs, h2):
+    """With h2, every planted |log-odds| is the one whose liability-scale heritability
+    var(eta) / (var(eta) + pi^2/3) is h2; the signs and the pairs stay those of ``effect``."""
+    x, blocks, names = cc_inputs
+    pw = {"P1": names[:3], "P2": names[3:]}
+    y0, t0 = simulate_casecontrol(x, blocks, names, None, pw, n_pairs_per_type=1, seed=4, effect=2.0)
+    y, t = simulate_casecontrol(x, blocks, names, None, pw, n_pairs_per_type=1, seed=4, effect=2.0, h2=h2)
+    assert t["pairs"] == t0["pairs"] and t["h2_target"] == h2
+    # rebuild eta from the truth: hit indicators x weights, as the model says
+    burden = gene_burden(x, blocks, names, None)
+    hit = {g: (burden[:, i] > t["hit_thresholds"][g]).astype(float) for i, g in enumerate(names)}
+    eta = np.zeros(len(x))
+    for a, b in t["pairs"]:
+        w, kind = t["weights"][f"{a}|{b}"], t["types"][f"{a}|{b}"]
+        eta += w * (hit[a] * hit[b] if kind != "reciprocal" else hit[a] + hit[b] - 2 * hit[a] * hit[b])
+    for g, w in t["additive_genes"].items():
+        eta += w * hit[g]
+    assert eta.var() / (eta.var() + np.pi**2 / 3) == pytest.approx(h2, rel=1e-9)
+    assert t["h2_liability"] == pytest.approx(h2, rel=1e-9)
+    scale = t["effect"] / 2.0
+    assert all(np.sign(w) == np.sign(t0["weights"][k]) for k, w in t["weights"].items())
+    assert all(w == pytest.approx(t0["weights"][k] * scale) for k, w in t["weights"].items())
+    assert t0["h2_target"] is None and 0 < t0["h2_liability"] < 1
+    assert abs(y.mean() - 0.5) < 0.05
+
+
 @pytest.mark.parametrize(
     "call, match",
     [
@@ -403,6 +430,8 @@ def test_simulate_on_cohort(complex_cohort):
         ("n_pathways", 0),
         ("n_pairs_per_type", 0),
         ("effect", 0.0),
+        ("h2", 1.0),
+        ("h2", 0.0),
         ("n_samples", 100.5),
     ],
 )

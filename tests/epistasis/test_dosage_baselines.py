@@ -101,3 +101,58 @@ def test_learning_curve_subsets_the_dosages_with_the_rows():
     for f in (0.5, 1.0):
         assert lc.results[f].n_samples == round(400 * f)
         assert lc.results[f].models["l1-snps"].auc_mean > 0.7
+
+
+# ---- per-gene principal components (docs/method.md#gene-centric-encoding) ------------------------
+def _standardised_pca_scores(x, k):
+    """The slow, obvious reference: standardise every varying SNP, scikit-learn's PCA scores,
+    the sign that makes each component's largest loading positive."""
+    from sklearn.decomposition import PCA
+
+    x = x[:, x.std(0) > 0]
+    z = (x - x.mean(0)) / x.std(0)
+    pca = PCA(n_components=min(k, z.shape[1]), svd_solver="full").fit(z)
+    scores = pca.transform(z)
+    sign = np.sign(pca.components_[np.arange(len(scores.T)), np.abs(pca.components_).argmax(1)])
+    return scores * sign
+
+
+def test_gene_pcs_are_each_genes_standardised_pca_scores():
+    from gxapp.epistasis.features import MAF_BINS, gene_pcs
+
+    cohort, _ = single_snp_cohort(n=300, seed=2)
+    g = cohort.genotypes.copy()
+    g[5, 3] = -1  # a missing call: the SNP's mean
+    gene_snps = dict(cohort.gene_snps)
+    gene_snps[cohort.gene_names[3]] = np.asarray(cohort.gene_snps[cohort.gene_names[3]])[:1]  # one SNP
+    c = Cohort(**{**cohort.__dict__, "genotypes": g, "gene_snps": gene_snps})
+    pcs = gene_pcs(c, 3)
+    d, _ = snp_dosages(c)
+    assert pcs.shape == (300, 4, 3) and pcs.dtype == np.float32
+    col = 0
+    for gi, gene in enumerate(c.gene_names):
+        n = len(c.gene_snps[gene])
+        ref = _standardised_pca_scores(d[:, col : col + n].astype(np.float64), 3)
+        col += n
+        np.testing.assert_allclose(pcs[:, gi, : ref.shape[1]], ref, atol=2e-4)
+        assert not pcs[:, gi, ref.shape[1] :].any()  # fewer SNPs than components: zeros
+    x = d[:, -1]
+    np.testing.assert_allclose(pcs[:, 3, 0], (x - x.mean()) / x.std(), atol=1e-5)  # one SNP: its z-score
+    X, _, classes = gene_features(c, "snps", pcs=2)
+    assert classes == list(MAF_BINS) + ["PC1", "PC2"] and X.shape == (300, 4, 6)
+    np.testing.assert_allclose(X[:, :, 4:], pcs[:, :, :2])
+    with pytest.raises(ParameterError, match="gene_pcs"):
+        gene_features(c, "snps", pcs=-1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gene_pcs_give_back_what_the_maf_bins_dilute(seed):
+    """The strong single SNP of ``single_snp_cohort``: the per-gene L1 model on the MAF-bin sums
+    misses it; on the bins plus each gene's first 5 PCs it gets back a large part of the gap to
+    the dosage-level model (independent SNPs here: no LD to concentrate the SNP in few PCs)."""
+    cohort, _ = single_snp_cohort(seed=seed)
+    bins = compare(cohort, models=("l1", "l1-snps"), folds=3, repeats=1, seed=seed, gene_pcs=0)
+    with_pcs = compare(cohort, models=("l1",), folds=3, repeats=1, seed=seed, gene_pcs=5)
+    b, s, p = bins.models["l1"].auc_mean, bins.models["l1-snps"].auc_mean, with_pcs.models["l1"].auc_mean
+    assert p > b + 0.1 and p - b > 0.4 * (s - b), (b, p, s)
+    assert with_pcs.classes[-5:] == ["PC1", "PC2", "PC3", "PC4", "PC5"]

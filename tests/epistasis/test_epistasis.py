@@ -474,7 +474,8 @@ def test_features_of_a_snp_cohort():
         repeats=1,
         config=EpiTrainConfig(**{**FAST, "max_epochs": 2}),
     )
-    assert res.classes == list(MAF_BINS)
+    # a SNP cohort's comparison adds each gene's first DEFAULT_GENE_PCS principal components
+    assert res.classes == list(MAF_BINS) + [f"PC{i + 1}" for i in range(cvmod.DEFAULT_GENE_PCS)]
 
 
 # ------------------------------------------------------------------ surfaces (paper B, Fig. 3)

@@ -90,6 +90,10 @@ class SimParams(Params):
     # (bench/README.md, "Epistasis training recipe": seeds 1-3, biosparse 0.737 / 0.757 / 0.719 vs
     # linear 0.684 / 0.702 / 0.699); with 1 every network stayed near 0.5 there.
     effect: float = 3.0
+    # casecontrol: liability-scale heritability of the planted terms; when set, every term's |log-odds|
+    # is solved for it (var(eta) / (var(eta) + pi^2 / 3) = h2, the logistic model's liability), and
+    # ``effect`` only matters through the signs (docs/method.md#simulators)
+    h2: Optional[float] = None
 
     _parameter_constraints = {
         "scenario": [Options(SCENARIOS)],
@@ -106,6 +110,7 @@ class SimParams(Params):
         "n_pathways": [None, Interval(Integral, 1, None)],  # at most n_genes // 2: _check
         "n_pairs_per_type": [Interval(Integral, 1, None)],
         "effect": [Interval(Real, 0, None, closed="neither")],
+        "h2": [None, Interval(Real, 0, 1, closed="neither")],
     }
 
     def _check(self) -> None:
@@ -205,6 +210,7 @@ def _phenotype(x, blocks, names, params, seed, snp_classes=None, pathways=None):
             n_pairs_per_type=params.n_pairs_per_type,
             effect=params.effect,
             seed=seed,
+            h2=params.h2,
         )
     return simulate_phenotype(
         x, blocks, names, params.scenario, snr=params.snr, mi=params.mi, prop_causal=params.prop_causal, seed=seed

@@ -17,7 +17,9 @@ Model
     - negative:   w*h_i*h_j, w < 0 (protection only when both are hit);
     - reciprocal: w*(h_i + h_j - 2*h_i*h_j) = w*XOR(h_i, h_j), w > 0 (each alone raises
       risk, together they cancel).
-  Every planted term has |w| = ``effect`` (log-odds).
+  Every planted term has |w| = ``effect`` (log-odds), or, with ``h2``, the |w| that makes the
+  liability-scale heritability of the planted terms ``var(eta) / (var(eta) + pi^2/3)`` equal h2
+  (the logistic model's liability has residual variance pi^2/3); truth["h2_liability"] records it.
 * Epistatic pairs are drawn within one pathway (genes not yet used are preferred);
   ``n_additive`` further genes get additive effects.
 * ``P(case) = expit(b0 + eta)`` with ``b0`` found by bisection so that the expected case
@@ -40,6 +42,7 @@ from gxapp.params import check_int, check_number
 
 EPISTASIS_TYPES = ("additive", "positive", "negative", "reciprocal")
 HIT_TARGET = 0.3
+LOGISTIC_VAR = np.pi**2 / 3  # variance of the standard logistic: the liability's residual on the logit scale
 HIT_RANGE = (0.01, 0.99)
 
 # Damage weight of each functional class in the burden.
@@ -215,6 +218,7 @@ def simulate_casecontrol(
     effect: float = 1.0,
     seed: Optional[int] = None,
     n_additive: Optional[int] = None,
+    h2: Optional[float] = None,
 ):
     """Simulate a 0/1 phenotype; return ``(y float64 (N,), truth dict)``.
 
@@ -226,6 +230,8 @@ def simulate_casecontrol(
     epistasis, seed, hit_thresholds {gene: tau}, hit_fractions, class_weights.
     """
     epistasis = _check(epistasis, case_fraction, n_pairs_per_type, effect, n_additive)
+    if h2 is not None:
+        check_number("h2", h2, 0, 1, closed="neither")
     gene_names = [str(g) for g in gene_names]
     burden = gene_burden(genotypes, gene_blocks, gene_names, snp_classes)
     rng = np.random.default_rng(seed)
@@ -262,6 +268,17 @@ def simulate_casecontrol(
         add_genes[str(g)] = float(effect)
         eta += effect * h[str(g)]
 
+    if h2 is not None:  # every |w| solved for the liability-scale heritability
+        var = float(eta.var())
+        if var <= 0:
+            raise ParameterError(
+                "h2: the planted genes do not vary in this cohort, so no effect size gives that heritability"
+            )
+        scale = float(np.sqrt(h2 / (1.0 - h2) * LOGISTIC_VAR / var))
+        eta *= scale
+        effect = effect * scale
+        weights = {k: w * scale for k, w in weights.items()}
+        add_genes = {g: w * scale for g, w in add_genes.items()}
     b0 = intercept_for(eta, float(case_fraction))
     p = expit(b0 + eta)
     y = (rng.random(n) < p).astype(np.float64)
@@ -279,6 +296,8 @@ def simulate_casecontrol(
         "expected_case_fraction": float(p.mean()),
         "observed_case_fraction": float(y.mean()),
         "effect": float(effect),
+        "h2_target": None if h2 is None else float(h2),
+        "h2_liability": float(eta.var() / (eta.var() + LOGISTIC_VAR)),
         "epistasis": list(epistasis),
         "n_pairs_per_type": int(n_pairs_per_type),
         "seed": None if seed is None else int(seed),
