@@ -453,7 +453,9 @@ def compare(
     of neurons and connections). dense_hidden: hidden width of the dense head (default: the
     number of pathway neurons, the paper's "fully connected" layer). ensemble_size: K random
     wirings averaged. config: training settings (EpiTrainConfig; its seed is used for the
-    networks, ``seed`` for the splits and wirings). Missing phenotypes are dropped."""
+    networks, ``seed`` for the splits and wirings). gene_pcs: SNP cohorts (no annotated variants):
+    each gene's first K principal components beside its MAF-bin sums (features.gene_pcs; 0: the
+    bins only). Missing phenotypes are dropped."""
     models, cfg = _check_settings(models, sparsity, wiring, config, seed)
     X, y, genes, classes, dos = _prepare(cohort, source, models, gene_pcs)
     return _compare_checked(

@@ -61,6 +61,27 @@ def test_data_page_simulate(app_cache):
     assert any("Cohort ready" in s.value for s in at.success)
 
 
+def test_data_page_simulates_a_case_control_cohort_by_heritability(app_cache):
+    """The case/control form's heritability slider reaches the simulator: the cohort's truth has
+    the liability-scale heritability asked for."""
+    from gxapp.analyses import cohorts
+    from gxapp.ui import session
+
+    at = _run("pages/1_Data.py")
+    at.selectbox(key="sim_scenario").set_value("casecontrol")
+    at.run()
+    at.number_input(key="sim_n").set_value(400)
+    at.number_input(key="sim_genes").set_value(8)
+    at.selectbox(key="sim_model").set_value("binomial")
+    at.number_input(key="sim_spg").set_value(6)
+    at.select_slider(key="sim_h2").set_value(0.3)
+    at.button(key="sim_submit").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    truth = cohorts.open_cohort(at.session_state[session.KEY]).truth
+    assert truth["h2_target"] == 0.3 and abs(truth["h2_liability"] - 0.3) < 1e-9
+
+
 def test_data_page_bad_plink_file_gives_a_message(app_cache, tmp_path):
     rng = np.random.default_rng(0)
     import pandas as pd
