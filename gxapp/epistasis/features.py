@@ -127,19 +127,21 @@ def gene_features(cohort: Cohort, source: str = "auto", classes: Optional[tuple]
     return tensor, genes, list(MAF_BINS) + [f"PC{i + 1}" for i in range(pcs)]
 
 
-def snp_dosages(cohort: Cohort) -> tuple:
-    """``(dosages float32 (N, P), snp_ids list)``: the dosage of every SNP that sits in a gene
-    (each once, in genotype order), for the dosage-level baselines ("l2-snps" / "l1-snps"; paper
-    B's additive models on the individual variants). Imputed dosages when the cohort has them
-    (BGEN), else hard calls; a missing value is the SNP's mean over the called samples."""
-    validate(cohort)
+def _in_gene_columns(cohort: Cohort) -> np.ndarray:
+    """Genotype columns of the SNPs inside genes, each once, in genotype order; ParameterError when
+    there are none (an annotated variant table only)."""
     cols = sorted({int(c) for g in cohort.gene_names for c in np.asarray(cohort.gene_snps[g]).ravel()})
     if not cols:
         raise ParameterError(
             "models: the SNP-dosage baselines (l2-snps, l1-snps) need genotyped SNPs inside genes; this cohort has "
             "none (an annotated variant table only) - use the per-gene baselines l2 / l1"
         )
-    idx = np.asarray(cols, dtype=np.int64)
+    return np.asarray(cols, dtype=np.int64)
+
+
+def _dosages(cohort: Cohort, idx: np.ndarray) -> np.ndarray:
+    """float32 (N, len(idx)) dosages of these columns: imputed ones when the cohort has them, else
+    hard calls; a missing value is the SNP's mean over the called samples."""
     if cohort.dosages is not None:
         d = np.asarray(cohort.dosages[:, idx], dtype=np.float32)
         miss = ~np.isfinite(d)
@@ -152,8 +154,18 @@ def snp_dosages(cohort: Cohort) -> tuple:
         called = np.maximum((~miss).sum(axis=0), 1)
         mean = (d.sum(axis=0) / called).astype(np.float32)
         d = np.where(miss, mean, d)
+    return np.ascontiguousarray(d)
+
+
+def snp_dosages(cohort: Cohort) -> tuple:
+    """``(dosages float32 (N, P), snp_ids list)``: the dosage of every SNP that sits in a gene
+    (each once, in genotype order), for the dosage-level baselines ("l2-snps" / "l1-snps"; paper
+    B's additive models on the individual variants). Imputed dosages when the cohort has them
+    (BGEN), else hard calls; a missing value is the SNP's mean over the called samples."""
+    validate(cohort)
+    idx = _in_gene_columns(cohort)
     ids = cohort.snps["snp"].astype(str).to_numpy()[idx].tolist()
-    return np.ascontiguousarray(d), ids
+    return _dosages(cohort, idx), ids
 
 
 def gene_pcs(cohort: Cohort, k: int) -> np.ndarray:
@@ -162,15 +174,13 @@ def gene_pcs(cohort: Cohort, k: int) -> np.ndarray:
     than k varying SNPs gets zeros for the rest). No phenotype is used, so computing them on every
     sample leaks nothing into a CV split (docs/method.md#gene-centric-encoding). Signs are fixed:
     each component's largest loading is positive. They keep what the MAF-bin sums dilute: a strong
-    single SNP, and LD-tagged signal."""
+    single SNP, and LD-tagged signal. One gene's dosages at a time (never every SNP at once)."""
     k = check_int("gene_pcs", k, 1)
     validate(cohort)
-    d, _ = snp_dosages(cohort)
-    cols = sorted({int(c) for g in cohort.gene_names for c in np.asarray(cohort.gene_snps[g]).ravel()})
-    pos = {c: i for i, c in enumerate(cols)}
+    _in_gene_columns(cohort)
     out = np.zeros((cohort.n_samples, cohort.n_genes, k), dtype=np.float32)
     for gi, g in enumerate(cohort.gene_names):
-        x = d[:, [pos[int(c)] for c in np.asarray(cohort.gene_snps[g]).ravel()]].astype(np.float64)
+        x = _dosages(cohort, np.asarray(cohort.gene_snps[g], dtype=np.int64).ravel()).astype(np.float64)
         sd = x.std(axis=0)
         x = x[:, sd > 0]
         if x.shape[1] == 0:
