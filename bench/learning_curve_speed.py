@@ -11,8 +11,9 @@ side in one run (shared machines are noisy):
 * the networks of every size trained one size at a time vs as ONE batched model (sizes x folds x
   heads; groups without an active network left out of each step) — same networks, same AUCs;
 * the additive baseline (l2) with its splits fitted one after the other vs in threads;
-* the whole learning curve as the page runs it, and the story sentence (best model at the smallest
-  and the largest size, the crossover size).
+* the whole learning curve as the page runs it — watched: each size published as it finishes, and
+  when each size was first drawn — beside the same curve unwatched (the cost of drawing it size by
+  size), and the story sentence (best model at the smallest and the largest size, the crossover size).
 """
 
 from __future__ import annotations
@@ -35,6 +36,25 @@ from gxapp.epistasis import cv as cvmod  # noqa: E402
 def _parts(y, fractions, folds, repeats, seed):
     subsets = cvmod.nested_subsets(y, fractions, seed)
     return [(subsets[f], cvmod.make_splits(y[subsets[f]], folds, repeats, seed)) for f in fractions]
+
+
+def _watched(cohort, kw) -> tuple:
+    """The curve as the page runs it: (curve, seconds, {fraction or 'additive': seconds when first drawn})."""
+    drawn = {}
+    t0 = time.perf_counter()
+
+    def progress(fraction, message=""):
+        pass
+
+    def seen(curve):
+        tab = curve.table()
+        drawn.setdefault("additive", time.perf_counter() - t0)
+        for f in tab.loc[tab["kind"] == "network", "fraction"].unique():
+            drawn.setdefault(float(f), time.perf_counter() - t0)
+
+    progress.publish = seen
+    lc = epi.learning_curve(cohort, progress=progress, **kw)
+    return lc, time.perf_counter() - t0, drawn
 
 
 def main(argv=None) -> None:
@@ -92,20 +112,22 @@ def main(argv=None) -> None:
                 f"seed {seed}: l2 splits one after the other {one:.1f} s, in threads {many:.1f} s "
                 f"(ratio {one / many:.2f})"
             )
-        t = time.perf_counter()
-        lc = epi.learning_curve(
-            cohort,
-            fractions=story.fractions,
-            models=story.models,
-            folds=story.folds,
-            repeats=story.repeats,
-            seed=story.seed,
+        kw = dict(
+            fractions=story.fractions, models=story.models, folds=story.folds, repeats=story.repeats, seed=story.seed
         )
-        total = time.perf_counter() - t
+        t = time.perf_counter()
+        plain = epi.learning_curve(cohort, **kw)
+        unwatched = time.perf_counter() - t
+        lc, total, drawn = _watched(cohort, kw)
+        assert lc.table().equals(plain.table()), "watching the curve changed a number"
+        print(
+            f"seed {seed}: whole learning curve {total:.1f} s watched (target <= 60 s), {unwatched:.1f} s unwatched "
+            f"(ratio {total / unwatched:.2f}); first drawn at: "
+            + ", ".join(f"{k if isinstance(k, str) else f'{k:g} of the samples'} {v:.1f} s" for k, v in drawn.items())
+        )
         table = lc.table()
         c = epi.crossover(table)
         wide = table.pivot(index="n_samples", columns="model", values="auc_mean")[list(story.models)]
-        print(f"seed {seed}: whole learning curve {total:.1f} s (target <= 60 s)")
         print(wide.round(3).to_string())
         print(
             f"seed {seed}: best at {c['small']['n']}: {c['small']['model']} {c['small']['auc']:.3f}; at "

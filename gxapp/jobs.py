@@ -42,6 +42,7 @@ class Job:
     message: str = ""
     error: Optional[str] = None
     result: object = None
+    partial: object = None  # the latest partial result the work published (gxapp.progress.publish)
     created: float = field(default_factory=time.time)
     started: Optional[float] = None
     finished: Optional[float] = None
@@ -53,6 +54,25 @@ class Job:
         with self._lock:
             self.fraction = float(min(max(fraction, 0.0), 1.0))
             self.message = message
+
+    def publish(self, partial: object) -> None:
+        """Keep ``partial`` (replacing the previous one) for the UI to draw while the job runs."""
+        with self._lock:
+            self.partial = partial
+
+    def latest(self) -> object:
+        """The latest partial result (None before the first)."""
+        with self._lock:
+            return self.partial
+
+    def reporter(self) -> Callable[[float, str], None]:
+        """The job's progress callback, with :meth:`publish` attached (gxapp.progress)."""
+
+        def progress(fraction: float, message: str = "") -> None:
+            self.progress(fraction, message)
+
+        progress.publish = self.publish
+        return progress
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -124,7 +144,7 @@ class JobManager:
                 return
             job.state = RUNNING
             try:
-                job.result = self._runners[job.spec.kind](job.spec, job.progress, job.cancel_event)
+                job.result = self._runners[job.spec.kind](job.spec, job.reporter(), job.cancel_event)
                 job.fraction, job.state = 1.0, DONE
             except Cancelled:
                 job.state = CANCELLED

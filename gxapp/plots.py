@@ -539,11 +539,13 @@ def ttest_matrix(tests: list, models: list) -> alt.Chart:
     )
 
 
-def learning_curve_chart(table: pd.DataFrame) -> alt.Chart:
-    """AUC mean ± sd per model against the number of samples (paper B Fig. 2)."""
+def learning_curve_chart(table: pd.DataFrame, n_max: Optional[int] = None) -> alt.Chart:
+    """AUC mean ± sd per model against the number of samples (paper B Fig. 2); ``n_max``: fix the
+    x axis at [0, n_max] (a curve still being drawn keeps its axis as sizes come in)."""
     df = table.assign(lo=table["auc_mean"] - table["auc_sd"], hi=table["auc_mean"] + table["auc_sd"])
+    scale = alt.Scale(domain=[0, int(n_max)]) if n_max else alt.Undefined
     base = alt.Chart(df).encode(
-        x=alt.X("n_samples:Q", title="samples"),
+        x=alt.X("n_samples:Q", title="samples", scale=scale),
         color=alt.Color("model:N", title=None, scale=_model_scale(df["model"])),
     )
     dash = (  # networks solid, additive baselines dashed

@@ -53,7 +53,10 @@ with compare_tab:
             jobs_panel.start(cmp.job_spec(key, params), cmp.KIND, view.JOB_KEY, view.RESULT_KEY)
     job_id = st.session_state.get(view.JOB_KEY)
     if job_id:
-        jobs_panel.panel(job_id, view.JOB_KEY, view.RESULT_KEY, "epi", "The comparison")
+        # a learning curve is drawn size by size while it runs
+        jobs_panel.panel(
+            job_id, view.JOB_KEY, view.RESULT_KEY, "epi", "The comparison", partial=view.show_partial(cohort.n_samples)
+        )
     results = cmp.entries(key)
     if results:
         chosen = widgets.result_picker(

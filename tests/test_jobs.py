@@ -73,3 +73,26 @@ def test_eta_is_extrapolated_while_running():
     assert eta is not None and 0 < eta < 10
     m.wait(job, 10)
     assert job.eta() is None
+
+
+def test_partial_results_reach_the_job_through_sub_progress():
+    """Work publishes partial results through its progress callback (gxapp.progress.publish),
+    also from a sub-task's mapped progress; the job keeps the latest for the UI; a plain
+    callback ignores them."""
+    from gxapp.progress import publish, sub_progress
+
+    def runner(spec, progress, cancel):
+        child = sub_progress(progress, 0.5, 1.0)
+        for i in range(3):
+            publish(child, {"sizes done": i + 1})
+            time.sleep(0.05)
+        return "ok"
+
+    m = JobManager(max_running=1)
+    m.register("partial", runner)
+    job = m.submit(JobSpec("partial", "p1", {}))
+    assert job.latest() in (None, {"sizes done": 1}, {"sizes done": 2}, {"sizes done": 3})
+    m.wait(job, timeout=10)
+    assert job.state == DONE and job.latest() == {"sizes done": 3}
+    publish(lambda f, msg="": None, {"ignored": True})  # no watcher: nothing happens
+    publish(None, {"ignored": True})

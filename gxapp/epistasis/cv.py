@@ -40,7 +40,7 @@ from gxapp.epistasis.results import (
 from gxapp.epistasis.train import EpiTrainConfig, FitResult, RowGroup, fit_networks
 from gxapp.errors import ParameterError
 from gxapp.params import check_int
-from gxapp.progress import check_cancel, report, sub_progress
+from gxapp.progress import check_cancel, publish, report, sub_progress
 
 NETWORKS = ("logreg", "biosparse", "dense", "linear", "ensemble")
 SNP_MODELS = tuple(additive.SNP_MODELS)  # the dosage-level baselines (docs/method.md#additive-baselines)
@@ -177,31 +177,35 @@ def _auc(y, p) -> float:
     return float(roc_auc_score(y, p))
 
 
-def _network_aucs(fit, y, names_to_specs: dict, js=None) -> dict:
-    """name -> per-split AUCs over the fit's groups ``js`` (default all); an ensemble averages its
-    members' probabilities."""
-    index = {s.name: i for i, s in enumerate(fit.specs)}
-    js = range(len(fit.groups)) if js is None else js
+def _network_aucs(specs, groups, test_prob, y, names_to_specs: dict, js) -> dict:
+    """name -> per-split AUCs over groups ``js`` (``test_prob[j]``: (S, n_test) of group j); an
+    ensemble averages its members' probabilities."""
+    index = {s.name: i for i, s in enumerate(specs)}
     out = {}
     for name, spec_names in names_to_specs.items():
         ids = [index[n] for n in spec_names]
-        out[name] = [_auc(y[fit.groups[j].test], fit.test_prob[j][ids].mean(0)) for j in js]
+        out[name] = [_auc(y[groups[j].test], test_prob[j][ids].mean(0)) for j in js]
     return out
 
 
-def fit_through_executor(X, y, groups, specs, config, progress=None, cancel=None) -> FitResult:
+def fit_through_executor(X, y, groups, specs, config, progress=None, cancel=None, on_groups_done=None) -> FitResult:
     """:func:`fit_networks` with the cross-validation folds spread over the current executor's
     workers (docs/scale-out.md): one chunk of folds × heads per worker (in this process: one
     chunk, as before). Every network's seeds are its fold's and its spec's, so the result
-    does not depend on how the folds were split."""
+    does not depend on how the folds were split. ``on_groups_done(js, probs)``: as in
+    :func:`fit_networks` — in this process as each group stops, on workers as each chunk comes back."""
     ex = execute.current()
     n = max(1, min(len(groups), ex.n_workers)) if ex.kind != "local" else 1
     parts = [list(map(int, p)) for p in np.array_split(np.arange(len(groups)), n)]
     shared = dict(X=X, y=y, groups=list(groups), specs=list(specs), config=config)
+    if ex.kind == "local" and on_groups_done is not None:  # same process: the hook goes along
+        shared["on_groups_done"] = on_groups_done
     stage = f"training {len(groups) * len(specs)} networks ({len(groups)} folds × {len(specs)} heads)"
     fits = [None] * n
     for i, fit in ex.map(fit_chunk, parts, shared=shared, progress=progress, cancel=cancel, stage=stage):
         fits[i] = fit
+        if on_groups_done is not None and "on_groups_done" not in shared:
+            on_groups_done(parts[i], fit.test_prob)
     return fits[0] if n == 1 else merge_fits(fits)
 
 
@@ -209,7 +213,11 @@ def fit_chunk(shared: dict, group_ids: list, progress=None, cancel=None) -> FitR
     """Some folds of a comparison, every head (a task of the executor seam)."""
     s = shared
     groups = [copy.copy(s["groups"][i]) for i in group_ids]
-    return fit_networks(s["X"], s["y"], groups, s["specs"], s["config"], progress=progress, cancel=cancel)
+    hook = s.get("on_groups_done")
+    done = None if hook is None else (lambda js, probs: hook([group_ids[j] for j in js], probs))
+    return fit_networks(
+        s["X"], s["y"], groups, s["specs"], s["config"], progress=progress, cancel=cancel, on_groups_done=done
+    )
 
 
 def merge_fits(fits: list) -> FitResult:
@@ -258,11 +266,14 @@ def _run_subsets(
     cancel,
     extra_specs=None,
     dosages=None,
+    on_part=None,
 ) -> list:
     """One comparison per part ``(rows, splits)`` (rows None: every row; splits index into the
     part's rows), the networks of EVERY part trained as one batched model (a learning curve's
     sizes x folds x heads: one run, docs/method.md#learning-curve). Part i's groups are keyed
-    ``(i, repeat, fold)``, so a part trained alone is the same computation."""
+    ``(i, repeat, fold)``, so a part trained alone is the same computation. ``on_part(i, result)``:
+    called with part i's comparison so far — after its additive baselines (fitted first), and again
+    when all its networks have stopped — so a learning curve is drawn size by size."""
     t0 = time.perf_counter()
     G, C = X.shape[1], X.shape[2]
     nets = [m for m in models if m in NETWORKS]
@@ -315,26 +326,89 @@ def _run_subsets(
         for i, (rows, (_, splits)) in enumerate(zip(part_rows, parts))
     ]
     results = [{} for _ in parts]
+    all_groups = [g for gs in part_groups for g in gs]
+    js_of = []  # part -> its groups' indices in all_groups
+    for gs in part_groups:
+        start = sum(len(j) for j in js_of)
+        js_of.append(list(range(start, start + len(gs))))
+
+    def comparison(i: int) -> ComparisonResult:
+        """Part i with the models finished so far (in the asked order)."""
+        rows, (_, splits) = part_rows[i], parts[i]
+        yy = y[rows]
+        part_settings = dict(settings)
+        if fit is not None:
+            part_settings["train_seconds"] = fit.seconds
+            if len(parts) > 1:
+                part_settings["trained_with_sizes"] = len(parts)  # one batched run for every size
+        return ComparisonResult(
+            models={name: results[i][name] for name in order if name in results[i]},
+            splits=[(s[0], s[1]) for s in splits],
+            folds=1 + max(s[1] for s in splits),
+            repeats=1 + max(s[0] for s in splits),
+            seed=seed,
+            n_samples=int(len(yy)),
+            n_cases=int((yy == 1).sum()),
+            n_controls=int((yy == 0).sum()),
+            n_train=float(np.mean([len(s[2]) for s in splits])),
+            n_test=float(np.mean([len(s[3]) for s in splits])),
+            n_genes=G,
+            classes=list(classes),
+            settings=part_settings,
+            seconds=time.perf_counter() - t0,
+        )
+
+    # the additive baselines first (seconds): a learning curve draws them at once (docs/method.md#learning-curve)
     fit = None
+    steps = [(i, m) for i in range(len(parts)) for m in adds]
+    share = 0.1 if specs else 1.0
+    for k, (i, m) in enumerate(steps):
+        check_cancel(cancel)
+        lo, hi = share * k / len(steps), share * (k + 1) / len(steps)
+        if m in additive.SNP_MODELS:  # dosages: from the cohort (_prepare) or checked in compare_arrays
+            xa, penalty, n_par = dosages, additive.SNP_MODELS[m], dosages.shape[1] + 1
+        else:
+            xa, penalty, n_par = X, m, additive.n_params(G, C)
+        gs = part_groups[i]
+        probs, cs = additive.fit_additive(xa, y, gs, penalty, additive_cs, seed, sub_progress(progress, lo, hi), cancel)
+        aucs = [_auc(y[g.test], p) for g, p in zip(gs, probs)]
+        details = {"C": cs} if xa is X else {"C": cs, "n_snps": int(xa.shape[1])}
+        results[i][m] = model_result(m, "additive", aucs, n_par, details)
+        if on_part is not None and (k + 1 == len(steps) or steps[k + 1][0] != i):
+            on_part(i, comparison(i))
     if specs:
+        by_name = {s.name: s for s in specs}
+        index = {s.name: i for i, s in enumerate(specs)}
+        n_par = {name: sum(M.n_params(by_name[s], G, C) for s in members) for name, members in groups_of.items()}
+        collected, shown = {}, set()
+
+        def groups_done(js, probs) -> None:
+            """A part whose every fold has stopped is drawn before the larger sizes finish."""
+            collected.update(zip(js, probs))
+            for i, pj in enumerate(js_of):
+                if i in shown or any(j not in collected for j in pj):
+                    continue
+                shown.add(i)
+                aucs = _network_aucs(specs, all_groups, collected, y, groups_of, pj)
+                for name, members in groups_of.items():
+                    results[i][name] = model_result(
+                        name, "network", aucs[name], n_par[name], {"n_networks": len(members)}
+                    )
+                on_part(i, comparison(i))
+
         fit = fit_through_executor(
             X,
             y,
-            [g for gs in part_groups for g in gs],
+            all_groups,
             specs,
             config,
-            progress=sub_progress(progress, 0.0, 0.9 if adds else 1.0),
+            progress=sub_progress(progress, 1.0 - share if adds else 0.0, 1.0),
             cancel=cancel,
+            on_groups_done=groups_done if on_part is not None else None,
         )
-        by_name = {s.name: s for s in specs}
-        index = {s.name: i for i, s in enumerate(specs)}
-        offset = 0
-        for i, gs in enumerate(part_groups):
-            js = list(range(offset, offset + len(gs)))
-            offset += len(gs)
-            aucs = _network_aucs(fit, y, groups_of, js)
+        for i, js in enumerate(js_of):
+            aucs = _network_aucs(specs, fit.groups, fit.test_prob, y, groups_of, js)
             for name, members in groups_of.items():
-                n_par = sum(M.n_params(by_name[s], G, C) for s in members)
                 be = fit.best_epoch[np.ix_(js, [index[s] for s in members])]
                 details = {
                     "best_epoch_mean": float(be.mean()),
@@ -347,50 +421,9 @@ def _run_subsets(
                     details["n_neurons"] = int(np.mean([len(by_name[s].used_neurons()) for s in members]))
                 if s0.head == "dense":
                     details["n_hidden"] = s0.n_neurons
-                results[i][name] = model_result(name, "network", aucs[name], n_par, details)
-    steps = [(i, m) for i in range(len(parts)) for m in adds]
-    for k, (i, m) in enumerate(steps):
-        check_cancel(cancel)
-        lo = 0.9 + 0.1 * k / len(steps) if specs else k / len(steps)
-        hi = 0.9 + 0.1 * (k + 1) / len(steps) if specs else (k + 1) / len(steps)
-        if m in additive.SNP_MODELS:  # dosages: from the cohort (_prepare) or checked in compare_arrays
-            xa, penalty, n_par = dosages, additive.SNP_MODELS[m], dosages.shape[1] + 1
-        else:
-            xa, penalty, n_par = X, m, additive.n_params(G, C)
-        gs = part_groups[i]
-        probs, cs = additive.fit_additive(xa, y, gs, penalty, additive_cs, seed, sub_progress(progress, lo, hi), cancel)
-        aucs = [_auc(y[g.test], p) for g, p in zip(gs, probs)]
-        details = {"C": cs} if xa is X else {"C": cs, "n_snps": int(xa.shape[1])}
-        results[i][m] = model_result(m, "additive", aucs, n_par, details)
+                results[i][name] = model_result(name, "network", aucs[name], n_par[name], details)
     report(progress, 1.0, "comparison done")
-    seconds = time.perf_counter() - t0
-    out = []
-    for i, (rows, (_, splits)) in enumerate(zip(part_rows, parts)):
-        yy = y[rows]
-        part_settings = dict(settings)
-        if fit is not None:
-            part_settings["train_seconds"] = fit.seconds
-            if len(parts) > 1:
-                part_settings["trained_with_sizes"] = len(parts)  # one batched run for every size
-        out.append(
-            ComparisonResult(
-                models={name: results[i][name] for name in order},
-                splits=[(s[0], s[1]) for s in splits],
-                folds=1 + max(s[1] for s in splits),
-                repeats=1 + max(s[0] for s in splits),
-                seed=seed,
-                n_samples=int(len(yy)),
-                n_cases=int((yy == 1).sum()),
-                n_controls=int((yy == 0).sum()),
-                n_train=float(np.mean([len(s[2]) for s in splits])),
-                n_test=float(np.mean([len(s[3]) for s in splits])),
-                n_genes=G,
-                classes=list(classes),
-                settings=part_settings,
-                seconds=seconds,
-            )
-        )
-    return out
+    return [comparison(i) for i in range(len(parts))]
 
 
 def _prepare(cohort: Cohort, source: str, models=(), gene_pcs: int = 0):
@@ -612,7 +645,14 @@ def learning_curve(
             parts.append((rows, make_splits(y[rows], folds, repeats, seed)))
         except ParameterError as exc:
             raise ParameterError(f"fractions: at {f:g} of the samples ({rows.size} rows): {exc}") from None
-    # every size's networks in ONE batched run (sizes x folds x heads), then each size's baselines
+    # every size's baselines, then every size's networks in ONE batched run (sizes x folds x heads);
+    # a watcher of ``progress`` (a background job) gets the curve drawn so far as each size finishes
+    shown = {}
+
+    def on_part(i: int, res: ComparisonResult) -> None:
+        shown[fr[i]] = res
+        publish(progress, LearningCurve(fractions=[f for f in fr if f in shown], results=dict(shown), seed=seed))
+
     done = _run_subsets(
         X,
         y,
@@ -633,6 +673,7 @@ def learning_curve(
         progress=progress,
         cancel=cancel,
         dosages=dos,
+        on_part=on_part if getattr(progress, "publish", None) is not None else None,
     )
     results = dict(zip(fr, done))
     report(progress, 1.0, "learning curve done")

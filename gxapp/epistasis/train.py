@@ -51,7 +51,7 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -79,7 +79,9 @@ class EpiTrainConfig(Params):
     ~15-25 steps a cohort of a few thousand people got too few steps and every network stayed near
     AUC 0.5 (bench/README.md, "Epistasis training recipe": 200 genes x 4,000 people, logreg / biosparse
     / dense / linear 0.524 / 0.497 / 0.543 / 0.504 with paper B's values, 0.648 / 0.679 / 0.625 / 0.675
-    with these; the 40-gene demo, 3 seeds: every network up by 0.01-0.05)."""
+    with these; the 40-gene demo, 3 seeds: every network up by 0.01-0.05).
+
+    ``threads`` None: every core but one (:func:`torch_threads` says why)."""
 
     lr: float = 1e-2
     batch_size: int = 128
@@ -144,8 +146,12 @@ class FitResult:
 
 
 def torch_threads(n: Optional[int]):
-    """Paper B's thread limit: ``n`` threads, or every core this process may use."""
-    return _torch_threads(n, spare=0)
+    """Paper B's thread limit: ``n`` threads, or every core this process may use but one, as paper
+    A's trainer. Measured on the 2-core machine (bench/README.md "Learning curve"): the demo's
+    learning curve took 18.1 s with 2 threads vs 19.7 s with 1 on an idle machine, but 57.7 s vs
+    20.8 s while two other processes were busy (torch's threads wait for each other at every small
+    step when a core is taken) — and the app's server always wants a core."""
+    return _torch_threads(n, spare=1)
 
 
 def _seed(*parts) -> int:
@@ -450,12 +456,16 @@ def fit_networks(
     cfg: Optional[EpiTrainConfig] = None,
     progress=None,
     cancel=None,
+    on_groups_done: Optional[Callable[[list, list], None]] = None,
 ) -> FitResult:
     """Train every spec on every row group as one batched model; return test probabilities.
 
     X: raw per-gene counts (N, G, C) (standardised per group on the group's training rows
     inside); y: 0/1 (N,); groups: RowGroup per CV split (fit/val filled by a stratified
-    inner split when None); specs: NetSpec list (unique names)."""
+    inner split when None); specs: NetSpec list (unique names). ``on_groups_done(js, probs)``:
+    called as soon as every network of some groups has stopped (a learning curve's small sizes
+    usually finish first), with those groups' indices and test probabilities — the same arrays
+    the result holds for them."""
     cfg = (cfg or EpiTrainConfig()).validate()
     y = _check_inputs(X, y, groups, specs)
     groups = list(groups)
@@ -470,10 +480,25 @@ def fit_networks(
         "repeats, folds or models at once, or a smaller batch_size"
     )
     with torch_threads(cfg.threads), memory_errors(message):
-        return _fit(X, y, groups, list(specs), cfg, progress, cancel, t0)
+        return _fit(X, y, groups, list(specs), cfg, progress, cancel, t0, on_groups_done)
 
 
-def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
+def _test_probs(net: "_Batch", weights: list, test_idx: torch.Tensor, groups: list, js) -> dict:
+    """j -> (S, n_test) test probabilities of groups ``js`` under ``weights`` (every network's
+    kept weights), in the given spec order. The whole batch is evaluated as at the end of training,
+    so the numbers are the same; the training weights are put back afterwards."""
+    with torch.no_grad():
+        current = [t_.detach().clone() for t_ in net.tensors]
+        for t_, w in zip(net.tensors, weights):
+            t_.copy_(w)
+        prob = torch.sigmoid(net.logits(test_idx).double()).numpy()
+        for t_, c in zip(net.tensors, current):
+            t_.copy_(c)
+    inv = np.argsort(net.order)  # internal -> given spec order
+    return {j: prob[j][inv][:, : len(groups[j].test)] for j in js}
+
+
+def _fit(X, y, groups, specs, cfg, progress, cancel, t0, on_groups_done=None) -> FitResult:
     net = _Batch(X, y, groups, specs, cfg)
     J, S, R = net.J, net.S, net.R
     opt = StackedAdam(net.tensors, cfg.lr, ADAM_BETAS, ADAM_EPS, cfg.weight_decay, owners=net.owners, n_models=R)
@@ -487,6 +512,8 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
     curve = []
     n_steps_total = 0
     epoch = 0
+    test_idx, _ = _pad([g.test for g in groups])
+    early = {}  # j -> test probabilities of groups reported before the end
     for epoch in range(1, cfg.max_epochs + 1):
         batches = []
         for g, rng in zip(groups, shuffle):
@@ -523,15 +550,22 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0) -> FitResult:
                     best[k] = torch.where(m, t_.detach(), best[k])
         if stopped.all():
             break
+        if on_groups_done is not None:
+            finished = [j for j in np.flatnonzero(stopped.reshape(J, S).all(1)).tolist() if j not in early]
+            if finished:
+                new = _test_probs(net, best, test_idx, groups, finished)
+                early.update(new)
+                on_groups_done(finished, [new[j] for j in finished])
     # restore the best weights and predict the test rows
     with torch.no_grad():
         for t_, b_ in zip(net.tensors, best):
             t_.copy_(b_)
-    test_idx, _ = _pad([g.test for g in groups])
-    zt = net.logits(test_idx)
-    prob = torch.sigmoid(zt.double()).numpy()
-    inv = np.argsort(net.order)  # internal -> given spec order
-    test_prob = [prob[j][inv][:, : len(g.test)] for j, g in enumerate(groups)]
+    rest = [j for j in range(J) if j not in early]
+    final = _test_probs(net, best, test_idx, groups, rest) if rest else {}
+    if on_groups_done is not None and rest:
+        on_groups_done(rest, [final[j] for j in rest])
+    test_prob = [early[j] if j in early else final[j] for j in range(J)]
+    inv = np.argsort(net.order)
     be = stop.best_epoch.reshape(J, S)[:, inv]
     cv = np.array(curve).reshape(len(curve), J, S)[:, :, inv] if curve else np.zeros((0, J, S))
     report(progress, 1.0, f"trained {R} networks in {epoch} epochs")

@@ -33,8 +33,9 @@ def available_cores() -> int:
 def resolve_threads(threads: Optional[int] = None, spare: int = 1) -> int:
     """``threads``, or every core this process may use but ``spare`` (at least 1).
 
-    Paper A's trainer leaves one core free (``spare=1``, see
-    ``gxapp.genenet.config.DEFAULT_THREADS``); paper B's uses them all (``spare=0``)."""
+    Both trainers leave one core free (``spare=1``, see ``gxapp.genenet.config.DEFAULT_THREADS``
+    and ``gxapp.epistasis.train.torch_threads``); paper B's additive baselines use every core
+    (``spare=0``: liblinear releases the GIL)."""
     return int(threads) if threads else max(1, available_cores() - spare)
 
 

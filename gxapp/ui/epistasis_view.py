@@ -215,6 +215,24 @@ def story(table: pd.DataFrame) -> str:
     )
 
 
+def show_partial(n_max: int):
+    """Draws a learning curve still being computed (what the job published so far)."""
+
+    def draw(curve) -> None:
+        if not isinstance(curve, epi.LearningCurve) or not curve.fractions:
+            return
+        table = curve.table()
+        n_net = table.loc[table["kind"] == "network", "fraction"].nunique()
+        st.caption(
+            f"The curve so far: additive models at {table.loc[table['kind'] == 'additive', 'fraction'].nunique()} "
+            f"sample size(s), networks at {n_net} — each size is drawn as its networks finish (the smaller sizes "
+            "usually first)."
+        )
+        st.altair_chart(charts.learning_curve_chart(table, n_max=n_max), width="stretch")
+
+    return draw
+
+
 def show_learning_curve(res: dict) -> None:
     wiring_note(res)
     table = pd.DataFrame(res["table"])

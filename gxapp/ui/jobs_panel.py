@@ -34,9 +34,10 @@ def _fmt_seconds(s) -> str:
 
 
 @st.fragment(run_every=1.0)
-def panel(job_id: str, job_key: str, result_key: str, prefix: str, verb: str) -> None:
+def panel(job_id: str, job_key: str, result_key: str, prefix: str, verb: str, partial=None) -> None:
     """Progress bar, time left and Cancel for a running job; when it ends, store
-    its result key in ``st.session_state[result_key]`` and rerun the page."""
+    its result key in ``st.session_state[result_key]`` and rerun the page. ``partial(obj)``: draws
+    the latest partial result the job published (gxapp.progress.publish) while it runs."""
     job = manager().get(job_id)
     if job is None:
         st.session_state.pop(job_key, None)
@@ -51,6 +52,9 @@ def panel(job_id: str, job_key: str, result_key: str, prefix: str, verb: str) ->
         )
         if c2.button("Cancel", key=f"cancel_{job_id}", help="Stops the job; nothing half-written is kept."):
             job.cancel()
+        so_far = job.latest()
+        if partial is not None and so_far is not None:
+            partial(so_far)
         return
     st.session_state.pop(job_key, None)
     if job.state == jobs.DONE:

@@ -179,6 +179,63 @@ def test_groups_with_nothing_to_train_are_left_out_of_a_step(monkeypatch):
             np.testing.assert_allclose(alone.test_prob[0][s], batched.test_prob[j][s], atol=1e-5)
 
 
+def test_groups_reported_as_they_stop_hold_the_final_numbers():
+    """``on_groups_done``: each group is reported once, as soon as all its networks have stopped
+    (a small group before a large one), with exactly the test probabilities of the result — and
+    the result is the same as without the hook."""
+    rng = np.random.default_rng(2)
+    N, G, C = 400, 6, 3
+    X = rng.poisson(1.0, (N, G, C)).astype(np.float32)
+    y = (rng.random(N) < 0.5).astype(float)
+    perm = rng.permutation(N)
+    groups = [
+        RowGroup(key=(0, 0, 0), train=np.sort(perm[:60]), test=np.sort(perm[60:90])),
+        RowGroup(key=(1, 0, 0), train=np.sort(perm[90:370]), test=np.sort(perm[370:])),
+    ]
+    specs = [M.logreg_spec(), M.dense_spec(3)]
+    cfg = EpiTrainConfig(max_epochs=30, lr=5e-2, patience=2, dropout=0.0, batch_size=32, threads=1)
+    calls = []
+    hooked = fit_networks(X, y, copy.deepcopy(groups), specs, cfg, on_groups_done=lambda js, p: calls.append((js, p)))
+    plain = fit_networks(X, y, copy.deepcopy(groups), specs, cfg)
+    order = [j for js, _ in calls for j in js]
+    assert sorted(order) == [0, 1]  # every group once
+    assert len(calls) == 2 and order == [0, 1]  # the small group stopped first and was reported on its own
+    for js, probs in calls:
+        for j, p in zip(js, probs):
+            np.testing.assert_array_equal(p, hooked.test_prob[j])
+    for j in range(2):
+        np.testing.assert_array_equal(hooked.test_prob[j], plain.test_prob[j])
+        np.testing.assert_array_equal(hooked.best_epoch[j], plain.best_epoch[j])
+
+
+def test_learning_curve_is_published_size_by_size():
+    """A watcher of the progress callback (a background job) gets the curve drawn so far: the
+    additive baselines of every size first, then each size's networks as they stop; the last
+    picture is the final curve, and watching changes no number."""
+    from gxapp.epistasis.results import LearningCurve
+
+    cohort = additive_cohort(n=300)
+    cfg = EpiTrainConfig(**{**FAST, "max_epochs": 30, "patience": 2, "dropout": 0.0})
+    kw = dict(fractions=(0.3, 1.0), models=("logreg", "l2"), folds=2, repeats=1, config=cfg)
+    seen = []
+
+    def progress(fraction, message=""):
+        pass
+
+    progress.publish = seen.append
+    watched = learning_curve(cohort, progress=progress, **kw)
+    plain = learning_curve(cohort, **kw)
+    assert seen and all(isinstance(lc, LearningCurve) for lc in seen)
+    tables = [lc.table() for lc in seen]
+    first_networks = next(i for i, t in enumerate(tables) if (t["kind"] == "network").any())
+    assert (tables[first_networks - 1]["kind"] == "additive").sum() == 2  # both sizes' baselines before any network
+    sizes_with_networks = [sorted(t.loc[t["kind"] == "network", "fraction"]) for t in tables[first_networks:]]
+    assert sizes_with_networks[-1] == [0.3, 1.0]
+    assert len(sizes_with_networks[0]) == 1  # one size drawn before the other finished
+    pd.testing.assert_frame_equal(tables[-1], watched.table())
+    pd.testing.assert_frame_equal(watched.table(), plain.table())
+
+
 def test_standardisation_stats_match_standardise_counts():
     rng = np.random.default_rng(1)
     X = rng.poisson(2.0, (50, 7, 3)).astype(np.float32)

@@ -83,3 +83,41 @@ def test_the_case_control_demo_opens_on_its_learning_curve(tmp_path, monkeypatch
         assert not any("opens with paper B's learning curve" in i.value for i in at.info)
         assert any("The comparison at 400 samples" in h.value for h in at.subheader)
         assert not at.error
+
+
+def test_a_running_learning_curve_is_drawn_size_by_size(cc_cohort, monkeypatch):
+    """While a learning curve runs, the page draws what it has published so far (here held after
+    its first sizes are in, so the picture cannot be missed), then the finished result."""
+    import threading
+
+    from gxapp.analyses import comparisons
+    from gxapp.epistasis import cv
+    from gxapp.ui import epistasis_view, jobs_panel
+
+    gate, held = threading.Event(), threading.Event()
+    real = cv.publish
+
+    def publish_then_wait(progress, partial):
+        real(progress, partial)
+        if any(m.kind == "network" for r in partial.results.values() for m in r.models.values()):
+            held.set()
+            gate.wait(60)  # the job holds with one size's networks drawn
+
+    monkeypatch.setattr(cv, "publish", publish_then_wait)
+    params = comparisons.ComparisonParams(
+        analysis="learning_curve", models=("logreg", "l2"), folds=2, repeats=1, fractions=(0.5, 1.0), seed=11
+    )
+    at = _page(cc_cohort[0])
+    at.session_state[epistasis_view.JOB_KEY] = (
+        jobs_panel.manager().submit(comparisons.job_spec(cc_cohort[0], params)).id
+    )
+    try:
+        assert held.wait(120), "the learning curve published no size with its networks"
+        at.run()
+        so_far = [c.value for c in at.caption if c.value.startswith("The curve so far")]
+        assert so_far and "additive models at 2 sample size(s), networks at 1" in so_far[0]
+        assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    finally:
+        gate.set()
+    run_until(at, lambda a: any("The comparison at" in h.value for h in a.subheader), 180, "the curve")
+    assert not at.error
