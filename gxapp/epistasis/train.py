@@ -148,9 +148,9 @@ class FitResult:
 def torch_threads(n: Optional[int]):
     """Paper B's thread limit: ``n`` threads, or every core this process may use but one, as paper
     A's trainer. Measured on the 2-core machine (bench/README.md "Learning curve"): the demo's
-    learning curve took 18.1 s with 2 threads vs 19.7 s with 1 on an idle machine, but 57.7 s vs
-    20.8 s while two other processes were busy (torch's threads wait for each other at every small
-    step when a core is taken) — and the app's server always wants a core."""
+    learning curve took 18.1 s with 2 threads vs 19.7 s with 1 beside one other busy process, but
+    57.7 s vs 20.8 s beside two (torch's threads wait for each other at every small step when a
+    core is taken) — and the app's server always wants a core."""
     return _torch_threads(n, spare=1)
 
 
