@@ -6,7 +6,7 @@
 Each recipe is ``default`` (gxapp's defaults) and/or parts joined by ``:``: ``b<batch>`` (a
 constant batch size), ``s<steps>`` (batch = fitting rows / steps, i.e. that many Adam steps per
 epoch), ``lr<rate>``, ``p<patience>``, ``e<max epochs>``, ``l1<λ>``, ``gh<gene hidden>``,
-``hh<head hidden>``. On paper A's complex
+``hh<head hidden>``, ``sc<SNP scale>`` (``sc1``: paper A's gene layer). On paper A's complex
 scenario (10 genes, M/I 1, 50 % causal) it trains E members with B = 0 and prints the AP of the
 45 gene pairs for the NN and the classical peers, per seed and as mean ± sd, with the wall time.
 Everything uses a throw-away cache (cohorts are shared between recipes of one seed).
@@ -37,6 +37,8 @@ def parse_recipe(text: str, n_fit: int) -> dict:
             continue
         if part.startswith("b"):
             out["batch_size"] = int(part[1:])
+        elif part.startswith("sc"):
+            out["snp_scale"] = float(part[2:])
         elif part.startswith("s"):
             out["batch_size"] = max(1, n_fit // int(part[1:]))
         elif part.startswith("lr"):

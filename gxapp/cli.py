@@ -272,6 +272,13 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--head-hidden", type=int, default=_D.run.head_hidden, help="head MLP width (default %(default)s)")
     p.add_argument(
+        "--snp-scale",
+        type=float,
+        default=_D.run.snp_scale,
+        help="genotypes enter the gene layer multiplied by this: SNP weights learn this many times faster and "
+        "carry this many times lighter L1 (docs/method.md#networks; 1 = paper A; default %(default)s)",
+    )
+    p.add_argument(
         "--epochs",
         type=int,
         default=_D.run.max_epochs,
@@ -305,6 +312,7 @@ def _run_params(a):
         l1_cv=a.l1_cv,
         gene_hidden=a.gene_hidden,
         head_hidden=a.head_hidden,
+        snp_scale=a.snp_scale,
         max_epochs=a.epochs,
         patience=a.patience,
         batch_size=a.batch_size,

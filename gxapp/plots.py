@@ -478,12 +478,13 @@ MODEL_COLOURS = {
 
 
 def _model_scale(models) -> alt.Scale:
-    extra = [m for m in dict.fromkeys(models) if m not in MODEL_COLOURS]
+    """One colour per model, the same in every chart; the legend lists only the models drawn."""
+    present = list(dict.fromkeys(models))
+    extra = [m for m in present if m not in MODEL_COLOURS]
     spare = ["#bab0ac", "#eeca3b", "#ff9da6", "#79706e", "#8cd17d", "#b6992d"]
-    domain = list(MODEL_COLOURS) + extra
-    return alt.Scale(
-        domain=domain, range=list(MODEL_COLOURS.values()) + [spare[i % len(spare)] for i in range(len(extra))]
-    )
+    colour = {**MODEL_COLOURS, **{m: spare[i % len(spare)] for i, m in enumerate(extra)}}
+    domain = [m for m in MODEL_COLOURS if m in present] + extra
+    return alt.Scale(domain=domain, range=[colour[m] for m in domain])
 
 
 def auc_boxplot(aucs_by_model: dict) -> alt.Chart:

@@ -22,7 +22,6 @@ from gxapp import execute
 from gxapp.analyses import cohorts, runs
 from gxapp.analyses import interactions as ia
 from gxapp.errors import ParameterError
-from gxapp.genenet.models import NetConfig
 from gxapp.jobs import JobSpec
 from gxapp.progress import CancelFlag, ProgressFn, check_cancel, report, sub_progress
 
@@ -89,7 +88,7 @@ def train_path(
             members=E,
             l1_of_model=lam_of_model,
         )
-        items = [("interaction ensemble", base.net()), ("main-effect network", NetConfig(base.gene_hidden, 0))]
+        items = [("interaction ensemble", base.net()), ("main-effect network", base.main_net())]
         stage = f"training {E} × {L} λ values as one batch ({2 * E * L} networks)"
         trained = {}
         for i, res in execute.current().map(

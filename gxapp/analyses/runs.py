@@ -42,6 +42,7 @@ class RunParams(Params):
     cv_folds: int = 5
     gene_hidden: int = NetConfig.gene_hidden
     head_hidden: int = NetConfig.head_hidden
+    snp_scale: float = NetConfig.snp_scale
     lr: float = TrainConfig.lr
     batch_size: int = TrainConfig.batch_size
     max_epochs: int = TrainConfig.max_epochs
@@ -68,6 +69,12 @@ class RunParams(Params):
         self.net().validate()
         self.train_config().validate()
 
+    @classmethod
+    def from_dict(cls, d: dict, strict: bool = False):
+        """As :meth:`gxapp.params.Params.from_dict`; a run stored before ``snp_scale`` existed was
+        trained with 1 (paper A's gene layer)."""
+        return super().from_dict({"snp_scale": 1.0, **d}, strict=strict)
+
     def prepare(self, cohort):
         """The model-ready data of this run (split, transforms) — the same every time for a cohort."""
         return prepare(
@@ -79,7 +86,11 @@ class RunParams(Params):
         )
 
     def net(self) -> NetConfig:
-        return NetConfig(gene_hidden=self.gene_hidden, head_hidden=self.head_hidden)
+        return NetConfig(gene_hidden=self.gene_hidden, head_hidden=self.head_hidden, snp_scale=self.snp_scale)
+
+    def main_net(self) -> NetConfig:
+        """The main-effect network: the same gene layer, a linear head."""
+        return NetConfig(gene_hidden=self.gene_hidden, head_hidden=0, snp_scale=self.snp_scale)
 
     def train_config(self, l1: Optional[float] = None) -> TrainConfig:
         return TrainConfig(
@@ -148,7 +159,7 @@ class Runs(OnCohort):
             )
             start = 0.4
         timings = {}
-        main_net = NetConfig(gene_hidden=params.gene_hidden, head_hidden=0)
+        main_net = params.main_net()
         cfg = params.train_config(l1)
         shared = dict(X=X, y=y, blocks=blocks, train_idx=data.train_idx, cfg=cfg, members=params.ensemble)
         trained = {}

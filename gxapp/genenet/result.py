@@ -151,7 +151,7 @@ class TrainResult:
         )
         return cls(
             params=sd["params"],
-            net=NetConfig(**sd["net"]),
+            net=NetConfig(**{"snp_scale": 1.0, **sd["net"]}),  # saved before the scale existed: trained with 1
             cfg=TrainConfig(**sd["cfg"]),
             gene_blocks=[b.numpy() for b in sd["gene_blocks"]],
             seeds=sd["seeds"].tolist(),

@@ -44,6 +44,7 @@ def test_every_science_parameter_changes_the_key_but_device_does_not(cohort):
         "cv_folds": 3,
         "gene_hidden": 4,
         "head_hidden": 9,
+        "snp_scale": 2.0,
         "lr": 0.01,
         "batch_size": 64,
         "max_epochs": 5,

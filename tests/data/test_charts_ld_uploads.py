@@ -205,6 +205,7 @@ def test_epistasis_charts_axis_titles_legends_and_colours():
     box = charts.auc_boxplot({"l2": [0.6, 0.61], "biosparse": [0.7, 0.71]}).to_dict()
     scale = box["layer"][0]["encoding"]["color"]["scale"]
     assert scale["range"][scale["domain"].index("biosparse")] == charts.MODEL_COLOURS["biosparse"]
+    assert scale["domain"] == ["biosparse", "l2"]  # the legend lists the models drawn, not every model
     assert charts.to_svg(charts.sweep_chart(sweep)).startswith("<svg")
 
 

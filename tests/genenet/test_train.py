@@ -293,3 +293,33 @@ def test_per_model_l1_equals_models_trained_with_their_own_l1(data):
         assert_same_models(part, alone, x)
     with pytest.raises(ParameterError, match="l1_of_model"):
         train_ensemble(x, y0, BLOCKS, np.arange(300), NET, cfg, 2, l1_of_model=[1e-3])
+
+
+@pytest.mark.parametrize("h", [0, 3])
+def test_snp_scale_is_the_genotypes_multiplied_into_the_gene_layer(data, h):
+    """``snp_scale = c`` on X trains the same networks as ``c = 1`` on ``c·X`` (same weights, same
+    predictions): a reparametrisation of the gene layer, not another model; and it changes
+    what is learned (c = 1 and c = 5 on the same X differ)."""
+    from dataclasses import replace
+
+    x, y = data
+    c = 5.0
+    net = NetConfig(gene_hidden=h, head_hidden=8, snp_scale=c)
+    scaled = train_ensemble(x, y, BLOCKS, np.arange(300), net, CFG, 2)
+    plain = train_ensemble(x * c, y, BLOCKS, np.arange(300), replace(net, snp_scale=1.0), CFG, 2)
+    np.testing.assert_array_equal(scaled.best_epoch, plain.best_epoch)
+    for ta, tb in zip(tensors(scaled.params), tensors(plain.params)):
+        torch.testing.assert_close(ta, tb, atol=2e-4, rtol=1e-3)
+    np.testing.assert_allclose(scaled.predict(x), plain.predict(x * c), atol=2e-4, rtol=1e-3)
+    other = train_ensemble(x, y, BLOCKS, np.arange(300), replace(net, snp_scale=1.0), CFG, 2)
+    assert not np.allclose(other.predict(x), scaled.predict(x), atol=1e-3)
+
+
+def test_a_result_saved_before_the_snp_scale_loads_with_scale_one(data):
+    x, y = data
+    res = train_ensemble(x, y, BLOCKS, np.arange(300), NetConfig(gene_hidden=0, head_hidden=4, snp_scale=1.0), CFG, 1)
+    sd = res.state_dict()
+    del sd["net"]["snp_scale"]
+    back = TrainResult.from_state_dict(sd)
+    assert back.net.snp_scale == 1.0
+    np.testing.assert_allclose(back.predict(x), res.predict(x), atol=1e-6)

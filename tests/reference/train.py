@@ -31,6 +31,7 @@ class _SingleNet(nn.Module):
         super().__init__()
         h, H, M = net.gene_hidden, net.head_hidden, len(gene_sizes)
         self.h, self.H = h, H
+        self.snp_scale = float(net.snp_scale)  # the genotypes, multiplied as they enter the gene layer
         self.gene_in = nn.ModuleList(nn.Linear(m, h or 1) for m in gene_sizes)
         self.gene_out = nn.ModuleList(nn.Linear(h, 1) for _ in gene_sizes) if h else None
         self.head_in = nn.Linear(M, H) if H else None
@@ -39,7 +40,7 @@ class _SingleNet(nn.Module):
     def forward(self, blocks: Sequence[torch.Tensor]) -> torch.Tensor:
         genes = []
         for i, x in enumerate(blocks):
-            g = self.gene_in[i](x)
+            g = self.gene_in[i](x * self.snp_scale)
             genes.append(self.gene_out[i](torch.relu(g)) if self.h else g)
         g = torch.cat(genes, dim=1)
         if self.H:

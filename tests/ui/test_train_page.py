@@ -48,12 +48,20 @@ def test_train_in_background_then_cache_hit(small_cohort):
     run_until(at, lambda a: any(m.label.startswith("Test R², interaction") for m in a.metric))
     assert any("Training finished" in s.value for s in at.success)
     assert len(runs.entries(key)) == 1
+    assert runs.entries(key)[0]["params"]["snp_scale"] == runs.RunParams().snp_scale  # the default reached the run
     # same knobs again: instant, from the cache, no new run
     _set_small(at)
     at.button(key="tr_submit").click()
     at.run()
     assert any("Loaded from the cache" in s.value for s in at.success)
     assert len(runs.entries(key)) == 1
+    # the SNP scale is a science knob: another value is another run
+    _set_small(at)
+    at.number_input(key="tr_snp_scale").set_value(2.5)
+    at.button(key="tr_submit").click()
+    at.run()
+    run_until(at, lambda a: len(runs.entries(key)) == 2, what="the second run")
+    assert sorted(m["params"]["snp_scale"] for m in runs.entries(key)) == [2.5, runs.RunParams().snp_scale]
 
 
 def test_cancel_a_long_run_leaves_nothing(small_cohort):
