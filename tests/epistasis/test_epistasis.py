@@ -146,19 +146,30 @@ def test_batched_training_equals_one_model_at_a_time():
             np.testing.assert_allclose(alone.test_prob[0][0], batched.test_prob[j][s], atol=1e-5)
 
 
+def _small_and_large_group(seed: int, n: int, cuts: tuple):
+    """Random counts (n, 6 genes, 3 classes), 0/1 y and two row groups of a random order of the
+    rows: a small one (training rows [0, a), test [a, b)) and a large one ([b, c), test [c, n)),
+    as a learning curve's smallest and largest sizes."""
+    rng = np.random.default_rng(seed)
+    X = rng.poisson(1.0, (n, 6, 3)).astype(np.float32)
+    y = (rng.random(n) < 0.5).astype(float)
+    perm = rng.permutation(n)
+    a, b, c = cuts
+    return (
+        X,
+        y,
+        [
+            RowGroup(key=(0, 0, 0), train=np.sort(perm[:a]), test=np.sort(perm[a:b])),
+            RowGroup(key=(1, 0, 0), train=np.sort(perm[b:c]), test=np.sort(perm[c:])),
+        ],
+    )
+
+
 def test_groups_with_nothing_to_train_are_left_out_of_a_step(monkeypatch):
     """Row groups of very different sizes (a learning curve's subsets) and networks that stop
     early: a step computes only the groups with an active network, and every network is still
     the one trained alone."""
-    rng = np.random.default_rng(1)
-    N, G, C = 300, 6, 3
-    X = rng.poisson(1.0, (N, G, C)).astype(np.float32)
-    y = (rng.random(N) < 0.5).astype(float)
-    perm = rng.permutation(N)
-    groups = [
-        RowGroup(key=(0, 0, 0), train=np.sort(perm[:40]), test=np.sort(perm[40:60])),  # one batch per epoch
-        RowGroup(key=(1, 0, 0), train=np.sort(perm[60:260]), test=np.sort(perm[260:])),  # five batches
-    ]
+    X, y, groups = _small_and_large_group(1, 300, (40, 60, 260))  # one batch per epoch vs five
     specs = [M.logreg_spec(), M.dense_spec(3)]
     cfg = EpiTrainConfig(max_epochs=8, lr=5e-2, patience=1, dropout=0.2, batch_size=32, threads=1)
     seen = []
@@ -183,15 +194,7 @@ def test_groups_reported_as_they_stop_hold_the_final_numbers():
     """``on_groups_done``: each group is reported once, as soon as all its networks have stopped
     (a small group before a large one), with exactly the test probabilities of the result — and
     the result is the same as without the hook."""
-    rng = np.random.default_rng(2)
-    N, G, C = 400, 6, 3
-    X = rng.poisson(1.0, (N, G, C)).astype(np.float32)
-    y = (rng.random(N) < 0.5).astype(float)
-    perm = rng.permutation(N)
-    groups = [
-        RowGroup(key=(0, 0, 0), train=np.sort(perm[:60]), test=np.sort(perm[60:90])),
-        RowGroup(key=(1, 0, 0), train=np.sort(perm[90:370]), test=np.sort(perm[370:])),
-    ]
+    X, y, groups = _small_and_large_group(2, 400, (60, 90, 370))
     specs = [M.logreg_spec(), M.dense_spec(3)]
     cfg = EpiTrainConfig(max_epochs=30, lr=5e-2, patience=2, dropout=0.0, batch_size=32, threads=1)
     calls = []
