@@ -200,7 +200,7 @@ def fit_through_executor(X, y, groups, specs, config, progress=None, cancel=None
     shared = dict(X=X, y=y, groups=list(groups), specs=list(specs), config=config)
     if ex.kind == "local" and on_groups_done is not None:  # same process: the hook goes along
         shared["on_groups_done"] = on_groups_done
-    stage = f"training {len(groups) * len(specs)} networks ({len(groups)} folds × {len(specs)} heads)"
+    stage = f"training {len(groups) * len(specs)} networks ({len(groups)} CV splits × {len(specs)} architectures)"
     fits = [None] * n
     for i, fit in ex.map(fit_chunk, parts, shared=shared, progress=progress, cancel=cancel, stage=stage):
         fits[i] = fit
