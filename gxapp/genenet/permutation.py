@@ -73,7 +73,9 @@ class PermutationResult:
         return (1.0 + exceed) / (self.n_permutations + 1.0)
 
     def q_values(self) -> np.ndarray:
-        """FDR at each observed score t: mean_b #{null ≥ t} / #{observed ≥ t}, made monotone."""
+        """FDR at each observed score t: ``(1 + Σ_b #{null ≥ t}) / (B + 1) / #{observed ≥ t}``, made
+        monotone. The added one, as in the p-values, keeps q above 0 when no null score reaches t: B
+        permutations cannot tell an FDR below ``1 / ((B + 1) · #{observed ≥ t})``."""
         M = self.observed.shape[0]
         iu = np.triu_indices(M, 1)
         obs = self.observed[iu]
@@ -81,7 +83,7 @@ class PermutationResult:
         order = np.argsort(-obs, kind="stable")
         t = obs[order]
         n_obs = np.arange(1, len(t) + 1)  # observed scores >= t (descending order)
-        n_null = (len(null) - np.searchsorted(null, t, side="left")) / self.n_permutations
+        n_null = (1.0 + len(null) - np.searchsorted(null, t, side="left")) / (self.n_permutations + 1.0)
         fdr = np.minimum(n_null / n_obs, 1.0)
         q_sorted = np.minimum.accumulate(fdr[::-1])[::-1]
         q = np.empty_like(obs)

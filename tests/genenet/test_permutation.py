@@ -47,6 +47,7 @@ def test_p_values_max_t_and_q_match_their_definitions():
     assert (maxt[iu] >= p[iu]).all()
     q = res.q_values()
     np.testing.assert_allclose(q[iu], fdr_reference(obs, null)[iu])
+    assert q[0, 1] == 1 / (B + 1)  # above every null score, ranked first: the smallest FDR B can tell, not 0
     # monotone: a higher score never gets a larger q
     order = np.argsort(-obs[iu])
     assert (np.diff(q[iu][order]) >= -1e-12).all()

@@ -17,7 +17,8 @@ def fdr_reference(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
     for p in pairs:
         t = obs[p]
         n_obs = sum(1 for q in pairs if obs[q] >= t)
-        n_null = np.mean([sum(1 for q in pairs if null[b][q] >= t) for b in range(null.shape[0])])
+        exceed = sum(sum(1 for q in pairs if null[b][q] >= t) for b in range(null.shape[0]))
+        n_null = (1 + exceed) / (null.shape[0] + 1)  # one pseudo-exceedance, as in the p-values
         fdr[p] = min(n_null / n_obs, 1.0)
     q = {p: min(fdr[r] for r in pairs if obs[r] <= obs[p]) for p in pairs}
     out = np.full((M, M), np.nan)
