@@ -25,6 +25,9 @@ def _hist_frame(values, bins=40, range_=None) -> pd.DataFrame:
     return pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "count": counts})
 
 
+COUNT_AXIS = alt.Axis(tickMinStep=1, format="d")  # counts: whole ticks only (no 0.5 people)
+
+
 def histogram(values, title: str, x_title: str, bins=40, range_=None, color="#4c78a8") -> alt.Chart:
     df = _hist_frame(values, bins, range_)
     return (
@@ -33,7 +36,7 @@ def histogram(values, title: str, x_title: str, bins=40, range_=None, color="#4c
         .encode(
             x=alt.X("lo:Q", bin="binned", title=x_title),
             x2="hi:Q",
-            y=alt.Y("count:Q", title="count"),
+            y=alt.Y("count:Q", title="count", axis=COUNT_AXIS),
             tooltip=[
                 alt.Tooltip("lo:Q", format=".3g", title="from"),
                 alt.Tooltip("hi:Q", format=".3g", title="to"),
@@ -58,7 +61,7 @@ def phenotype_chart(y, trait: str) -> alt.Chart:
             .mark_bar()
             .encode(
                 x=alt.X("status:N", title=None, sort=["control", "case"]),
-                y=alt.Y("count:Q"),
+                y=alt.Y("count:Q", axis=COUNT_AXIS),
                 color=alt.Color("status:N", legend=None, scale=alt.Scale(range=["#4c78a8", "#e45756"])),
                 tooltip=["status:N", "count:Q"],
             )
