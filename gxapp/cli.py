@@ -440,11 +440,11 @@ def cmd_demo(a) -> int:
 
 def cmd_interactions(a) -> int:
     from gxapp.analyses import interactions as ia
-    from gxapp.analyses import runs
+    from gxapp.analyses import peers_ahead, runs
 
     t0 = time.perf_counter()
     cohort_key = _cohort_for(a)
-    h = runs.get(cohort_key, _run_params(a), progress=_progress_printer(a.quiet, "training"))
+    rp = _run_params(a)
     params = ia.InteractionParams(
         permutations=a.permutations,
         perm_method=a.perm_method,
@@ -454,7 +454,9 @@ def cmd_interactions(a) -> int:
         candidates=a.candidates,
         chunk=a.chunk,
     )
-    res = ia.get(h.key, params, progress=_progress_printer(a.quiet, "scoring"))
+    with peers_ahead.ahead(cohort_key, rp, params):  # the classical tests on the spare core while training
+        h = runs.get(cohort_key, rp, progress=_progress_printer(a.quiet, "training"))
+        res = ia.get(h.key, params, progress=_progress_printer(a.quiet, "scoring"))
     pairs = _pairs_json(res)
     out = {
         "run": h.key,

@@ -207,22 +207,18 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
     )
     timings["permutations_s"] = round(time.perf_counter() - t, 3)
 
-    report(progress, 0.9, "classical tests (top-SNP, PCA, SNP pairs)")
-    t = time.perf_counter()
-    all_rows = np.arange(len(y))
-    peers = {
-        "p_topsnp": topsnp_interaction_test(X, y, blocks, all_rows),
-        "p_pca": pca_interaction_test(X, y, blocks, all_rows),
-    }
-    sp = snp_pair_test(X, y, blocks, all_rows, cancel=cancel)
-    peers["p_snppair"] = sp["bonferroni"]
-    peers["p_snppair_min"] = sp["min_p"]
-    timings["peers_s"] = round(time.perf_counter() - t, 3)
-    check_cancel(cancel)
-    perm_peers, peer_settings = _perm_peers(
-        X, y, blocks, data.train_idx, rows, params, sub_progress(progress, 0.92, 1.0), cancel, timings
-    )
-    peers.update(perm_peers)
+    from gxapp.analyses import peers_ahead
+
+    ahead = peers_ahead.take(run.cohort_key, run.params, params)
+    if ahead is not None:  # computed on another core while the networks trained
+        report(progress, 0.9, "classical tests (computed beside the training; waiting for them)")
+        peers, peer_settings, peer_timings = ahead.result()
+    else:
+        report(progress, 0.9, "classical tests (top-SNP, PCA, SNP pairs)")
+        peers, peer_settings, peer_timings = classical_peers(
+            X, y, blocks, data.train_idx, rows, params, sub_progress(progress, 0.9, 1.0), cancel
+        )
+    timings.update(peer_timings)
 
     names = list(data.gene_names)
     perm = PermutationResult(observed, null, params.perm_method, seeds) if len(null) else None
@@ -268,6 +264,30 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
         gene_names=names,
         heldout=heldout,
     ), write
+
+
+def classical_peers(X, y, blocks, fit_rows, score_rows, params: InteractionParams, progress=None, cancel=None):
+    """Every classical test of an analysis (docs/method.md#classical-tests): ``(peers, settings,
+    timings)``. They need the run's split (``fit_rows``: its training rows; ``score_rows``: the
+    individuals the networks are scored on) and the analysis' settings, never the networks — so
+    they can run beside the training (:mod:`gxapp.analyses.peers_ahead`)."""
+    timings = {}
+    t = time.perf_counter()
+    all_rows = np.arange(len(y))
+    peers = {
+        "p_topsnp": topsnp_interaction_test(X, y, blocks, all_rows),
+        "p_pca": pca_interaction_test(X, y, blocks, all_rows),
+    }
+    sp = snp_pair_test(X, y, blocks, all_rows, cancel=cancel)
+    peers["p_snppair"] = sp["bonferroni"]
+    peers["p_snppair_min"] = sp["min_p"]
+    timings["peers_s"] = round(time.perf_counter() - t, 3)
+    check_cancel(cancel)
+    perm_peers, peer_settings = _perm_peers(
+        X, y, blocks, fit_rows, score_rows, params, sub_progress(progress, 0.2, 1.0), cancel, timings
+    )
+    peers.update(perm_peers)
+    return peers, peer_settings, timings
 
 
 def _perm_peers(X, y, blocks, fit_rows, score_rows, params, progress, cancel, timings) -> tuple:

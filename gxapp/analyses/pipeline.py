@@ -89,9 +89,12 @@ def run_pipeline(
             return None
         return lambda f, m="": inner(f, f"{stage}: {m}" if m else stage)
 
+    from gxapp.analyses import peers_ahead
+
     report(progress, 0.0, "training the networks")
-    run = runs.get(cohort_key, p.run, root, staged(0.0, split, "1/2 training"), cancel)
-    res = ia.get(run.key, p.interactions, root, staged(split, 1.0, "2/2 scoring gene pairs"), cancel)
+    with peers_ahead.ahead(cohort_key, p.run, p.interactions, root, cancel):  # classical tests beside training
+        run = runs.get(cohort_key, p.run, root, staged(0.0, split, "1/2 training"), cancel)
+        res = ia.get(run.key, p.interactions, root, staged(split, 1.0, "2/2 scoring gene pairs"), cancel)
     report(progress, 1.0, "done")
     return PipelineResult(run.key, res.key)
 
