@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gxapp import cache, execute
-from gxapp.analyses import cohorts, runs
+from gxapp.analyses import cohorts, peers_ahead, runs
 from gxapp.analyses.base import OnRun, Result
 from gxapp.errors import CacheError, ParameterError
 from gxapp.genenet.heldout import PairTest, heldout_pair_test
@@ -206,8 +206,6 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
         run, X, y, blocks, rows, base_rows, params, root, sub_progress(progress, 0.07, 0.9), cancel
     )
     timings["permutations_s"] = round(time.perf_counter() - t, 3)
-
-    from gxapp.analyses import peers_ahead
 
     ahead = peers_ahead.take(run.cohort_key, run.params, params)
     if ahead is not None:  # computed on another core while the networks trained
