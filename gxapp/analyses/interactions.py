@@ -207,7 +207,7 @@ def _analyse(run_key: str, params: InteractionParams, root, progress, cancel) ->
     )
     timings["permutations_s"] = round(time.perf_counter() - t, 3)
 
-    ahead = peers_ahead.take(run.cohort_key, run.params, params)
+    ahead = peers_ahead.take(INTERACTIONS.key(run_key, params, root))
     if ahead is not None:  # computed on another core while the networks trained
         report(progress, 0.9, "classical tests (computed beside the training; waiting for them)")
         peers, peer_settings, peer_timings = ahead.result()

@@ -23,22 +23,6 @@ from gxapp.nn.threads import available_cores
 _AHEAD: contextvars.ContextVar = contextvars.ContextVar("gxapp_peers_ahead", default=None)
 
 
-def _key(cohort_key: str, run_params, ia_params) -> tuple:
-    """What the peers depend on: the cohort, how the run prepares and splits it, and the analysis'
-    scored rows and permutations."""
-    return (
-        cohort_key,
-        run_params.covariates,
-        run_params.inverse_normal,
-        run_params.test_fraction,
-        run_params.seed,
-        ia_params.max_rows,
-        ia_params.permutations,
-        ia_params.peer_perm_method,
-        ia_params.seed,
-    )
-
-
 def _compute(cohort_key, run_params, ia_params, root, cancel):
     from gxapp.analyses import cohorts
     from gxapp.analyses import interactions as ia
@@ -69,14 +53,14 @@ def ahead(cohort_key: str, run_params, ia_params, root=None, cancel=None):
     if available_cores() < 2 or execute.current().kind != "local":
         yield None
         return
-    run_key = runs.key(cohort_key, run_params, root)
-    if ia.INTERACTIONS.exists(run_key, ia_params, root):
+    analysis_key = ia.key(runs.key(cohort_key, run_params, root), ia_params, root)  # the analysis to come
+    if ia.INTERACTIONS.store(root).exists(analysis_key):
         yield None
         return
     flag = _Either(cancel)
     pool = ThreadPoolExecutor(1, thread_name_prefix="gxapp-peers")
     future = pool.submit(_compute, cohort_key, run_params, ia_params, root, flag)
-    token = _AHEAD.set({_key(cohort_key, run_params, ia_params): future})
+    token = _AHEAD.set({analysis_key: future})
     try:
         yield future
     finally:
@@ -86,6 +70,7 @@ def ahead(cohort_key: str, run_params, ia_params, root=None, cancel=None):
         pool.shutdown(wait=True)
 
 
-def take(cohort_key: str, run_params, ia_params) -> Optional[Future]:
-    """The peers computed ahead for this analysis (a future of ``(peers, settings, timings)``), or None."""
-    return (_AHEAD.get() or {}).get(_key(cohort_key, run_params, ia_params))
+def take(analysis_key: str) -> Optional[Future]:
+    """The peers computed ahead for the analysis with this cache key (a future of ``(peers,
+    settings, timings)``), or None."""
+    return (_AHEAD.get() or {}).get(analysis_key)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from gxapp.analyses import interactions as ia
-from gxapp.analyses import runs
+from gxapp.analyses import peers_ahead, runs
 from gxapp.errors import ParameterError
 from gxapp.jobs import JobSpec
 from gxapp.progress import CancelFlag, ProgressFn, report, sub_progress
@@ -88,8 +88,6 @@ def run_pipeline(
         if inner is None:
             return None
         return lambda f, m="": inner(f, f"{stage}: {m}" if m else stage)
-
-    from gxapp.analyses import peers_ahead
 
     report(progress, 0.0, "training the networks")
     with peers_ahead.ahead(cohort_key, p.run, p.interactions, root, cancel):  # classical tests beside training

@@ -483,16 +483,18 @@ def fit_networks(
         return _fit(X, y, groups, list(specs), cfg, progress, cancel, t0, on_groups_done)
 
 
-def _test_probs(net: "_Batch", weights: list, test_idx: torch.Tensor, groups: list, js) -> dict:
-    """j -> (S, n_test) test probabilities of groups ``js`` under ``weights`` (every network's
-    kept weights), in the given spec order. The whole batch is evaluated as at the end of training,
-    so the numbers are the same; the training weights are put back afterwards."""
+def _test_probs(net: "_Batch", test_idx: torch.Tensor, groups: list, js, weights: Optional[list] = None) -> dict:
+    """j -> (S, n_test) test probabilities of groups ``js``, in the given spec order; with
+    ``weights`` (every network's kept weights) those are evaluated and the training weights put back
+    afterwards. The whole batch is evaluated as at the end of training, so the numbers are the same."""
     with torch.no_grad():
-        current = [t_.detach().clone() for t_ in net.tensors]
-        for t_, w in zip(net.tensors, weights):
-            t_.copy_(w)
+        current = None
+        if weights is not None:
+            current = [t_.detach().clone() for t_ in net.tensors]
+            for t_, w in zip(net.tensors, weights):
+                t_.copy_(w)
         prob = torch.sigmoid(net.logits(test_idx).double()).numpy()
-        for t_, c in zip(net.tensors, current):
+        for t_, c in zip(net.tensors, current or []):
             t_.copy_(c)
     inv = np.argsort(net.order)  # internal -> given spec order
     return {j: prob[j][inv][:, : len(groups[j].test)] for j in js}
@@ -553,7 +555,7 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0, on_groups_done=None) ->
         if on_groups_done is not None:
             finished = [j for j in np.flatnonzero(stopped.reshape(J, S).all(1)).tolist() if j not in early]
             if finished:
-                new = _test_probs(net, best, test_idx, groups, finished)
+                new = _test_probs(net, test_idx, groups, finished, weights=best)
                 early.update(new)
                 on_groups_done(finished, [new[j] for j in finished])
     # restore the best weights and predict the test rows
@@ -561,7 +563,7 @@ def _fit(X, y, groups, specs, cfg, progress, cancel, t0, on_groups_done=None) ->
         for t_, b_ in zip(net.tensors, best):
             t_.copy_(b_)
     rest = [j for j in range(J) if j not in early]
-    final = _test_probs(net, best, test_idx, groups, rest) if rest else {}
+    final = _test_probs(net, test_idx, groups, rest) if rest else {}  # the best weights are in place
     if on_groups_done is not None and rest:
         on_groups_done(rest, [final[j] for j in rest])
     test_prob = [early[j] if j in early else final[j] for j in range(J)]
